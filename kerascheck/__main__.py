@@ -1,0 +1,5 @@
+import sys
+
+from kerascheck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""One source text in, findings out: parse, build the graph, run the rules, place the reports."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import warnings
+from typing import Iterable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from kerascheck import noqa as noqa_comments
+from kerascheck import rules
+from kerascheck.findings import Finding, SourceError
+from kerascheck.graph.builder import build_graph
+from kerascheck.sources import may_have_findings
+
+_RECURSION_LIMIT = 10_000
+
+
+def parse(text: str, path: str) -> cst.Module:
+    """Parse with libcst, after CPython's parser has vouched for the text.
+
+    ``ast.parse`` costs a few percent of a libcst parse, gives the messages users know, and
+    refuses nesting so deep that libcst's native parser would crash the process.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text, filename=path)
+    except SyntaxError as error:
+        if "too many nested" in (error.msg or ""):
+            raise SourceError(path, "too deeply nested to parse") from None
+        raise SourceError(path, f"syntax error on line {error.lineno}: {error.msg}") from None
+    except (RecursionError, MemoryError):
+        raise SourceError(path, "too deeply nested to parse") from None
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        raise SourceError(path, f"syntax error on line {error.raw_line}: {error.message}") from None
+
+
+def check_source(
+    text: str,
+    path: str = "<string>",
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    noqa: bool = True,
+    validate: bool = False,
+) -> list[Finding]:
+    """Findings for one Python source text. Raises SourceError when it cannot be parsed.
+
+    The text is never imported or executed. Text that cannot hold a finding is not parsed
+    unless ``validate`` asks for its syntax to be checked all the same.
+    """
+    if not may_have_findings(text):
+        if validate:
+            parse(text, path)
+        return []
+    module = parse(text, path)
+    chosen = rules.selected(select, ignore)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        graph = build_graph(module)
+        reports = list(rules.run(graph, chosen))
+        if not reports:
+            return []
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except RecursionError:
+        raise SourceError(path, "too deeply nested to analyse") from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+    findings = []
+    for report in reports:
+        where = positions[report.node]
+        message = "".join(part if isinstance(part, str) else str(positions[part].start.line) for part in report.message)
+        findings.append(
+            Finding(
+                path=path,
+                line=where.start.line,
+                column=where.start.column + 1,
+                end_line=where.end.line,
+                end_column=where.end.column + 1,
+                code=report.code,
+                name=rules.BY_CODE[report.code].NAME,
+                message=message,
+            )
+        )
+    if noqa:
+        findings = noqa_comments.filter_findings(text, findings)
+    return sorted(findings, key=lambda f: (f.line, f.column, f.code))

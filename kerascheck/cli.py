@@ -1,0 +1,98 @@
+"""The ``kerascheck`` command: find files, check them, report, and say how it went."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from kerascheck import __version__, rules
+from kerascheck.discovery import discover
+from kerascheck.report import FORMATS
+from kerascheck.runner import check_files
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    """A comma-separated list of codes or code prefixes, each matching at least one rule."""
+    codes = tuple(part.strip().upper() for part in value.split(",") if part.strip())
+    for code in codes:
+        if not any(rule.CODE.startswith(code) for rule in rules.RULES):
+            known = ", ".join(rule.CODE for rule in rules.RULES)
+            raise argparse.ArgumentTypeError(f"unknown rule code or prefix {code!r} (known: {known})")
+    return codes
+
+
+def _jobs(value: str) -> int:
+    jobs = int(value)
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerascheck",
+        description="Find TimeDistributed and return_sequences mistakes in Keras model code.",
+    )
+    parser.add_argument("--version", action="version", version=f"kerascheck {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check files and folders")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders (default: .)")
+    check.add_argument("--select", type=_codes, metavar="CODES", help="only these codes or prefixes, e.g. KER101,KER10")
+    check.add_argument("--ignore", type=_codes, metavar="CODES", help="skip these codes or prefixes")
+    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    check.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--jobs", type=_jobs, metavar="N", help="processes to use (default: number of cores)")
+    check.set_defaults(handler=_check)
+
+    rule = commands.add_parser("rule", help="explain a rule, or list them all")
+    rule.add_argument("code", nargs="?", help="a rule code such as KER101")
+    rule.set_defaults(handler=_rule)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    targets, errors = discover(args.paths)
+    results = check_files(targets, select=args.select, ignore=args.ignore, jobs=args.jobs)
+    errors += [r.error for r in results if r.error is not None]
+    findings = [f for r in results for f in r.findings]
+    for error in errors:
+        print(f"error: {error.path}: {error.reason}", file=sys.stderr)
+    report = FORMATS[args.format](findings)
+    if args.output is not None:
+        args.output.write_text(report, encoding="utf-8")
+    else:
+        sys.stdout.write(report)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _rule(args: argparse.Namespace) -> int:
+    if args.code is None:
+        for rule in rules.RULES:
+            print(f"{rule.CODE}  {rule.NAME:40} {rule.SUMMARY}")
+        return EXIT_CLEAN
+    rule = rules.BY_CODE.get(args.code.upper())
+    if rule is None:
+        print(f"error: unknown rule {args.code!r}; `kerascheck rule` lists them", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"# {rule.CODE} {rule.NAME}\n\n{rule.SUMMARY}.\n\n{rule.DOC}", end="")
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Which files a run checks: the paths named, and the Python files under named folders,
+less what git ignores, virtual environments and the usual tool folders (as ruff skips them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from kerascheck.findings import SourceError
+
+SUFFIXES = (".py",)
+EXCLUDED_DIRS = frozenset(
+    {".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+     ".nox", ".pants.d", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__",
+     "__pypackages__", "_build", "buck-out", "dist", "node_modules", "venv"}
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    path: Path
+    explicit: bool  # named on the command line rather than found in a folder
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _git_files(root: Path) -> list[Path] | None:
+    """Files under ``root`` that git tracks or would track; None outside a git work tree.
+
+    A folder that git itself ignores (a virtualenv, a vendored package) was named on purpose:
+    then it is walked like a folder outside git.
+    """
+    ignored = _git(root, "check-ignore", "-q", ".")
+    if ignored is None or ignored.returncode == 0:
+        return None
+    result = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if result is None or result.returncode != 0:
+        return None
+    names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [root / name for name in names if name]
+
+
+def _walk(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in EXCLUDED_DIRS and not (Path(folder, d) / "pyvenv.cfg").exists()]
+        found.extend(Path(folder, f) for f in files)
+    return found
+
+
+def _skipped(path: Path, root: Path, venvs: dict[Path, bool]) -> bool:
+    """True for a path inside an excluded folder or a virtualenv, below ``root``."""
+    relative = path.relative_to(root)
+    folder = root
+    for part in relative.parts[:-1]:
+        folder = folder / part
+        if part in EXCLUDED_DIRS:
+            return True
+        if folder not in venvs:
+            venvs[folder] = (folder / "pyvenv.cfg").exists()
+        if venvs[folder]:
+            return True
+    return False
+
+
+def discover(paths: list[str]) -> tuple[list[Target], list[SourceError]]:
+    """Targets in a stable order, and an error for each path that does not exist."""
+    targets: dict[Path, Target] = {}
+    errors: list[SourceError] = []
+    venvs: dict[Path, bool] = {}
+    for name in paths:
+        root = Path(name)
+        if root.is_file():
+            targets.setdefault(root, Target(root, explicit=True))
+        elif root.is_dir():
+            listed = _git_files(root)
+            candidates = listed if listed is not None else _walk(root)
+            for path in candidates:
+                if path.suffix in SUFFIXES and path.is_file() and not _skipped(path, root, venvs):
+                    targets.setdefault(path, Target(path, explicit=False))
+        else:
+            errors.append(SourceError(name, "no such file or directory"))
+    return sorted(targets.values(), key=lambda t: str(t.path)), errors

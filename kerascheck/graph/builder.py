@@ -1,0 +1,669 @@
+"""libcst module -> model graph, by abstract interpretation of the statements in order.
+
+The interpreter knows just enough Python to follow Keras models: imports, assignments,
+constants and their arithmetic, branches and loops (see ``state``), functions (their arguments
+are unknown) and classes (``self`` attributes set in one method, read in another). What it
+cannot follow becomes UNKNOWN, and a model handed to code it cannot see is forgotten, so the
+rules only ever judge what is certain.
+"""
+
+from __future__ import annotations
+
+import operator
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
+
+import libcst as cst
+
+from kerascheck.graph import keras_calls
+from kerascheck.graph.model import (
+    UNKNOWN,
+    Array,
+    Builtin,
+    Const,
+    Graph,
+    HeapState,
+    ModelRef,
+    ModelState,
+    Module,
+    ObjRef,
+    ObjState,
+    Seq,
+    UserFunction,
+    Value,
+)
+from kerascheck.graph.state import MAX_UNROLL, Scope, Snapshot, changed, havoc, merge
+from kerascheck.names import is_keras_module
+
+MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
+
+_BUILTINS = frozenset(
+    {"range", "len", "enumerate", "zip", "list", "tuple", "int", "print", "isinstance", "float",
+     "str", "min", "max", "abs", "sum", "sorted", "reversed", "bool", "round", "super", "type"}
+)
+
+_BINARY: dict[type, Callable[[object, object], object]] = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.FloorDivide: operator.floordiv,
+    cst.Divide: operator.truediv,
+    cst.Modulo: operator.mod,
+}
+_COMPARE: dict[type, Callable[[object, object], object]] = {
+    cst.LessThan: operator.lt,
+    cst.LessThanEqual: operator.le,
+    cst.GreaterThan: operator.gt,
+    cst.GreaterThanEqual: operator.ge,
+    cst.Equal: operator.eq,
+    cst.NotEqual: operator.ne,
+    cst.Is: operator.is_,
+    cst.IsNot: operator.is_not,
+}
+
+
+def build_graph(module: cst.Module) -> Graph:
+    builder = Builder()
+    builder.run_block(module.body)
+    return builder.graph
+
+
+class Builder:
+    def __init__(self) -> None:
+        self.graph = Graph()
+        self.heap: dict[int, HeapState] = {}
+        self.scope = Scope()
+        self.recording = True
+        self._keys = 0
+
+    # ------------------------------------------------------------ heap and state
+
+    def alloc(self, state: HeapState) -> int:
+        self._keys += 1
+        self.heap[self._keys] = state
+        return self._keys
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(dict(self.scope.vars), dict(self.heap))
+
+    def restore(self, snap: Snapshot) -> None:
+        self.scope.vars = dict(snap.vars)
+        self.heap = dict(snap.heap)
+
+    def escape(self, value: Value) -> None:
+        """Code we cannot see receives ``value``: forget what we knew of the models in it."""
+        if isinstance(value, ModelRef):
+            self.heap[value.key] = havoc(self.heap[value.key])
+        elif isinstance(value, Seq):
+            for item in value.items:
+                self.escape(item)
+
+    def escape_names(self, node: cst.CSTNode) -> None:
+        """Escape every model named inside an expression we do not evaluate (lambda, ...)."""
+        for name in _names_in(node):
+            self.escape(self.lookup(name))
+
+    @contextmanager
+    def scratch(self) -> Iterator[None]:
+        """Run code without recording graph nodes (a loop body's discovery pass)."""
+        recording, self.recording = self.recording, False
+        try:
+            yield
+        finally:
+            self.recording = recording
+
+    # ------------------------------------------------------------ names
+
+    def lookup(self, name: str) -> Value:
+        scope = self.scope
+        if name in scope.outer:
+            return UNKNOWN
+        if name in scope.vars:
+            return scope.vars[name]
+        outer = scope.parent
+        while outer is not None:
+            if name in outer.vars:
+                value = outer.vars[name]
+                if isinstance(value, (ModelRef, ObjRef)):
+                    # A function may run any time later and change the model: forget it.
+                    self.escape(value)
+                    return UNKNOWN
+                return value
+            outer = outer.parent
+        return self._star_or_builtin(name)
+
+    def _star_or_builtin(self, name: str) -> Value:
+        for path in reversed(self.scope.root.stars):
+            if not is_keras_module(path):
+                return UNKNOWN  # anything may come from there
+            if name[:1].isupper() or name in ("to_categorical",):
+                return Module(f"{path}.{name}")
+        if name in _BUILTINS:
+            return Builtin(name)
+        return UNKNOWN
+
+    def bind(self, target: cst.BaseExpression, value: Value) -> None:
+        if isinstance(target, cst.Name):
+            if target.value in self.scope.outer:
+                self.escape(value)
+            else:
+                self.scope.vars[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            starred = any(isinstance(e, cst.StarredElement) for e in elements)
+            items = value.items if isinstance(value, Seq) and not starred else None
+            if items is not None and len(items) != len(elements):
+                items = None
+            if items is None:
+                self.escape(value)
+            for i, element in enumerate(elements):
+                self.bind(element.value, items[i] if items is not None else UNKNOWN)
+        elif isinstance(target, cst.Attribute):
+            base = self.ev(target.value)
+            if isinstance(base, ObjRef):
+                state = self.heap[base.key]
+                assert isinstance(state, ObjState)
+                self.heap[base.key] = state.set(target.attr.value, value)
+            else:
+                self.escape(value)
+        else:
+            self.ev(target)
+            self.escape(value)
+
+    # ------------------------------------------------------------ statements
+
+    def run_block(self, statements: Sequence[cst.CSTNode]) -> None:
+        for statement in statements:
+            self.run(statement)
+
+    def run_suite(self, suite: cst.BaseSuite) -> None:
+        self.run_block(suite.body)
+
+    def run(self, node: cst.CSTNode) -> None:
+        handler = _STATEMENTS.get(type(node))
+        if handler is not None:
+            handler(self, node)
+
+    def _simple_line(self, node: cst.SimpleStatementLine) -> None:
+        self.run_block(node.body)
+
+    def _expr(self, node: cst.Expr) -> None:
+        self.ev(node.value)
+
+    def _assign(self, node: cst.Assign) -> None:
+        value = self.ev(node.value)
+        for target in node.targets:
+            self.bind(target.target, value)
+
+    def _ann_assign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.bind(node.target, self.ev(node.value))
+
+    def _aug_assign(self, node: cst.AugAssign) -> None:
+        value = self.ev(node.value)
+        if isinstance(node.target, cst.Name):
+            old = self.lookup(node.target.value)
+            self.bind(node.target, self._arith(_AUG.get(type(node.operator)), old, value))
+        else:
+            self.bind(node.target, UNKNOWN)
+            self.escape(value)
+
+    def _return(self, node: cst.Return) -> None:
+        self.scope.returns.append(UNKNOWN if node.value is None else self.ev(node.value))
+
+    def _del(self, node: cst.Del) -> None:
+        targets = node.target.elements if isinstance(node.target, cst.Tuple) else [node.target]
+        for target in targets:
+            expr = target.value if isinstance(target, cst.Element) else target
+            if isinstance(expr, cst.Name):
+                self.scope.vars.pop(expr.value, None)
+
+    def _global(self, node: cst.Global | cst.Nonlocal) -> None:
+        for item in node.names:
+            self.scope.outer.add(item.name.value)
+            self.scope.vars.pop(item.name.value, None)
+
+    def _import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            path = _dotted(alias.name)
+            if alias.asname is not None:
+                self.bind(alias.asname.name, Module(path))
+            else:
+                first = path.split(".")[0]
+                self.scope.vars[first] = Module(first)
+
+    def _import_from(self, node: cst.ImportFrom) -> None:
+        relative = len(node.relative) > 0
+        path = "" if node.module is None else _dotted(node.module)
+        if isinstance(node.names, cst.ImportStar):
+            self.scope.root.stars.append("." + path if relative else path)
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            value: Value = UNKNOWN if relative else Module(f"{path}.{name}")
+            target = alias.asname.name if alias.asname is not None else alias.name
+            self.bind(target, value)
+
+    def _if(self, node: cst.If) -> None:
+        truth = _truth(self.ev(node.test))
+        if truth is True:
+            self.run_suite(node.body)
+            return
+        if truth is False:
+            self._orelse(node.orelse)
+            return
+        before = self.snapshot()
+        self.run_suite(node.body)
+        taken = self.snapshot()
+        self.restore(before)
+        self._orelse(node.orelse)
+        self.restore(merge(taken, self.snapshot()))
+
+    def _orelse(self, orelse: cst.If | cst.Else | None) -> None:
+        if isinstance(orelse, cst.If):
+            self._if(orelse)
+        elif isinstance(orelse, cst.Else):
+            self.run_suite(orelse.body)
+
+    def _for(self, node: cst.For) -> None:
+        items = self.ev(node.iter)
+        if isinstance(items, Seq) and len(items.items) <= MAX_UNROLL and not _jumps(node.body):
+            for item in items.items:
+                self.bind(node.target, item)
+                self.run_suite(node.body)
+        else:
+            self.escape(items)
+
+            def body() -> None:
+                self.bind(node.target, UNKNOWN)
+                self.run_suite(node.body)
+
+            self._unknown_loop(body)
+        if node.orelse is not None:
+            self.run_suite(node.orelse.body)
+
+    def _while(self, node: cst.While) -> None:
+        def body() -> None:
+            self.ev(node.test)
+            self.run_suite(node.body)
+
+        self._unknown_loop(body)
+        if node.orelse is not None:
+            self.run_suite(node.orelse.body)
+
+    def _unknown_loop(self, body: Callable[[], None]) -> None:
+        """A loop that may run any number of times: what it changes is unknown on entry.
+
+        A first pass, recording nothing, finds what the body changes; those names and models
+        become unknown; the second pass records. Findings between two layers the body itself
+        adds are still certain, whenever the body runs.
+        """
+        before = self.snapshot()
+        with self.scratch():
+            body()
+        names, keys = changed(before, self.snapshot())
+        self.restore(before)
+        for name in names:
+            self.scope.vars[name] = UNKNOWN
+        for key in keys:
+            self.heap[key] = havoc(self.heap[key])
+        body()
+        self.restore(merge(before, self.snapshot()))
+
+    def _try(self, node: cst.Try | cst.TryStar) -> None:
+        before = self.snapshot()
+        self.run_suite(node.body)
+        done = self.snapshot()
+        ends: list[Snapshot] = []
+        for handler in node.handlers:
+            self.restore(merge(before, done))
+            if handler.name is not None:
+                self.bind(handler.name.name, UNKNOWN)
+            self.run_suite(handler.body)
+            ends.append(self.snapshot())
+        self.restore(done)
+        if node.orelse is not None:
+            self.run_suite(node.orelse.body)
+        final = self.snapshot()
+        for end in ends:
+            final = merge(final, end)
+        self.restore(final)
+        if node.finalbody is not None:
+            self.run_suite(node.finalbody.body)
+
+    def _with(self, node: cst.With) -> None:
+        for item in node.items:
+            value = self.ev(item.item)
+            if item.asname is not None:
+                self.escape(value)
+                self.bind(item.asname.name, UNKNOWN)
+        self.run_suite(node.body)
+
+    def _match(self, node: cst.Match) -> None:
+        self.ev(node.subject)
+        before = self.snapshot()
+        final = before
+        for case in node.cases:
+            self.restore(before)
+            self.escape_names(case.pattern)
+            for name in _names_in(case.pattern):
+                self.scope.vars[name] = UNKNOWN
+            self.run_suite(case.body)
+            final = merge(final, self.snapshot())
+        self.restore(final)
+
+    def _function_def(self, node: cst.FunctionDef) -> None:
+        self.bind(node.name, self.define_function(node, None))
+
+    def define_function(self, node: cst.FunctionDef, self_obj: ObjRef | None) -> Value:
+        """Analyse a function body once, its arguments unknown; return what calls give."""
+        scope = Scope(parent=self.scope)
+        params = node.params
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for extra in (params.star_arg, params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                every.append(extra)
+        for i, param in enumerate(every):
+            scope.vars[param.name.value] = self_obj if (i == 0 and self_obj is not None) else UNKNOWN
+        saved, self.scope = self.scope, scope
+        try:
+            self.run_suite(node.body)
+        finally:
+            self.scope = saved
+        returns = scope.returns[0] if len(scope.returns) == 1 else UNKNOWN
+        return UserFunction(node.name.value, returns)
+
+    def _class_def(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            self.ev(base.value)
+        obj = ObjRef(self.alloc(ObjState()))
+        methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        first = {"__init__": 0, "build": 1}
+        for method in sorted(methods, key=lambda m: first.get(m.name.value, 2)):
+            self.define_function(method, obj)
+        self.bind(node.name, UNKNOWN)
+
+    # ------------------------------------------------------------ expressions
+
+    def ev(self, node: cst.BaseExpression) -> Value:
+        handler = _EXPRESSIONS.get(type(node))
+        if handler is None:
+            self.escape_names(node)
+            return UNKNOWN
+        return handler(self, node)
+
+    def _name(self, node: cst.Name) -> Value:
+        if node.value in ("True", "False", "None"):
+            return Const({"True": True, "False": False, "None": None}[node.value])
+        return self.lookup(node.value)
+
+    def _number(self, node: cst.Integer | cst.Float) -> Value:
+        return Const(node.evaluated_value)
+
+    def _string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Value:
+        value = node.evaluated_value
+        return Const(value) if isinstance(value, str) else UNKNOWN
+
+    def _sequence(self, node: cst.Tuple | cst.List) -> Value:
+        if any(isinstance(e, cst.StarredElement) for e in node.elements):
+            for e in node.elements:
+                self.escape(self.ev(e.value))
+            return UNKNOWN
+        return Seq(tuple(self.ev(e.value) for e in node.elements))
+
+    def _attribute(self, node: cst.Attribute) -> Value:
+        base = self.ev(node.value)
+        attr = node.attr.value
+        if isinstance(base, Module):
+            return Module(f"{base.path}.{attr}")
+        if isinstance(base, ObjRef):
+            state = self.heap[base.key]
+            return state.get(attr) if isinstance(state, ObjState) else UNKNOWN
+        if isinstance(base, Array):
+            if attr == "shape":
+                return Seq(tuple(Const(d) if isinstance(d, int) else UNKNOWN for d in base.shape))
+            if attr == "T":
+                return Array(tuple(reversed(base.shape)))
+        if isinstance(base, ModelRef):
+            state = self.heap[base.key]
+            if attr == "output" and isinstance(state, ModelState) and state.output is not None:
+                return state.output
+            self.escape(base)
+        return UNKNOWN
+
+    def _subscript(self, node: cst.Subscript) -> Value:
+        base = self.ev(node.value)
+        if len(node.slice) != 1:
+            for element in node.slice:
+                self.escape_names(element)
+            return UNKNOWN
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index):
+            key = self.ev(index.value)
+            if isinstance(base, Seq) and isinstance(key, Const) and type(key.value) is int:
+                if -len(base.items) <= key.value < len(base.items):
+                    return base.items[key.value]
+            self.escape(base)
+            return UNKNOWN
+        bounds = [None if part is None else self.ev(part) for part in (index.lower, index.upper, index.step)]
+        if not all(b is None or (isinstance(b, Const) and (b.value is None or type(b.value) is int)) for b in bounds):
+            return UNKNOWN
+        lower, upper, step = (None if b is None else b.value for b in bounds)  # type: ignore[union-attr]
+        if isinstance(base, Seq):
+            return Seq(base.items[lower:upper:step])
+        if isinstance(base, Array) and base.shape:
+            # A slice of the first axis keeps the rank (``Y[:800]``).
+            return Array((UNKNOWN,) + base.shape[1:])
+        self.escape(base)
+        return UNKNOWN
+
+    def _binary(self, node: cst.BinaryOperation) -> Value:
+        left, right = self.ev(node.left), self.ev(node.right)
+        if isinstance(node.operator, cst.Power):
+            if isinstance(left, Const) and isinstance(right, Const) and _small_int(right.value) and _number(left.value):
+                return Const(left.value**right.value)  # type: ignore[operator]
+            return UNKNOWN
+        return self._arith(_BINARY.get(type(node.operator)), left, right)
+
+    def _arith(self, op: Callable[[object, object], object] | None, left: Value, right: Value) -> Value:
+        if op is None:
+            return UNKNOWN
+        if isinstance(left, Seq) and isinstance(right, Seq) and op is operator.add:
+            return Seq(left.items + right.items)
+        if isinstance(left, Seq) and isinstance(right, Const) and op is operator.mul and _small_int(right.value):
+            if len(left.items) * max(0, right.value) <= MAX_CONST_LEN:  # type: ignore[operator]
+                return Seq(left.items * right.value)  # type: ignore[operator]
+            return UNKNOWN
+        if not (isinstance(left, Const) and isinstance(right, Const)):
+            return UNKNOWN
+        a, b = left.value, right.value
+        if isinstance(a, str) or isinstance(b, str):
+            if op is operator.add and isinstance(a, str) and isinstance(b, str):
+                return Const(a + b) if len(a) + len(b) <= MAX_CONST_LEN else UNKNOWN
+            if op is operator.mul and isinstance(a, str) and _small_int(b) and len(a) * max(0, b) <= MAX_CONST_LEN:  # type: ignore[operator]
+                return Const(a * b)  # type: ignore[operator]
+            return UNKNOWN
+        if not (_number(a) and _number(b)):
+            return UNKNOWN
+        try:
+            return Const(op(a, b))
+        except (ArithmeticError, ValueError):
+            return UNKNOWN
+
+    def _unary(self, node: cst.UnaryOperation) -> Value:
+        value = self.ev(node.expression)
+        if not isinstance(value, Const):
+            return UNKNOWN
+        if isinstance(node.operator, cst.Not):
+            return Const(not value.value)
+        if not _number(value.value):
+            return UNKNOWN
+        if isinstance(node.operator, cst.Minus):
+            return Const(-value.value)  # type: ignore[operator]
+        if isinstance(node.operator, cst.Plus):
+            return value
+        return UNKNOWN
+
+    def _boolean(self, node: cst.BooleanOperation) -> Value:
+        left = self.ev(node.left)
+        truth = _truth(left)
+        is_and = isinstance(node.operator, cst.And)
+        if truth is None:
+            self.ev(node.right)
+            return UNKNOWN
+        if truth is not is_and:
+            return left  # ``False and x``, ``True or x``
+        return self.ev(node.right)
+
+    def _comparison(self, node: cst.Comparison) -> Value:
+        left = self.ev(node.left)
+        result: Value = Const(True)
+        for target in node.comparisons:
+            right = self.ev(target.comparator)
+            op = _COMPARE.get(type(target.operator))
+            if op is None or not (isinstance(left, Const) and isinstance(right, Const)):
+                result = UNKNOWN
+            elif result is not UNKNOWN:
+                try:
+                    if not op(left.value, right.value):
+                        result = Const(False)
+                except TypeError:
+                    result = UNKNOWN
+            left = right
+        return result
+
+    def _if_exp(self, node: cst.IfExp) -> Value:
+        truth = _truth(self.ev(node.test))
+        if truth is True:
+            return self.ev(node.body)
+        if truth is False:
+            return self.ev(node.orelse)
+        body, orelse = self.ev(node.body), self.ev(node.orelse)
+        return body if body == orelse else UNKNOWN
+
+    def _named(self, node: cst.NamedExpr) -> Value:
+        value = self.ev(node.value)
+        self.bind(node.target, value)
+        return value
+
+    def _call(self, node: cst.Call) -> Value:
+        return keras_calls.call(self, node)
+
+
+def _small_int(value: object) -> bool:
+    return type(value) is int and -MAX_CONST_LEN <= value <= MAX_CONST_LEN  # type: ignore[operator]
+
+
+def _number(value: object) -> bool:
+    return type(value) in (int, float)
+
+
+def _truth(value: Value) -> bool | None:
+    if isinstance(value, Const):
+        return bool(value.value)
+    return None
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+
+def _names_in(node: cst.CSTNode) -> list[str]:
+    collector = _NameCollector()
+    node.visit(collector)
+    return collector.names
+
+
+class _JumpFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.found = True
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self.found = True
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def _jumps(body: cst.BaseSuite) -> bool:
+    """True when a loop body may leave an iteration early (then its count is unknown)."""
+    finder = _JumpFinder()
+    body.visit(finder)
+    return finder.found
+
+
+_AUG: dict[type, Callable[[object, object], object]] = {
+    cst.AddAssign: operator.add,
+    cst.SubtractAssign: operator.sub,
+    cst.MultiplyAssign: operator.mul,
+    cst.FloorDivideAssign: operator.floordiv,
+    cst.DivideAssign: operator.truediv,
+    cst.ModuloAssign: operator.mod,
+}
+
+_STATEMENTS: dict[type, Callable[[Builder, cst.CSTNode], None]] = {
+    cst.SimpleStatementLine: Builder._simple_line,
+    cst.Expr: Builder._expr,
+    cst.Assign: Builder._assign,
+    cst.AnnAssign: Builder._ann_assign,
+    cst.AugAssign: Builder._aug_assign,
+    cst.Return: Builder._return,
+    cst.Del: Builder._del,
+    cst.Global: Builder._global,
+    cst.Nonlocal: Builder._global,
+    cst.Import: Builder._import,
+    cst.ImportFrom: Builder._import_from,
+    cst.If: Builder._if,
+    cst.For: Builder._for,
+    cst.While: Builder._while,
+    cst.Try: Builder._try,
+    cst.TryStar: Builder._try,
+    cst.With: Builder._with,
+    cst.Match: Builder._match,
+    cst.FunctionDef: Builder._function_def,
+    cst.ClassDef: Builder._class_def,
+}  # type: ignore[dict-item]
+
+_EXPRESSIONS: dict[type, Callable[[Builder, cst.BaseExpression], Value]] = {
+    cst.Name: Builder._name,
+    cst.Integer: Builder._number,
+    cst.Float: Builder._number,
+    cst.SimpleString: Builder._string,
+    cst.ConcatenatedString: Builder._string,
+    cst.Tuple: Builder._sequence,
+    cst.List: Builder._sequence,
+    cst.Attribute: Builder._attribute,
+    cst.Subscript: Builder._subscript,
+    cst.BinaryOperation: Builder._binary,
+    cst.UnaryOperation: Builder._unary,
+    cst.BooleanOperation: Builder._boolean,
+    cst.Comparison: Builder._comparison,
+    cst.IfExp: Builder._if_exp,
+    cst.NamedExpr: Builder._named,
+    cst.Call: Builder._call,
+}  # type: ignore[dict-item]

@@ -1,0 +1,436 @@
+"""What a call does: build a Keras layer or model, apply a layer, train a model, make a NumPy
+array, or run code we cannot see (which forgets any model handed to it)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from kerascheck import shapes
+from kerascheck.graph.model import (
+    UNKNOWN,
+    Application,
+    Array,
+    Builtin,
+    Const,
+    Dim,
+    Layer,
+    ModelRef,
+    ModelState,
+    Module,
+    ObjRef,
+    ObjState,
+    Seq,
+    Shape,
+    Tensor,
+    TrainCall,
+    UserFunction,
+    Value,
+)
+from kerascheck.graph.state import MAX_UNROLL
+from kerascheck.names import builtin_loss, keras_name, numpy_function
+
+if TYPE_CHECKING:
+    from kerascheck.graph.builder import Builder
+
+TRAIN_METHODS = frozenset({"fit", "evaluate", "train_on_batch", "test_on_batch"})
+# Model methods that never change which layers a model holds.
+_READ_ONLY = frozenset(
+    {"summary", "predict", "predict_on_batch", "predict_step", "save", "save_weights", "load_weights",
+     "count_params", "get_config", "to_json", "get_layer", "build", "evaluate_generator",
+     "predict_generator", "fit_generator", "reset_states", "get_weights", "set_weights", "export"}
+)
+
+
+class Args:
+    """A call's arguments, as nodes, evaluated on demand and at most once."""
+
+    def __init__(self, builder: Builder, node: cst.Call) -> None:
+        self.builder = builder
+        self.positional: list[cst.BaseExpression] = []
+        self.keywords: dict[str, cst.BaseExpression] = {}
+        self.starred: list[cst.BaseExpression] = []
+        for arg in node.args:
+            if arg.star:
+                self.starred.append(arg.value)
+            elif arg.keyword is not None:
+                self.keywords[arg.keyword.value] = arg.value
+            else:
+                self.positional.append(arg.value)
+        self._values: dict[int, Value] = {}
+
+    def value(self, node: cst.BaseExpression) -> Value:
+        key = id(node)
+        if key not in self._values:
+            self._values[key] = self.builder.ev(node)
+        return self._values[key]
+
+    def node(self, name: str, index: int | None = None) -> cst.BaseExpression | None:
+        if name in self.keywords:
+            return self.keywords[name]
+        if index is not None and index < len(self.positional):
+            return self.positional[index]
+        return None
+
+    def get(self, name: str, index: int | None = None) -> Value | None:
+        """The value passed as ``name=`` or at ``index``; None when absent."""
+        node = self.node(name, index)
+        return None if node is None else self.value(node)
+
+    def all(self, escape: bool) -> None:
+        """Evaluate every argument not yet evaluated; hand them to unseen code if ``escape``."""
+        for node in [*self.positional, *self.keywords.values(), *self.starred]:
+            value = self.value(node)
+            if escape:
+                self.builder.escape(value)
+
+
+def call(b: Builder, node: cst.Call) -> Value:
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        receiver = b.ev(func.value)
+        name = func.attr.value
+        if isinstance(receiver, ModelRef):
+            return _model_method(b, receiver, name, node)
+        if isinstance(receiver, Array):
+            return _array_method(b, receiver, name, node)
+        if isinstance(receiver, Module):
+            return call_value(b, Module(f"{receiver.path}.{name}"), node)
+        if isinstance(receiver, ObjRef):
+            state = b.heap[receiver.key]
+            callee = state.get(name) if isinstance(state, ObjState) else UNKNOWN
+            return call_value(b, callee, node)
+        Args(b, node).all(escape=True)
+        return UNKNOWN
+    return call_value(b, b.ev(func), node)
+
+
+def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
+    if isinstance(callee, Module):
+        return _call_path(b, callee.path, node)
+    if isinstance(callee, Layer):
+        return _apply_call(b, callee, node)
+    if isinstance(callee, Builtin):
+        return _builtin(b, callee.name, node)
+    args = Args(b, node)
+    if isinstance(callee, ModelRef):
+        args.all(escape=False)
+        return Tensor(None)  # a model used as a layer
+    args.all(escape=True)
+    if isinstance(callee, UserFunction):
+        returns = callee.returns
+        if isinstance(returns, ModelRef):
+            return ModelRef(b.alloc(b.heap[returns.key]))  # each call builds its own model
+        return returns
+    return UNKNOWN
+
+
+def _call_path(b: Builder, path: str, node: cst.Call) -> Value:
+    name = keras_name(path)
+    if name is not None:
+        if name.name == "Sequential":
+            return _new_sequential(b, node)
+        if name.name == "Model":
+            return _new_functional(b, node)
+        if name.name == "Input":
+            return _new_input(b, node)
+        if name.name == "to_categorical":
+            return _to_categorical(b, node)
+        if name.spelled[:1].isupper():
+            return _construct(b, name.name, name.spelled, node)
+        Args(b, node).all(escape=False)  # Keras functions do not add layers to models
+        return UNKNOWN
+    maker = numpy_function(path)
+    if maker is not None:
+        return _numpy_array(b, maker, node)
+    Args(b, node).all(escape=not path.startswith("numpy."))
+    return UNKNOWN
+
+
+# ---------------------------------------------------------------- layers
+
+
+def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
+    args = Args(b, node)
+    spec = shapes.TABLE.get(kind)
+    params = spec.params if spec is not None else ()
+    kwargs: dict[str, Value] = {}
+    for i, arg in enumerate(args.positional):
+        if i < len(params):
+            kwargs[params[i]] = args.value(arg)
+    for key, arg in args.keywords.items():
+        kwargs[key] = args.value(arg)
+    args.all(escape=True)
+    opaque = bool(args.starred) or len(args.positional) > len(params)
+    return Layer(kind, spelled, kwargs, node, opaque)
+
+
+def _apply_call(b: Builder, layer: Layer, node: cst.Call) -> Value:
+    """``layer(x)``: the layer applied in functional code or in ``call``."""
+    args = Args(b, node)
+    if args.starred:
+        inputs: list[Value] = [UNKNOWN]
+    elif layer.kind in shapes.LIST_INPUT:
+        first = args.get("inputs", 0)
+        inputs = list(first.items) if isinstance(first, Seq) else [UNKNOWN if first is None else first]
+    elif layer.kind == "MultiHeadAttention":
+        inputs = [v if v is not None else UNKNOWN for v in (args.get("query", 0), args.get("value", 1))]
+    else:
+        first = args.get("inputs", 0)
+        inputs = [UNKNOWN if first is None else first]
+    args.all(escape=False)
+    call_kwargs = {key: args.value(value) for key, value in args.keywords.items()}
+    return apply_layer(b, layer, inputs, call_kwargs, node)
+
+
+def _as_tensor(value: Value) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(None)
+
+
+def apply_layer(b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict[str, Value], site: cst.CSTNode) -> Value:
+    """Apply ``layer`` to ``inputs``: record the graph node, return the output tensor(s)."""
+    tensors = tuple(_as_tensor(v) for v in inputs)
+    result, error = shapes.infer(layer, [t.shape for t in tensors], call_kwargs)
+    role = shapes.role_of(layer)
+    outputs: list[Tensor] = []
+    for i, shape in enumerate(result.outputs or ()):
+        origin = None
+        if i == 0 and shape is not None:
+            if role is shapes.Role.RNN:
+                origin = layer
+            elif role is shapes.Role.PASS and error is None and len(tensors) == 1:
+                origin = tensors[0].origin
+        outputs.append(Tensor(shape, origin))
+    if b.recording:
+        b.graph.applications.append(Application(layer, tensors, tuple(outputs), site, error))
+    if result.outputs is None:
+        return UNKNOWN
+    return outputs[0] if len(outputs) == 1 else Seq(tuple(outputs))
+
+
+# ---------------------------------------------------------------- models
+
+
+def _new_sequential(b: Builder, node: cst.Call) -> ModelRef:
+    args = Args(b, node)
+    ref = ModelRef(b.alloc(ModelState(output=None)))
+    layers = args.node("layers", 0)
+    if isinstance(layers, (cst.List, cst.Tuple)) and not any(isinstance(e, cst.StarredElement) for e in layers.elements):
+        for element in layers.elements:
+            _sequential_add(b, ref, args.value(element.value), element.value)
+    elif layers is not None:
+        value = args.value(layers)
+        if isinstance(value, Seq):
+            for item in value.items:
+                _sequential_add(b, ref, item, item.call if isinstance(item, Layer) else node)
+        else:
+            b.escape(value)
+            b.escape(ref)
+    args.all(escape=False)
+    return ref
+
+
+def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: cst.CSTNode) -> None:
+    """One more layer on a Sequential model."""
+    state = b.heap[ref.key]
+    assert isinstance(state, ModelState)
+    if isinstance(value, Tensor):  # keras.Input(...) as the first entry
+        output: Tensor = value
+    elif isinstance(value, Layer) and value.kind == "InputLayer":
+        output = Tensor(_first_input_shape(value))
+    elif isinstance(value, Layer):
+        x = state.output if state.output is not None else Tensor(_first_input_shape(value))
+        output = _as_tensor(apply_layer(b, value, [x], {}, site))
+    else:
+        output = Tensor(None)
+    b.heap[ref.key] = ModelState(output=output, loss=state.loss)
+
+
+def _first_input_shape(layer: Layer) -> Shape:
+    """The input shape a Sequential model's first layer declares (``input_shape=`` ...)."""
+    for current in (layer, layer.inner):
+        if current is None:
+            continue
+        for key in ("batch_input_shape", "batch_shape"):
+            declared = shapes.dims(current.kwargs.get(key))
+            if declared is not None:
+                return declared
+        for key in ("input_shape", "shape"):
+            declared = shapes.dims(current.kwargs.get(key))
+            if declared is not None:
+                return (None,) + declared
+        if current.kind == "Embedding":
+            length = current.kwargs.get("input_length")
+            return (None, shapes.dim(length)) if length is not None else None
+        if "input_dim" in current.kwargs:
+            size = shapes.dim(current.kwargs["input_dim"])
+            if shapes.role_of(current) is shapes.Role.RNN:
+                return (None, shapes.dim(current.kwargs.get("input_length", Const(None))), size)
+            return (None, size)
+    return None
+
+
+def _new_functional(b: Builder, node: cst.Call) -> ModelRef:
+    args = Args(b, node)
+    args.get("inputs", 0)
+    outputs = args.get("outputs", 1)
+    args.all(escape=False)
+    if isinstance(outputs, Seq) and len(outputs.items) == 1:
+        outputs = outputs.items[0]
+    output = outputs if isinstance(outputs, Tensor) else Tensor(None)
+    return ModelRef(b.alloc(ModelState(output=output)))
+
+
+def _new_input(b: Builder, node: cst.Call) -> Tensor:
+    args = Args(b, node)
+    shape: Shape = None
+    for key in ("batch_shape", "batch_input_shape"):
+        declared = shapes.dims(args.get(key))
+        if declared is not None:
+            shape = declared
+    if shape is None and args.node("tensor") is None:
+        declared = shapes.dims(args.get("shape", 0))
+        if declared is not None:
+            batch = shapes.dim(args.get("batch_size", 1) or Const(None))
+            shape = (batch,) + declared
+    args.all(escape=False)
+    return Tensor(shape)
+
+
+def _loss_name(value: Value | None) -> str | None:
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return builtin_loss(value.value)
+    if isinstance(value, Layer):
+        return builtin_loss(value.kind)
+    if isinstance(value, Module):
+        name = keras_name(value.path)
+        return builtin_loss(name.spelled) if name is not None else None
+    return None
+
+
+def _model_method(b: Builder, ref: ModelRef, name: str, node: cst.Call) -> Value:
+    args = Args(b, node)
+    if name == "add":
+        layer = args.get("layer", 0)
+        args.all(escape=False)
+        _sequential_add(b, ref, UNKNOWN if layer is None else layer, node)
+        return Const(None)
+    if name == "compile":
+        loss = args.get("loss", 1)
+        args.all(escape=False)
+        state = b.heap[ref.key]
+        assert isinstance(state, ModelState)
+        b.heap[ref.key] = ModelState(output=state.output, loss=_loss_name(loss))
+        return Const(None)
+    if name in TRAIN_METHODS:
+        targets = args.get("y", 1)
+        args.all(escape=False)
+        state = b.heap[ref.key]
+        if isinstance(targets, Array) and isinstance(state, ModelState) and state.output is not None and b.recording:
+            b.graph.train_calls.append(TrainCall(name, node, state.output, targets, state.loss))
+        return UNKNOWN
+    args.all(escape=name not in _READ_ONLY)
+    if name not in _READ_ONLY:
+        b.escape(ref)
+    return UNKNOWN
+
+
+# ---------------------------------------------------------------- arrays
+
+
+def _numpy_array(b: Builder, maker: str, node: cst.Call) -> Value:
+    args = Args(b, node)
+    if maker in ("random.rand", "random.randn"):
+        shape: tuple[Dim, ...] | None = tuple(shapes.dim(args.value(a)) for a in args.positional)
+        if args.starred or args.keywords:
+            shape = None
+    elif maker in ("zeros", "ones", "empty", "full"):
+        shape = shapes.dims(args.get("shape", 0))
+    elif maker in ("random.randint", "random.normal", "random.uniform"):
+        shape = shapes.dims(args.get("size", 2))
+    else:
+        shape = shapes.dims(args.get("size", 0))
+    args.all(escape=False)
+    return UNKNOWN if shape is None else Array(shape)
+
+
+def _array_method(b: Builder, array: Array, name: str, node: cst.Call) -> Value:
+    args = Args(b, node)
+    args.all(escape=False)
+    if name in ("astype", "copy"):
+        return array
+    if name != "reshape" or args.starred:
+        return UNKNOWN
+    if len(args.positional) == 1:
+        target = shapes.dims(args.value(args.positional[0]))
+    else:
+        target = tuple(shapes.dim(args.value(a)) for a in args.positional)
+    if target is None:
+        return UNKNOWN
+    if target.count(-1) == 1:
+        total = math.prod(d for d in array.shape) if all(isinstance(d, int) for d in array.shape) else None
+        rest = [d for d in target if d != -1]
+        if total is not None and all(isinstance(d, int) and d > 0 for d in rest) and total % math.prod(rest) == 0:  # type: ignore[arg-type]
+            target = tuple(total // math.prod(rest) if d == -1 else d for d in target)  # type: ignore[arg-type]
+        else:
+            target = tuple(UNKNOWN if d == -1 else d for d in target)
+    return Array(target)
+
+
+def _to_categorical(b: Builder, node: cst.Call) -> Value:
+    args = Args(b, node)
+    labels = args.get("x", 0)
+    classes = shapes.dim(args.get("num_classes", 1))
+    args.all(escape=False)
+    if not isinstance(labels, Array):
+        return UNKNOWN
+    shape = labels.shape
+    if shape and len(shape) > 1:
+        if shape[-1] == 1:
+            shape = shape[:-1]  # Keras drops a trailing axis of size 1
+        elif not isinstance(shape[-1], int):
+            return UNKNOWN  # it might be 1
+    return Array(shape + (classes,))
+
+
+# ---------------------------------------------------------------- builtins
+
+
+def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
+    args = Args(b, node)
+    values = [args.value(a) for a in args.positional]
+    args.all(escape=False)
+    if args.starred or args.keywords and name != "enumerate":
+        return UNKNOWN
+    consts = [v.value for v in values if isinstance(v, Const)]
+    all_ints = len(consts) == len(values) and all(type(c) is int for c in consts)
+    if name == "len" and len(values) == 1:
+        value = values[0]
+        if isinstance(value, Seq):
+            return Const(len(value.items))
+        if isinstance(value, Const) and isinstance(value.value, str):
+            return Const(len(value.value))
+        if isinstance(value, Array) and value.shape and isinstance(value.shape[0], int):
+            return Const(value.shape[0])
+        return UNKNOWN
+    if name == "range" and 1 <= len(values) <= 3 and all_ints:
+        try:
+            span = range(*consts)  # type: ignore[arg-type]
+        except ValueError:
+            return UNKNOWN
+        return Seq(tuple(Const(i) for i in span)) if len(span) <= MAX_UNROLL else UNKNOWN
+    if name == "enumerate" and len(values) == 1 and isinstance(values[0], Seq):
+        start = args.get("start", 1)
+        offset = start.value if isinstance(start, Const) and type(start.value) is int else 0 if start is None else None
+        if offset is None:
+            return UNKNOWN
+        return Seq(tuple(Seq((Const(offset + i), item)) for i, item in enumerate(values[0].items)))
+    if name == "zip" and values and all(isinstance(v, Seq) for v in values):
+        return Seq(tuple(Seq(items) for items in zip(*(v.items for v in values))))  # type: ignore[union-attr]
+    if name in ("list", "tuple") and len(values) == 1 and isinstance(values[0], Seq):
+        return values[0]
+    if name == "int" and len(values) == 1 and isinstance(values[0], Const) and type(values[0].value) in (int, float, bool):
+        return Const(int(values[0].value))  # type: ignore[arg-type]
+    return UNKNOWN

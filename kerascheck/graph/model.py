@@ -1,0 +1,189 @@
+"""The model graph: plain data the builder produces and the rules read.
+
+Values here are what the abstract interpreter knows about a Python expression. Anything it
+cannot know is ``UNKNOWN``, which is also the marker for a dimension that is not known
+statically (Keras' own ``None`` dimensions stay ``None``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+
+
+class _Unknown:
+    """Singleton for 'not known statically': a value, a dimension, a rank."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "?"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+Dim = Union[int, None, _Unknown]
+# A shape includes the batch axis. ``None`` as a whole shape means the rank is unknown.
+Shape = Union[tuple[Dim, ...], None]
+
+
+@dataclass(frozen=True)
+class Const:
+    """A Python constant: int, float, str, bool or None."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A tuple or list display whose length is known; items may be UNKNOWN."""
+
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Module:
+    """A reference into an imported module: ``keras.layers``, ``numpy.random.rand`` ..."""
+
+    path: str
+
+
+@dataclass(eq=False)
+class Layer:
+    """A constructed Keras object (almost always a layer), with its evaluated arguments.
+
+    Positional arguments are stored under their parameter names (from the shape table), so
+    ``GRU(16)`` and ``GRU(units=16)`` read the same. ``opaque`` is set when ``*args``/``**kw``
+    or extra positional arguments hide some arguments: then an absent one is UNKNOWN, not its
+    default.
+    """
+
+    kind: str  # canonical class name, e.g. "GRU" for CuDNNGRU
+    spelled: str  # the name as written, e.g. "CuDNNGRU"
+    kwargs: dict[str, Value]
+    call: cst.Call  # where it was constructed
+    opaque: bool = False
+
+    def arg(self, name: str, default: Value | None = None) -> Value | None:
+        """The argument ``name``; ``default`` when it was not passed."""
+        if name in self.kwargs:
+            return self.kwargs[name]
+        return UNKNOWN if self.opaque else default
+
+    @property
+    def inner(self) -> Layer | None:
+        """The wrapped layer of ``TimeDistributed``/``Bidirectional``, when it is known."""
+        if self.kind not in ("TimeDistributed", "Bidirectional"):
+            return None
+        value = self.arg("layer")
+        return value if isinstance(value, Layer) else None
+
+
+@dataclass(eq=False)
+class Tensor:
+    """A symbolic tensor. ``origin`` is the RNN whose ``return_sequences`` fixed its rank."""
+
+    shape: Shape
+    origin: Layer | None = None
+
+
+@dataclass(frozen=True)
+class Array:
+    """A NumPy array whose rank is known (dimensions may be UNKNOWN)."""
+
+    shape: tuple[Dim, ...]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A Keras model; its mutable state lives in the builder's heap under ``key``."""
+
+    key: int
+
+
+@dataclass(frozen=True)
+class ObjRef:
+    """``self`` of a class being analysed; attributes live in the heap under ``key``."""
+
+    key: int
+
+
+@dataclass(frozen=True)
+class UserFunction:
+    """A function defined in the file; ``returns`` is what every call gives back."""
+
+    name: str
+    returns: Value
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+
+
+Value = Union[
+    _Unknown, Const, Seq, Module, Layer, Tensor, Array, ModelRef, ObjRef, UserFunction, Builtin
+]
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What a model is at one program point. Immutable: every change makes a new state."""
+
+    output: Tensor | None  # None: a Sequential with no layer yet
+    loss: str | None = None  # canonical built-in loss given to compile(), if known
+
+
+@dataclass(frozen=True)
+class ObjState:
+    attrs: tuple[tuple[str, Value], ...] = ()
+
+    def get(self, name: str) -> Value:
+        for key, value in self.attrs:
+            if key == name:
+                return value
+        return UNKNOWN
+
+    def set(self, name: str, value: Value) -> ObjState:
+        return ObjState(tuple((k, v) for k, v in self.attrs if k != name) + ((name, value),))
+
+
+HeapState = Union[ModelState, ObjState]
+
+
+@dataclass(eq=False)
+class Application:
+    """One application of a layer to tensors: a node of the graph."""
+
+    layer: Layer
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    site: cst.CSTNode  # where the layer is applied (list element, ``.add(``, ``layer(x)``)
+    error: str | None  # why Keras would refuse the input's rank, if it would
+
+
+@dataclass(eq=False)
+class TrainCall:
+    """``model.fit(x, y)`` and its kin, where the targets' rank is known."""
+
+    method: str
+    call: cst.Call
+    output: Tensor
+    targets: Array
+    loss: str | None
+
+
+@dataclass
+class Graph:
+    applications: list[Application] = field(default_factory=list)
+    train_calls: list[TrainCall] = field(default_factory=list)

@@ -1,0 +1,133 @@
+"""Canonical names: map a dotted import path to the Keras (or NumPy) object it denotes.
+
+Every spelling a user may write (``keras.layers.GRU``, ``tf.keras.layers.GRU``,
+``keras.layers.recurrent.GRU``, ``tf_keras.layers.GRU``, ``CuDNNGRU`` ...) resolves to one
+canonical name, so the rest of the analyzer never looks at spellings again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Dotted prefixes under which Keras lives, longest first.
+_KERAS_ROOTS: tuple[tuple[str, ...], ...] = (
+    ("tensorflow", "compat", "v1", "keras"),
+    ("tensorflow", "compat", "v2", "keras"),
+    ("tensorflow", "python", "keras"),
+    ("tensorflow", "contrib", "keras"),
+    ("tensorflow", "keras"),
+    ("tf_keras",),
+    ("keras",),
+)
+
+# Spellings that name the same class as another one.
+_ALIASES: dict[str, str] = {
+    "CuDNNGRU": "GRU",
+    "CuDNNLSTM": "LSTM",
+    "MaxPool1D": "MaxPooling1D",
+    "AvgPool1D": "AveragePooling1D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "Convolution1D": "Conv1D",
+    "InputLayer": "InputLayer",
+}
+
+# Keras objects that are not layers but matter to the analysis.
+MODEL_CLASSES = frozenset({"Sequential", "Model"})
+INPUT_FUNCTION = "Input"
+TO_CATEGORICAL = "to_categorical"
+LAYER_BASE = "Layer"
+
+# NumPy functions that make arrays of a literal shape (for fit targets).
+NUMPY_ARRAY_MAKERS = frozenset(
+    {
+        "zeros",
+        "ones",
+        "empty",
+        "full",
+        "random.random",
+        "random.rand",
+        "random.randn",
+        "random.randint",
+        "random.normal",
+        "random.uniform",
+        "random.random_sample",
+        "random.sample",
+        "random.standard_normal",
+    }
+)
+
+
+@dataclass(frozen=True)
+class KerasName:
+    """A resolved Keras object: ``name`` is canonical, ``spelled`` is the last path part."""
+
+    name: str
+    spelled: str
+
+
+def keras_name(path: str) -> KerasName | None:
+    """Return the Keras object a dotted path denotes, or None when it is not Keras'."""
+    parts = tuple(path.split("."))
+    for root in _KERAS_ROOTS:
+        if parts[: len(root)] == root and len(parts) > len(root):
+            last = parts[-1]
+            return KerasName(_ALIASES.get(last, last), last)
+    return None
+
+
+def is_keras_module(path: str) -> bool:
+    """True for a path that is Keras itself or a module inside it (for star imports)."""
+    parts = tuple(path.split("."))
+    return any(parts[: len(root)] == root for root in _KERAS_ROOTS)
+
+
+def numpy_function(path: str) -> str | None:
+    """``numpy.random.rand`` -> ``random.rand`` when it makes an array of a given shape."""
+    if not path.startswith("numpy."):
+        return None
+    rest = path[len("numpy.") :]
+    return rest if rest in NUMPY_ARRAY_MAKERS else None
+
+
+# Built-in losses, by every name compile() accepts, mapped to one canonical name.
+_LOSS_CLASSES: dict[str, str] = {
+    "MeanSquaredError": "mean_squared_error",
+    "MeanAbsoluteError": "mean_absolute_error",
+    "MeanAbsolutePercentageError": "mean_absolute_percentage_error",
+    "MeanSquaredLogarithmicError": "mean_squared_logarithmic_error",
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+    "BinaryCrossentropy": "binary_crossentropy",
+    "BinaryFocalCrossentropy": "binary_focal_crossentropy",
+    "CategoricalFocalCrossentropy": "categorical_focal_crossentropy",
+    "KLDivergence": "kl_divergence",
+    "Poisson": "poisson",
+    "LogCosh": "log_cosh",
+    "Huber": "huber",
+    "Hinge": "hinge",
+    "SquaredHinge": "squared_hinge",
+    "CategoricalHinge": "categorical_hinge",
+    "CosineSimilarity": "cosine_similarity",
+}
+_LOSS_ALIASES: dict[str, str] = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "kld": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
+    "logcosh": "log_cosh",
+    "huber_loss": "huber",
+}
+_LOSS_FUNCTIONS = frozenset(_LOSS_CLASSES.values())
+SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
+
+
+def builtin_loss(name: str) -> str | None:
+    """Canonical name of a built-in Keras loss given by string, function or class name."""
+    if name in _LOSS_CLASSES:
+        return _LOSS_CLASSES[name]
+    lowered = name.lower()
+    lowered = _LOSS_ALIASES.get(lowered, lowered)
+    return lowered if lowered in _LOSS_FUNCTIONS else None

@@ -1,0 +1,13 @@
+"""Output formats. Each takes the findings of a run and returns the text to write."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from kerascheck.findings import Finding
+from kerascheck.report import json_format, text
+
+FORMATS: dict[str, Callable[[list[Finding]], str]] = {
+    "text": text.render,
+    "json": json_format.render,
+}

@@ -1,0 +1,69 @@
+"""KER103 missing-return-sequences."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from kerascheck import shapes
+from kerascheck.graph.model import Graph
+from kerascheck.rules.base import Report, describe, rank
+
+CODE = "KER103"
+NAME = "missing-return-sequences"
+SUMMARY = "a layer that needs a sequence gets the vector of an RNN with return_sequences=False"
+DOC = """\
+## What it does
+
+Finds a layer that needs a sequence `(batch, timesteps, features)` (an RNN, `Bidirectional`,
+`Conv1D`, 1-D pooling, global 1-D pooling, ...) that receives the rank-2 output of an RNN with
+`return_sequences=False` (the default), directly or through layers that keep the rank (`Dropout`,
+`Activation`, normalization, `Masking`, `Dense`, `TimeDistributed(Dense)`).
+
+## Why it matters
+
+Without `return_sequences=True` an RNN returns only its last output, one vector per sequence.
+Stacking another RNN (or a convolution over time) on it fails when the model is built:
+"Input 0 of layer "lstm_1" is incompatible with the layer: expected ndim=3, found ndim=2".
+
+## Example
+
+```python
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(32),          # (None, 32)
+    keras.layers.LSTM(16),          # needs (None, timesteps, features)
+])
+```
+
+Use instead:
+
+```python
+    keras.layers.LSTM(32, return_sequences=True),   # (None, 64, 32)
+    keras.layers.LSTM(16),                          # (None, 16)
+```
+
+## Fix
+
+Set `return_sequences=True` on the RNN that produced the vector (inside `Bidirectional` too). The
+fix is safe: the model did not build before.
+"""
+
+
+def check(graph: Graph) -> Iterator[Report]:
+    for app in graph.applications:
+        spec = shapes.spec_of(app.layer)
+        if spec is None or spec.consumer != "sequence" or app.error is None or not app.inputs:
+            continue
+        x = app.inputs[0]
+        if rank(x) != 2 or x.origin is None:
+            continue
+        yield Report(
+            CODE,
+            app.site,
+            (
+                f"{describe(app.layer)} needs a sequence (rank 3) but gets {shapes.format_shape(x.shape)}, "
+                f"one vector per sequence: {describe(x.origin)} on line ",
+                x.origin.call,
+                " has return_sequences=False",
+            ),
+        )

@@ -1,0 +1,70 @@
+"""KER104 per-sequence-output-per-step-target."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from kerascheck import shapes
+from kerascheck.graph.model import Graph
+from kerascheck.rules.base import Report, describe, rank
+
+CODE = "KER104"
+NAME = "per-sequence-output-per-step-target"
+SUMMARY = "a model that outputs one vector per sequence is trained on one target per timestep"
+DOC = """\
+## What it does
+
+Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 3
+`(samples, timesteps, features)` while the model outputs rank 2 `(batch, features)` because its
+last RNN has `return_sequences=False`. It reports only when the targets' shape is known from the
+file (NumPy arrays made with a literal shape, `reshape`, `to_categorical`), the model was compiled
+with a built-in loss, and the targets' last axis is not 1 (Keras squeezes a trailing axis of 1, so
+`(samples, horizon, 1)` targets for a `Dense(horizon)` forecast are fine).
+
+## Why it matters
+
+The RNN returns only its last output, so the model makes one prediction per sequence, while the
+data holds one target per timestep. Keras either refuses the shapes at the first batch or, when
+they happen to broadcast, trains on something else than intended.
+
+## Example
+
+```python
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.GRU(16),                  # (None, 16)
+    keras.layers.Dense(8, activation="softmax"),
+])
+model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+Y = np.random.random((1000, 64, 8))        # one target per timestep
+model.fit(X, Y)
+```
+
+Use instead `keras.layers.GRU(16, return_sequences=True)`: the model then outputs `(None, 64, 8)`.
+
+## Fix
+
+Set `return_sequences=True` on that RNN. The fix is unsafe: it changes what the model computes,
+so weights trained before no longer mean the same thing, and the targets may be the mistake.
+"""
+
+
+def check(graph: Graph) -> Iterator[Report]:
+    for train in graph.train_calls:
+        out, targets = train.output, train.targets
+        if train.loss is None or out.origin is None or rank(out) != 2 or len(targets.shape) != 3:
+            continue
+        last = targets.shape[-1]
+        if not isinstance(last, int) or last == 1:
+            continue
+        yield Report(
+            CODE,
+            train.call,
+            (
+                f"model outputs {shapes.format_shape(out.shape)}, one vector per sequence, since "
+                f"{describe(out.origin)} on line ",
+                out.origin.call,
+                f" has return_sequences=False, but {train.method} gets targets of shape "
+                f"{shapes.format_shape(targets.shape)}, one per timestep",
+            ),
+        )

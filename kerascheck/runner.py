@@ -1,0 +1,70 @@
+"""Check many files: read and prefilter them here, analyse the candidates over processes."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from kerascheck import sources
+from kerascheck.check import check_source
+from kerascheck.discovery import Target
+from kerascheck.findings import Finding, SourceError
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: SourceError | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    text: str
+    explicit: bool
+    select: tuple[str, ...] | None
+    ignore: tuple[str, ...] | None
+
+
+def _run(job: Job) -> FileResult:
+    try:
+        findings = check_source(job.text, job.path, select=job.select, ignore=job.ignore, validate=job.explicit)
+    except SourceError as error:
+        return FileResult(job.path, error=error)
+    return FileResult(job.path, findings)
+
+
+def check_files(
+    targets: list[Target],
+    select: tuple[str, ...] | None = None,
+    ignore: tuple[str, ...] | None = None,
+    jobs: int | None = None,
+) -> list[FileResult]:
+    """Results in the order of ``targets``, whatever the number of processes."""
+    results: list[FileResult] = []
+    pending: list[tuple[int, Job]] = []
+    for target in targets:
+        path = str(target.path)
+        results.append(FileResult(path))
+        try:
+            text = sources.read(target.path)
+        except SourceError as error:
+            results[-1].error = error
+            continue
+        if not text.strip():
+            if target.explicit:
+                results[-1].error = SourceError(path, "empty file, nothing to check")
+            continue
+        if target.explicit or sources.may_have_findings(text):
+            pending.append((len(results) - 1, Job(path, text, target.explicit, select, ignore)))
+    workers = min(jobs or os.cpu_count() or 1, len(pending))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(_run, [job for _, job in pending]))
+    else:
+        done = [_run(job) for _, job in pending]
+    for (index, _), result in zip(pending, done):
+        results[index] = result
+    return results
