@@ -33,6 +33,9 @@ class SourceError(Exception):
     """A file that cannot be checked; ``reason`` is one line for the user."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        super().__init__(path, reason)  # both in args, so it pickles across processes
         self.path = path
         self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"

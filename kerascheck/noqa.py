@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import tokenize
 
 from kerascheck.findings import Finding
@@ -14,28 +15,25 @@ _NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
-def _statement_lines(text: str) -> dict[int, tuple[int, int]]:
-    """Each line of a multi-line statement -> the statement's first and last line.
+def _noqa_lines(text: str) -> dict[int, tuple[int, int]]:
+    """Each line -> the span of lines whose comments count for it, exactly as flake8 has it.
 
-    As in flake8, a ``# noqa`` anywhere on a statement's lines covers the whole statement.
+    Spans end at every NL or NEWLINE token: a token that spans lines (a triple-quoted string)
+    joins them; the lines inside brackets stay apart.
     """
     spans: dict[int, tuple[int, int]] = {}
-    start = None
+    low, high = sys.maxsize, -1
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
-                if start is None:
-                    continue
-            if start is None:
-                start = token.start[0]
-            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                end = token.end[0]
-                if end > start:
-                    for line in range(start, end + 1):
-                        spans[line] = (start, end)
-                start = None
+            if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            low, high = min(low, token.start[0]), max(high, token.end[0])
+            if token.type in (tokenize.NL, tokenize.NEWLINE):
+                for line in range(low, high + 1):
+                    spans[line] = (low, high)
+                low, high = sys.maxsize, -1
     except (tokenize.TokenError, SyntaxError):
-        pass
+        return {}
     return spans
 
 
@@ -53,7 +51,7 @@ def filter_findings(text: str, findings: list[Finding]) -> list[Finding]:
     if not findings or "noqa" not in text.lower():
         return findings
     lines = text.splitlines()
-    spans = _statement_lines(text)
+    spans = _noqa_lines(text)
     kept = []
     for finding in findings:
         first, last = spans.get(finding.line, (finding.line, finding.line))

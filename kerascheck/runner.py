@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from kerascheck import sources
@@ -33,7 +34,29 @@ def _run(job: Job) -> FileResult:
         findings = check_source(job.text, job.path, select=job.select, ignore=job.ignore, validate=job.explicit)
     except SourceError as error:
         return FileResult(job.path, error=error)
+    except Exception as error:  # a bug of ours: say so in one line, keep checking the rest
+        reason = f"internal error, please report: {type(error).__name__}: {error}"
+        return FileResult(job.path, error=SourceError(job.path, reason))
     return FileResult(job.path, findings)
+
+
+def _run_all(jobs: list[Job], workers: int) -> list[FileResult]:
+    if workers <= 1:
+        return [_run(job) for job in jobs]
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_run, jobs))
+    except BrokenProcessPool:
+        # A worker died (the native parser crashed on something): find which file, one at a time.
+        return [_run_isolated(job) for job in jobs]
+
+
+def _run_isolated(job: Job) -> FileResult:
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_run, job).result()
+    except BrokenProcessPool:
+        return FileResult(job.path, error=SourceError(job.path, "internal error, please report: the parser crashed"))
 
 
 def check_files(
@@ -60,11 +83,7 @@ def check_files(
         if target.explicit or sources.may_have_findings(text):
             pending.append((len(results) - 1, Job(path, text, target.explicit, select, ignore)))
     workers = min(jobs or os.cpu_count() or 1, len(pending))
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(_run, [job for _, job in pending]))
-    else:
-        done = [_run(job) for _, job in pending]
+    done = _run_all([job for _, job in pending], workers)
     for (index, _), result in zip(pending, done):
         results[index] = result
     return results

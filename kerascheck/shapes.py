@@ -27,6 +27,7 @@ class Role(Enum):
 class Inference:
     outputs: tuple[Shape, ...] | None  # None: not even the number of outputs is known
     error: str | None = None  # why Keras would refuse the input rank
+    main: int = 1  # leading outputs that are the layer's output proper (not RNN states)
 
 
 Infer = Callable[[Layer, list[Shape], dict[str, Value]], Inference]
@@ -171,7 +172,7 @@ def _bidirectional(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> In
         merged = (out, out)
     else:
         return Inference(None)
-    return Inference(merged + states)
+    return Inference(merged + states, main=len(merged))
 
 
 def _conv_lstm(spatial: int) -> Infer:
@@ -193,6 +194,9 @@ def _time_distributed(layer: Layer, ins: list[Shape], call: dict[str, Value]) ->
     x, inner = ins[0], layer.inner
     if x is None or inner is None:
         return Inference((None,))
+    if len(x) < 3:
+        # Keras refuses this; a wrapped Dense still passes the rank on, as a Dense would.
+        return _dense(inner, ins, call) if inner.kind == "Dense" else Inference((None,))
     spec = spec_of(inner)
     if spec is None:
         return Inference((None,))
@@ -454,9 +458,10 @@ def infer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> tuple[Infer
         return Inference((None,)), None
     error = rank_error(spec, ins[0] if ins else None)
     result = spec.infer(layer, ins or [None], call)
-    if error is not None and spec.role is not Role.RNN:
-        # After a rank error only an RNN's output is still fixed (by return_sequences).
-        result = Inference(None if result.outputs is None else tuple(None for _ in result.outputs))
+    if error is not None and role_of(layer) is Role.OTHER:
+        # After a rank error an RNN's output is still fixed by return_sequences, and a
+        # pass-through layer still passes the rank on; any other layer's output is unknown.
+        result = Inference(None if result.outputs is None else tuple(None for _ in result.outputs), main=result.main)
     return result, error
 
 

@@ -23,17 +23,19 @@ from kerascheck.graph.model import (
     Const,
     Graph,
     HeapState,
+    ModelClass,
     ModelRef,
     ModelState,
     Module,
     ObjRef,
     ObjState,
     Seq,
+    Tensor,
     UserFunction,
     Value,
 )
 from kerascheck.graph.state import MAX_UNROLL, Scope, Snapshot, changed, havoc, merge
-from kerascheck.names import is_keras_module
+from kerascheck.names import is_keras_module, keras_name
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
 
@@ -374,14 +376,23 @@ class Builder:
         return UserFunction(node.name.value, returns)
 
     def _class_def(self, node: cst.ClassDef) -> None:
-        for base in node.bases:
-            self.ev(base.value)
+        """Methods run with one ``self`` whose attributes ``__init__`` and ``build`` set first.
+
+        A ``keras.Model`` subclass whose ``call`` returns one known tensor becomes a model
+        class: instances have that output (its rank is known even though the inputs are not).
+        """
+        bases = [self.ev(base.value) for base in node.bases]
+        is_model = any(isinstance(b, Module) and _keras_class(b.path) == "Model" for b in bases)
         obj = ObjRef(self.alloc(ObjState()))
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
         first = {"__init__": 0, "build": 1}
+        value: Value = UNKNOWN
         for method in sorted(methods, key=lambda m: first.get(m.name.value, 2)):
-            self.define_function(method, obj)
-        self.bind(node.name, UNKNOWN)
+            result = self.define_function(method, obj)
+            if is_model and method.name.value == "call" and isinstance(result, UserFunction):
+                if isinstance(result.returns, Tensor):
+                    value = ModelClass(node.name.value, result.returns)
+        self.bind(node.name, value)
 
     # ------------------------------------------------------------ expressions
 
@@ -548,6 +559,11 @@ class Builder:
 
     def _call(self, node: cst.Call) -> Value:
         return keras_calls.call(self, node)
+
+
+def _keras_class(path: str) -> str | None:
+    name = keras_name(path)
+    return None if name is None else name.name
 
 
 def _small_int(value: object) -> bool:

@@ -17,6 +17,7 @@ from kerascheck.graph.model import (
     Const,
     Dim,
     Layer,
+    ModelClass,
     ModelRef,
     ModelState,
     Module,
@@ -119,6 +120,8 @@ def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
         args.all(escape=False)
         return Tensor(None)  # a model used as a layer
     args.all(escape=True)
+    if isinstance(callee, ModelClass):
+        return ModelRef(b.alloc(ModelState(output=callee.output)))
     if isinstance(callee, UserFunction):
         returns = callee.returns
         if isinstance(returns, ModelRef):
@@ -197,10 +200,10 @@ def apply_layer(b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict
     outputs: list[Tensor] = []
     for i, shape in enumerate(result.outputs or ()):
         origin = None
-        if i == 0 and shape is not None:
+        if i < result.main and shape is not None:
             if role is shapes.Role.RNN:
                 origin = layer
-            elif role is shapes.Role.PASS and error is None and len(tensors) == 1:
+            elif role is shapes.Role.PASS and len(tensors) == 1:
                 origin = tensors[0].origin
         outputs.append(Tensor(shape, origin))
     if b.recording:

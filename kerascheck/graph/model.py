@@ -127,12 +127,20 @@ class UserFunction:
 
 
 @dataclass(frozen=True)
+class ModelClass:
+    """A subclass of ``keras.Model`` defined in the file; ``output`` is what its ``call`` returns."""
+
+    name: str
+    output: Tensor
+
+
+@dataclass(frozen=True)
 class Builtin:
     name: str
 
 
 Value = Union[
-    _Unknown, Const, Seq, Module, Layer, Tensor, Array, ModelRef, ObjRef, UserFunction, Builtin
+    _Unknown, Const, Seq, Module, Layer, Tensor, Array, ModelRef, ObjRef, UserFunction, ModelClass, Builtin
 ]
 
 

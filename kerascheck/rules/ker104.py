@@ -17,9 +17,10 @@ DOC = """\
 Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 3
 `(samples, timesteps, features)` while the model outputs rank 2 `(batch, features)` because its
 last RNN has `return_sequences=False`. It reports only when the targets' shape is known from the
-file (NumPy arrays made with a literal shape, `reshape`, `to_categorical`), the model was compiled
-with a built-in loss, and the targets' last axis is not 1 (Keras squeezes a trailing axis of 1, so
-`(samples, horizon, 1)` targets for a `Dense(horizon)` forecast are fine).
+file (NumPy arrays made with a literal shape, `reshape`, `to_categorical`) and the model was
+compiled with a built-in loss. Keras squeezes a trailing axis of 1, so `(samples, horizon, 1)`
+targets do fit a `Dense(horizon)` forecast: with such targets it reports only when the number of
+steps and the model's output width are both known and differ.
 
 ## Why it matters
 
@@ -49,13 +50,25 @@ so weights trained before no longer mean the same thing, and the targets may be 
 """
 
 
+def _mismatch(units: object, steps: object, width: object) -> bool:
+    """True when ``(samples, steps, width)`` targets cannot be meant for ``(batch, units)`` outputs.
+
+    Keras squeezes a trailing axis of 1, so ``(samples, horizon, 1)`` targets do fit a
+    ``Dense(horizon)`` forecast: with ``width == 1`` it takes ``steps != units`` to be sure.
+    """
+    if not isinstance(width, int):
+        return False
+    if width != 1:
+        return True
+    return isinstance(steps, int) and isinstance(units, int) and steps != units
+
+
 def check(graph: Graph) -> Iterator[Report]:
     for train in graph.train_calls:
         out, targets = train.output, train.targets
         if train.loss is None or out.origin is None or rank(out) != 2 or len(targets.shape) != 3:
             continue
-        last = targets.shape[-1]
-        if not isinstance(last, int) or last == 1:
+        if not _mismatch(out.shape[-1], targets.shape[1], targets.shape[2]):  # type: ignore[index]
             continue
         yield Report(
             CODE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from kerascheck import shapes
-from kerascheck.graph.model import UNKNOWN, Graph
+from kerascheck.graph.model import Graph
 from kerascheck.names import SPARSE_LOSSES
 from kerascheck.rules.base import Report, describe, rank
 
@@ -18,16 +18,18 @@ DOC = """\
 Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 2
 `(samples, features)` while the model outputs rank 3 `(batch, timesteps, features)` because its last
 RNN has `return_sequences=True` and nothing after it reduces the time axis. It reports only when the
-targets' shape is known from the file, their last axis matches the model's (so they are one target
-per sequence, not one integer label per timestep), and the model was compiled with a built-in loss
-that is not sparse (`sparse_categorical_crossentropy` takes `(samples, timesteps)` labels for a
-`(batch, timesteps, classes)` output, which is right).
+targets' shape is known from the file, their width matches the model's output width (so they are
+one target per sequence), they cannot be one scalar per timestep (for an output of width 1 that
+takes a known number of timesteps other than the targets' width), and the model was compiled with a
+built-in loss that is not sparse (`sparse_categorical_crossentropy` takes `(samples, timesteps)`
+labels for a `(batch, timesteps, classes)` output, which is right).
 
 ## Why it matters
 
-Keras 3 does not raise here: losses such as `mse` expand the targets to `(samples, 1, features)`
-and broadcast them over every timestep. The model trains to predict the sequence's target at every
-step, which is rarely what was meant, and nothing in the training log says so.
+Nothing complains when the model is built. With an output of width 1, Keras 3 expands `(samples, 1)`
+targets to `(samples, 1, 1)` and `mse` broadcasts them over every timestep without an error: the
+model trains to predict the sequence's target at every step, which is rarely what was meant, and
+nothing in the training log says so. With wider outputs the loss fails at the first batch.
 
 ## Example
 
@@ -50,6 +52,20 @@ the targets may be the mistake.
 """
 
 
+def _per_sequence(steps: object, units: object, width: object) -> bool:
+    """True when ``(samples, width)`` targets are one per sequence for ``(batch, steps, units)``.
+
+    They are when their width is the output's. The one right reading of rank-2 targets for a
+    rank-3 output is one scalar per timestep (``width == steps`` with ``units == 1``, which Keras
+    expands to ``(samples, steps, 1)``): where that cannot be ruled out, say nothing.
+    """
+    if not isinstance(units, int) or width != units:
+        return False
+    if units != 1:
+        return steps != width
+    return steps is None or (isinstance(steps, int) and steps != width)
+
+
 def check(graph: Graph) -> Iterator[Report]:
     for train in graph.train_calls:
         out, targets = train.output, train.targets
@@ -58,8 +74,7 @@ def check(graph: Graph) -> Iterator[Report]:
         if rank(out) != 3 or len(targets.shape) != 2:
             continue
         assert out.shape is not None
-        time, units, width = out.shape[1], out.shape[2], targets.shape[1]
-        if not isinstance(units, int) or width != units or time is UNKNOWN or time == width:
+        if not _per_sequence(out.shape[1], out.shape[2], targets.shape[1]):
             continue
         yield Report(
             CODE,
@@ -70,6 +85,6 @@ def check(graph: Graph) -> Iterator[Report]:
                 out.origin.call,
                 f" has return_sequences=True, but {train.method} gets targets of shape "
                 f"{shapes.format_shape(targets.shape)}, one per sequence; the loss broadcasts them "
-                "over every timestep without an error",
+                "over the timesteps or fails at the first batch",
             ),
         )
