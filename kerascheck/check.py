@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import sys
 import warnings
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import libcst as cst
@@ -14,6 +15,8 @@ from kerascheck import noqa as noqa_comments
 from kerascheck import rules
 from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
+from kerascheck.graph.model import Graph
+from kerascheck.rules.base import Report
 from kerascheck.sources import may_have_findings
 
 _RECURSION_LIMIT = 10_000
@@ -41,6 +44,76 @@ def parse(text: str, path: str) -> cst.Module:
         raise SourceError(path, f"syntax error on line {error.raw_line}: {error.message}") from None
 
 
+@dataclass
+class Analysis:
+    """Everything one text gave: the parsed module, the graph, and each finding with the
+    report it came from (fixes and verification start from the report's graph nodes)."""
+
+    module: cst.Module
+    graph: Graph
+    results: list[tuple[Finding, Report]] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for finding, _ in self.results]
+
+
+def analyse(
+    text: str,
+    path: str = "<string>",
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    noqa: bool = True,
+    validate: bool = False,
+) -> Analysis | None:
+    """Analyse one Python source text; None when the prefilter says it cannot hold a finding.
+
+    Raises SourceError when the text cannot be parsed. The text is never imported or executed.
+    Text that cannot hold a finding is not parsed unless ``validate`` asks for its syntax to be
+    checked all the same.
+    """
+    if not may_have_findings(text):
+        if validate:
+            parse(text, path)
+        return None
+    module = parse(text, path)
+    chosen = rules.selected(select, ignore)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        graph = build_graph(module)
+        reports = list(rules.run(graph, chosen))
+        analysis = Analysis(module, graph)
+        if not reports:
+            return analysis
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except RecursionError:
+        raise SourceError(path, "too deeply nested to analyse") from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+    for report in reports:
+        where = positions[report.node]
+        message = "".join(part if isinstance(part, str) else str(positions[part].start.line) for part in report.message)
+        finding = Finding(
+            path=path,
+            line=where.start.line,
+            column=where.start.column + 1,
+            end_line=where.end.line,
+            end_column=where.end.column + 1,
+            code=report.code,
+            name=rules.BY_CODE[report.code].NAME,
+            message=message,
+        )
+        analysis.results.append((finding, report))
+    if noqa:
+        kept = set(map(id, noqa_comments.filter_findings(text, analysis.findings)))
+        analysis.results = [(f, r) for f, r in analysis.results if id(f) in kept]
+    analysis.results.sort(key=lambda pair: (pair[0].line, pair[0].column, pair[0].code))
+    return analysis
+
+
 def check_source(
     text: str,
     path: str = "<string>",
@@ -52,44 +125,7 @@ def check_source(
 ) -> list[Finding]:
     """Findings for one Python source text. Raises SourceError when it cannot be parsed.
 
-    The text is never imported or executed. Text that cannot hold a finding is not parsed
-    unless ``validate`` asks for its syntax to be checked all the same.
+    The text is never imported or executed.
     """
-    if not may_have_findings(text):
-        if validate:
-            parse(text, path)
-        return []
-    module = parse(text, path)
-    chosen = rules.selected(select, ignore)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
-    try:
-        graph = build_graph(module)
-        reports = list(rules.run(graph, chosen))
-        if not reports:
-            return []
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    except RecursionError:
-        raise SourceError(path, "too deeply nested to analyse") from None
-    finally:
-        sys.setrecursionlimit(limit)
-
-    findings = []
-    for report in reports:
-        where = positions[report.node]
-        message = "".join(part if isinstance(part, str) else str(positions[part].start.line) for part in report.message)
-        findings.append(
-            Finding(
-                path=path,
-                line=where.start.line,
-                column=where.start.column + 1,
-                end_line=where.end.line,
-                end_column=where.end.column + 1,
-                code=report.code,
-                name=rules.BY_CODE[report.code].NAME,
-                message=message,
-            )
-        )
-    if noqa:
-        findings = noqa_comments.filter_findings(text, findings)
-    return sorted(findings, key=lambda f: (f.line, f.column, f.code))
+    analysis = analyse(text, path, select=select, ignore=ignore, noqa=noqa, validate=validate)
+    return [] if analysis is None else analysis.findings

@@ -206,8 +206,11 @@ def apply_layer(b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict
             elif role is shapes.Role.PASS and len(tensors) == 1:
                 origin = tensors[0].origin
         outputs.append(Tensor(shape, origin))
+    app = Application(layer, tensors, tuple(outputs), site, error)
+    for tensor in outputs:
+        tensor.producer = app
     if b.recording:
-        b.graph.applications.append(Application(layer, tensors, tuple(outputs), site, error))
+        b.graph.applications.append(app)
     if result.outputs is None:
         return UNKNOWN
     return outputs[0] if len(outputs) == 1 else Seq(tuple(outputs))

@@ -91,10 +91,12 @@ class Layer:
 
 @dataclass(eq=False)
 class Tensor:
-    """A symbolic tensor. ``origin`` is the RNN whose ``return_sequences`` fixed its rank."""
+    """A symbolic tensor. ``origin`` is the RNN whose ``return_sequences`` fixed its rank;
+    ``producer`` the application that made it (None for inputs and unknown tensors)."""
 
     shape: Shape
     origin: Layer | None = None
+    producer: Application | None = None
 
 
 @dataclass(frozen=True)

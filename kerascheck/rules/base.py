@@ -8,7 +8,7 @@ from typing import Union
 import libcst as cst
 
 from kerascheck import shapes
-from kerascheck.graph.model import UNKNOWN, Const, Layer, Seq, Tensor
+from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Tensor, TrainCall
 
 # A message is text with nodes in it; a node is written as its line number once positions
 # are known (they are computed only for files that have something to report).
@@ -20,6 +20,8 @@ class Report:
     code: str
     node: cst.CSTNode  # where the finding is reported
     message: tuple[MessagePart, ...]
+    subject: Application | TrainCall  # the graph node the finding is about
+    rnn: Layer | None = None  # the RNN whose return_sequences is to blame, if one is
 
 
 def describe(layer: Layer) -> str:

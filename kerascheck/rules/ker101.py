@@ -69,4 +69,5 @@ def check(graph: Graph) -> Iterator[Report]:
                 f"same output {shapes.format_shape(out)}, {same_params}; "
                 "Dense already applies to the last axis",
             ),
+            app,
         )

@@ -62,4 +62,4 @@ def check(graph: Graph) -> Iterator[Report]:
         ]
         if x.origin is not None:
             message += [f" from {describe(x.origin)} on line ", x.origin.call, " (return_sequences=False)"]
-        yield Report(CODE, app.layer.call, tuple(message))
+        yield Report(CODE, app.layer.call, tuple(message), app, x.origin)

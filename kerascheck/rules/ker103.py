@@ -66,4 +66,6 @@ def check(graph: Graph) -> Iterator[Report]:
                 x.origin.call,
                 " has return_sequences=False",
             ),
+            app,
+            x.origin,
         )

@@ -80,4 +80,6 @@ def check(graph: Graph) -> Iterator[Report]:
                 f" has return_sequences=False, but {train.method} gets targets of shape "
                 f"{shapes.format_shape(targets.shape)}, one per timestep",
             ),
+            train,
+            out.origin,
         )

@@ -87,4 +87,6 @@ def check(graph: Graph) -> Iterator[Report]:
                 f"{shapes.format_shape(targets.shape)}, one per sequence; the loss broadcasts them "
                 "over the timesteps or fails at the first batch",
             ),
+            train,
+            out.origin,
         )

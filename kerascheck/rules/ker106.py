@@ -66,4 +66,6 @@ def check(graph: Graph) -> Iterator[Report]:
                 x.origin.call,
                 " has return_sequences=True",
             ),
+            app,
+            x.origin,
         )
