@@ -6,17 +6,18 @@ import ast
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from kerascheck import noqa as noqa_comments
 from kerascheck import rules
 from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
-from kerascheck.graph.model import Graph
-from kerascheck.rules.base import Report
+from kerascheck.edits import Edit, Unwrap
+from kerascheck.graph.model import Application, Graph
+from kerascheck.rules.base import Report, describe
 from kerascheck.sources import may_have_findings
 
 _RECURSION_LIMIT = 10_000
@@ -51,11 +52,25 @@ class Analysis:
 
     module: cst.Module
     graph: Graph
-    results: list[tuple[Finding, Report]] = field(default_factory=list)
+    results: list[tuple[Finding, Report]] = field(default_factory=list)  # the selected rules'
+    all_findings: list[Finding] = field(default_factory=list)  # every rule's, for fix checks
+    positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     @property
     def findings(self) -> list[Finding]:
         return [finding for finding, _ in self.results]
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        assert self.positions is not None
+        return self.positions[node].start.line
+
+    def fix_message(self, report: Report, edit: Edit) -> str:
+        if isinstance(edit, Unwrap):
+            inner = report.subject.layer.inner if isinstance(report.subject, Application) else None
+            return f"Replace the TimeDistributed wrapper with {describe(inner) if inner else 'the layer it wraps'}"
+        rnn = report.rnn
+        assert rnn is not None
+        return f"Set return_sequences={edit.value} on {describe(rnn)} on line {self.line_of(rnn.call)}"
 
 
 def analyse(
@@ -78,16 +93,17 @@ def analyse(
             parse(text, path)
         return None
     module = parse(text, path)
-    chosen = rules.selected(select, ignore)
+    chosen = {rule.CODE for rule in rules.selected(select, ignore)}
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
     try:
         graph = build_graph(module)
-        reports = list(rules.run(graph, chosen))
+        reports = list(rules.run(graph, rules.RULES))
         analysis = Analysis(module, graph)
         if not reports:
             return analysis
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        analysis.positions = positions
     except RecursionError:
         raise SourceError(path, "too deeply nested to analyse") from None
     finally:
@@ -110,6 +126,8 @@ def analyse(
     if noqa:
         kept = set(map(id, noqa_comments.filter_findings(text, analysis.findings)))
         analysis.results = [(f, r) for f, r in analysis.results if id(f) in kept]
+    analysis.all_findings = analysis.findings
+    analysis.results = [(f, r) for f, r in analysis.results if f.code in chosen]
     analysis.results.sort(key=lambda pair: (pair[0].line, pair[0].column, pair[0].code))
     return analysis
 

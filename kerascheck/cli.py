@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from kerascheck import __version__, rules
 from kerascheck.discovery import discover
-from kerascheck.report import FORMATS
-from kerascheck.runner import check_files
+from kerascheck.findings import SourceError
+from kerascheck.report import FORMATS, text
+from kerascheck.runner import FileResult, check_files
+from kerascheck.writeback import write_fixed
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -48,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--jobs", type=_jobs, metavar="N", help="processes to use (default: number of cores)")
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes and report what remains")
+    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
+    check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     check.set_defaults(handler=_check)
 
     rule = commands.add_parser("rule", help="explain a rule, or list them all")
@@ -56,14 +62,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_fixes(results: list[FileResult], diff: bool) -> tuple[list[SourceError], int]:
+    """Write (or, with ``diff``, print) the fixed files; the errors and the number of fixes."""
+    errors, applied = [], 0
+    for result in results:
+        if result.fixed_text is None:
+            continue
+        path = Path(result.path)
+        if diff:
+            before = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+            after = result.fixed_text.splitlines(keepends=True)
+            sys.stdout.writelines(difflib.unified_diff(before, after, result.path, result.path))
+            applied += result.fixed
+            continue
+        try:
+            if write_fixed(path, result.fixed_text):
+                applied += result.fixed
+        except SourceError as error:
+            errors.append(error)
+    return errors, applied
+
+
 def _check(args: argparse.Namespace) -> int:
     targets, errors = discover(args.paths)
-    results = check_files(targets, select=args.select, ignore=args.ignore, jobs=args.jobs)
+    fix = None if not (args.fix or args.diff) else "unsafe" if args.unsafe_fixes else "safe"
+    results = check_files(targets, select=args.select, ignore=args.ignore, jobs=args.jobs, fix=fix)
     errors += [r.error for r in results if r.error is not None]
-    findings = [f for r in results for f in r.findings]
+    if fix is not None:
+        fix_errors, applied = _apply_fixes(results, diff=args.diff)
+        errors += fix_errors
     for error in errors:
         print(f"error: {error.path}: {error.reason}", file=sys.stderr)
-    report = FORMATS[args.format](findings)
+    if args.diff:
+        print(f"{applied} fix{'es' if applied != 1 else ''} would be applied.", file=sys.stderr)
+        return EXIT_ERROR if errors else EXIT_FINDINGS if applied else EXIT_CLEAN
+    findings = [f for r in results for f in r.findings]
+    render = FORMATS[args.format]
+    report = render(findings, unsafe_fixes=args.unsafe_fixes) if render is text.render else render(findings)
+    if fix is not None and args.format == "text":
+        report = f"Fixed {applied} finding{'s' if applied != 1 else ''}.\n" + report
     if args.output is not None:
         args.output.write_text(report, encoding="utf-8")
     else:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from kerascheck import shapes
-from kerascheck.graph.model import Graph
+from kerascheck.edits import Edit, unwrap
+from kerascheck.graph.model import Application, Graph
 from kerascheck.rules.base import Report, describe, rank
 
 CODE = "KER101"
 NAME = "redundant-time-distributed"
+FIX_APPLICABILITY = "unsafe"
 SUMMARY = "TimeDistributed(Dense) on a sequence is the same as Dense"
 DOC = """\
 ## What it does
@@ -71,3 +73,8 @@ def check(graph: Graph) -> Iterator[Report]:
             ),
             app,
         )
+
+
+def fix(report: Report) -> Edit | None:
+    assert isinstance(report.subject, Application)
+    return unwrap(report.subject.layer.call)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from kerascheck import shapes
+from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
 from kerascheck.rules.base import MessagePart, Report, describe, rank
 
 CODE = "KER102"
 NAME = "time-distributed-on-vector"
+FIX_APPLICABILITY = "safe"
 SUMMARY = "TimeDistributed applied to a rank-2 tensor, which has no time axis"
 DOC = """\
 ## What it does
@@ -63,3 +65,7 @@ def check(graph: Graph) -> Iterator[Report]:
         if x.origin is not None:
             message += [f" from {describe(x.origin)} on line ", x.origin.call, " (return_sequences=False)"]
         yield Report(CODE, app.layer.call, tuple(message), app, x.origin)
+
+
+def fix(report: Report) -> Edit | None:
+    return set_return_sequences(report.rnn, True)

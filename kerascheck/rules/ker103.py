@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from kerascheck import shapes
+from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
 from kerascheck.rules.base import Report, describe, rank
 
 CODE = "KER103"
 NAME = "missing-return-sequences"
+FIX_APPLICABILITY = "safe"
 SUMMARY = "a layer that needs a sequence gets the vector of an RNN with return_sequences=False"
 DOC = """\
 ## What it does
@@ -69,3 +71,7 @@ def check(graph: Graph) -> Iterator[Report]:
             app,
             x.origin,
         )
+
+
+def fix(report: Report) -> Edit | None:
+    return set_return_sequences(report.rnn, True)

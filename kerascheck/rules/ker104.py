@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from kerascheck import shapes
+from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
 from kerascheck.rules.base import Report, describe, rank
 
 CODE = "KER104"
 NAME = "per-sequence-output-per-step-target"
+FIX_APPLICABILITY = "unsafe"
 SUMMARY = "a model that outputs one vector per sequence is trained on one target per timestep"
 DOC = """\
 ## What it does
@@ -83,3 +85,7 @@ def check(graph: Graph) -> Iterator[Report]:
             train,
             out.origin,
         )
+
+
+def fix(report: Report) -> Edit | None:
+    return set_return_sequences(report.rnn, True)

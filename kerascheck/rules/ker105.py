@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Iterator
 
 from kerascheck import shapes
+from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
 from kerascheck.names import SPARSE_LOSSES
 from kerascheck.rules.base import Report, describe, rank
 
 CODE = "KER105"
 NAME = "per-step-output-per-sequence-target"
+FIX_APPLICABILITY = "unsafe"
 SUMMARY = "a model that outputs one vector per timestep is trained on one target per sequence"
 DOC = """\
 ## What it does
@@ -90,3 +92,7 @@ def check(graph: Graph) -> Iterator[Report]:
             train,
             out.origin,
         )
+
+
+def fix(report: Report) -> Edit | None:
+    return set_return_sequences(report.rnn, False)

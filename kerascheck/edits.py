@@ -1,0 +1,89 @@
+"""Edits a rule proposes as its fix: plain data naming the nodes to change (fix.py applies them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import libcst as cst
+
+from kerascheck.graph.model import Layer
+
+
+@dataclass(frozen=True)
+class SetReturnSequences:
+    """Set ``return_sequences`` on RNN constructions (a Bidirectional's forward and backward)."""
+
+    calls: tuple[cst.Call, ...]
+    value: bool
+
+
+@dataclass(frozen=True)
+class Unwrap:
+    """Replace ``TimeDistributed(inner, **extra)`` by ``inner`` (extra keywords move into it)."""
+
+    wrapper: cst.Call
+
+
+Edit = Union[SetReturnSequences, Unwrap]
+
+
+# ---------------------------------------------------------------- what rules propose
+
+
+def set_return_sequences(rnn: Layer | None, value: bool) -> SetReturnSequences | None:
+    """The edit that sets ``return_sequences`` on the RNN to blame, when its construction is known."""
+    if rnn is None:
+        return None
+    if rnn.kind == "Bidirectional":
+        forward, backward = rnn.inner, rnn.kwargs.get("backward_layer")
+        if forward is None:
+            return None
+        if backward is None:
+            return SetReturnSequences((forward.call,), value)
+        if not isinstance(backward, Layer):
+            return None
+        return SetReturnSequences((forward.call, backward.call), value)
+    return SetReturnSequences((rnn.call,), value)
+
+
+def inner_arg(call: cst.Call) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "layer":
+            return arg
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[0] if positional else None
+
+
+def unwrap(wrapper: cst.Call) -> Unwrap | None:
+    """The edit that unwraps a TimeDistributed, when its keywords can move to the inner layer."""
+    inner = inner_arg(wrapper)
+    if inner is None or any(a.star for a in wrapper.args):
+        return None
+    extra = [a for a in wrapper.args if a is not inner]
+    if extra and (not isinstance(inner.value, cst.Call) or any(a.keyword is None for a in extra)):
+        return None  # keywords cannot move into a layer built elsewhere
+    kept = [inner.value, *(a.value for a in extra)]
+    if isinstance(inner.value, cst.Call) and is_blank(inner.value.whitespace_before_args):
+        kept.append(wrapper.whitespace_before_args)  # it moves into the inner call
+    if _comments(wrapper) != sum(_comments(node) for node in kept):
+        return None  # a comment in the wrapper's own layout would be lost
+    return Unwrap(wrapper)
+
+
+def is_blank(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(whitespace, cst.SimpleWhitespace) and whitespace.value == ""
+
+
+class _CommentCounter(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.count += 1
+
+
+def _comments(node: cst.CSTNode) -> int:
+    counter = _CommentCounter()
+    node.visit(counter)
+    return counter.count

@@ -1,0 +1,233 @@
+"""Fixes: what a rule proposes (an edit, as data), whether it is offered, and applying it.
+
+Edits are applied with a libcst transformer to the very tree the analysis read, so every
+byte a fix does not touch stays as it was. A fix is offered only when the fixed text parses
+and no new finding appears in it; ``fix_text`` applies the offered fixes, re-checking after
+every pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
+
+from kerascheck import rules, shapes
+from kerascheck.edits import Edit, SetReturnSequences, Unwrap, is_blank, inner_arg
+from kerascheck.findings import Finding, Fix, SourceError
+
+MAX_PASSES = 8
+
+
+# ---------------------------------------------------------------- applying edits
+
+
+def _arg_name(value: bool) -> cst.Name:
+    return cst.Name("True" if value else "False")
+
+
+def _append_arg(call: cst.Call, new: cst.Arg) -> cst.Call:
+    """``call`` with one more argument, laid out as its other arguments are."""
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+    last = args[-1]
+    comma = last.comma
+    before = call.whitespace_before_args
+    if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+        # One argument a line with a trailing comma: a new line, indented like the first one.
+        closing = comma.whitespace_after
+        if isinstance(before, cst.ParenthesizedWhitespace):
+            indent, line = before.indent, before.last_line
+        elif len(args) > 1 and isinstance(args[-2].comma, cst.Comma) and isinstance(
+            args[-2].comma.whitespace_after, cst.ParenthesizedWhitespace
+        ):
+            indent, line = args[-2].comma.whitespace_after.indent, args[-2].comma.whitespace_after.last_line
+        else:
+            indent, line = closing.indent, closing.last_line
+        args[-1] = last.with_changes(
+            comma=comma.with_changes(whitespace_after=closing.with_changes(indent=indent, last_line=line))
+        )
+        trailing = cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(), indent=closing.indent, last_line=closing.last_line
+        )
+        args.append(new.with_changes(comma=cst.Comma(whitespace_after=trailing)))
+    elif isinstance(comma, cst.Comma):
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new.with_changes(comma=comma))
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+    return call.with_changes(args=args)
+
+
+def _set_keyword(call: cst.Call, name: str, value: cst.BaseExpression, position: int | None) -> cst.Call:
+    """``call`` with ``name=value``: replacing the argument where it is given, else appending it."""
+    positional = [i for i, a in enumerate(call.args) if a.keyword is None and not a.star]
+    for i, arg in enumerate(call.args):
+        if arg.keyword is not None and arg.keyword.value == name:
+            return call.with_changes(args=[*call.args[:i], arg.with_changes(value=value), *call.args[i + 1 :]])
+    if position is not None and position < len(positional):
+        i = positional[position]
+        return call.with_changes(args=[*call.args[:i], call.args[i].with_changes(value=value), *call.args[i + 1 :]])
+    keyword = cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+    return _append_arg(call, keyword)
+
+
+def _unwrapped(wrapper: cst.Call) -> cst.BaseExpression:
+    inner = inner_arg(wrapper)
+    assert inner is not None
+    result = inner.value
+    if isinstance(result, cst.Call) and is_blank(result.whitespace_before_args):
+        # ``TimeDistributed(  # note`` keeps its comment and line break after ``Dense(``.
+        result = result.with_changes(whitespace_before_args=wrapper.whitespace_before_args)
+    for extra in wrapper.args:
+        if extra is inner or extra.keyword is None:
+            continue
+        assert isinstance(result, cst.Call)
+        result = _set_keyword(result, extra.keyword.value, extra.value, None)
+    if wrapper.lpar:  # keep parentheses around the whole expression
+        result = result.with_changes(lpar=wrapper.lpar, rpar=wrapper.rpar)
+    return result
+
+
+class _Apply(cst.CSTTransformer):
+    def __init__(self, edits: Iterable[Edit]) -> None:
+        self.values: dict[int, bool] = {}
+        self.unwraps: set[int] = set()
+        self.unwrapped_names: set[str] = set()
+        for edit in edits:
+            if isinstance(edit, SetReturnSequences):
+                for call in edit.calls:
+                    self.values.setdefault(id(call), edit.value)
+            else:
+                self.unwraps.add(id(edit.wrapper))
+                if isinstance(edit.wrapper.func, cst.Name):
+                    self.unwrapped_names.add(edit.wrapper.func.value)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        key = id(original)
+        if key in self.values:
+            position = _positional_index(updated)
+            updated = _set_keyword(updated, "return_sequences", _arg_name(self.values[key]), position)
+        if key in self.unwraps:
+            return _unwrapped(updated)
+        return updated
+
+
+def _positional_index(call: cst.Call) -> int | None:
+    """Where ``return_sequences`` may be passed positionally (``RNN(cell, True)``)."""
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    spec = shapes.TABLE.get(name)
+    if spec is not None and "return_sequences" in spec.params:
+        return spec.params.index("return_sequences")
+    return None
+
+
+def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
+    """Drop ``from ... import TimeDistributed`` aliases that the unwrapping left unused."""
+    if not names:
+        return module
+    context = CodemodContext()
+    scheduled = False
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
+                continue
+            if isinstance(small.names, cst.ImportStar):
+                continue
+            module_name = cst.Module([]).code_for_node(small.module)
+            for alias in small.names:
+                bound = alias.evaluated_alias or alias.evaluated_name
+                if bound in names:
+                    RemoveImportsVisitor.remove_unused_import(context, module_name, alias.evaluated_name, alias.evaluated_alias)
+                    scheduled = True
+    return RemoveImportsVisitor(context).transform_module(module) if scheduled else module
+
+
+def apply_edits(module: cst.Module, edits: Iterable[Edit]) -> str:
+    transformer = _Apply(edits)
+    fixed = module.visit(transformer)
+    return _remove_unused_imports(fixed, transformer.unwrapped_names).code
+
+
+# ---------------------------------------------------------------- offering and applying fixes
+
+
+@dataclass(frozen=True)
+class Offer:
+    finding: Finding
+    edit: Edit
+    fix: Fix
+
+
+def _fixed_counts(text: str, path: str) -> Counter[str] | None:
+    """Finding codes in a fixed text, or None when it does not parse."""
+    from kerascheck.check import analyse
+
+    try:
+        analysis = analyse(text, path, validate=True)
+    except SourceError:
+        return None
+    return Counter() if analysis is None else Counter(f.code for f in analysis.all_findings)
+
+
+def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Counter[str]) -> bool:
+    if after is None:
+        return False
+    expected = before - fixed
+    return all(after[code] <= expected[code] for code in after)
+
+
+def offers(analysis: object, text: str, path: str) -> list[Offer]:
+    """The fixes a finished analysis can offer: each one parses and adds no finding."""
+    from kerascheck.check import Analysis
+
+    assert isinstance(analysis, Analysis)
+    before = Counter(f.code for f in analysis.all_findings)
+    found = []
+    for finding, report in analysis.results:
+        rule = rules.BY_CODE[report.code]
+        edit = rule.fix(report)
+        if edit is None:
+            continue
+        fixed = apply_edits(analysis.module, [edit])
+        if not _no_new_findings(before, _fixed_counts(fixed, path), Counter([finding.code])):
+            continue
+        found.append(Offer(finding, edit, Fix(rule.FIX_APPLICABILITY, analysis.fix_message(report, edit))))
+    return found
+
+
+def fix_text(text: str, path: str, *, unsafe: bool, select: Iterable[str] | None = None,
+             ignore: Iterable[str] | None = None) -> tuple[str, int]:
+    """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many."""
+    from kerascheck.check import analyse
+
+    applied = 0
+    for _ in range(MAX_PASSES):
+        analysis = analyse(text, path, select=select, ignore=ignore)
+        if analysis is None:
+            break
+        chosen = [o for o in offers(analysis, text, path) if unsafe or o.fix.applicability == "safe"]
+        if not chosen:
+            break
+        before = Counter(f.code for f in analysis.all_findings)
+        fixed = apply_edits(analysis.module, [o.edit for o in chosen])
+        if not _no_new_findings(before, _fixed_counts(fixed, path), Counter(o.finding.code for o in chosen)):
+            chosen = chosen[:1]  # together they interact: one at a time
+            fixed = apply_edits(analysis.module, [chosen[0].edit])
+        if fixed == text:
+            break
+        text, applied = fixed, applied + len(chosen)
+    return text, applied

@@ -1,0 +1,35 @@
+"""Writing fixed text back: checked, atomic, and only when something changed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from kerascheck.check import parse
+from kerascheck.findings import SourceError
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def write_fixed(path: Path, text: str) -> bool:
+    """Replace ``path``'s content with ``text``; False when that would change nothing.
+
+    The text must parse again; it is written to a temporary file beside the original, which
+    then replaces it in one step, keeping its permissions and byte-order mark.
+    """
+    parse(text, str(path))
+    original = path.read_bytes()
+    data = (_BOM if original.startswith(_BOM) else b"") + text.encode("utf-8")
+    if data == original:
+        return False
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kerascheck", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    except OSError as error:
+        os.unlink(temporary)
+        raise SourceError(str(path), f"cannot write the fixed file: {error.strerror or error}") from None
+    return True

@@ -1,0 +1,107 @@
+"""Fixes: expected text for every place an edit lands, safe/unsafe, --diff, idempotence, and
+writing that is atomic and leaves untouched files alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kerascheck.findings import SourceError
+from kerascheck.writeback import write_fixed
+from tests.conftest import FIXTURES, run_cli
+
+PAIRS = sorted((FIXTURES / "fixes").glob("*.py"))
+
+
+@pytest.mark.parametrize("source", PAIRS, ids=[p.name for p in PAIRS])
+def test_fix_gives_the_expected_text(tmp_path: Path, source: Path) -> None:
+    target = tmp_path / source.name
+    shutil.copy(source, target)
+    result = run_cli("check", "--fix", "--unsafe-fixes", str(target))
+    assert "Traceback" not in result.stderr
+    assert target.read_text() == source.with_suffix(".py.fixed").read_text()
+    # A second run finds nothing more to fix and leaves the file alone.
+    before = target.stat().st_mtime_ns
+    again = run_cli("check", "--fix", "--unsafe-fixes", "--format", "json", str(target))
+    assert target.stat().st_mtime_ns == before
+    assert all(f["fix"] is None for f in json.loads(again.stdout))
+
+
+def test_safe_fixes_only_without_unsafe_fixes(tmp_path: Path) -> None:
+    target = tmp_path / "training.py"
+    shutil.copy(FIXTURES / "fixes" / "training.py", target)
+    before = target.read_text()
+    result = run_cli("check", "--fix", str(target))
+    assert target.read_text() == before  # KER104/KER105 fixes are unsafe
+    assert "Fixed 0 findings." in result.stdout
+    assert "2 more fixable with --fix --unsafe-fixes." in result.stdout
+
+
+def test_fix_applicability_in_json_and_text() -> None:
+    path = FIXTURES / "fixes" / "training.py"
+    findings = json.loads(run_cli("check", "--format", "json", str(path)).stdout)
+    assert [(f["code"], f["fix"] and f["fix"]["applicability"]) for f in findings] == [
+        ("KER104", "unsafe"),
+        ("KER105", "unsafe"),
+        ("KER104", None),  # its fix would make a KER105 appear on the next fit
+    ]
+    text = run_cli("check", "--unsafe-fixes", str(path)).stdout
+    assert text.count("[*]") == 3 and "[*] 2 fixable with --fix --unsafe-fixes." in text
+    safe = json.loads(run_cli("check", "--format", "json", str(FIXTURES / "fixes" / "sequential_list.py")).stdout)
+    assert [f["fix"] and f["fix"]["applicability"] for f in safe] == ["safe"] * 5 + [None]
+    assert safe[0]["fix"]["message"] == "Set return_sequences=True on LSTM(32) on line 7"
+
+
+def test_diff_prints_and_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "sequential_list.py"
+    shutil.copy(FIXTURES / "fixes" / "sequential_list.py", target)
+    before = target.stat().st_mtime_ns
+    result = run_cli("check", "--diff", str(target))
+    assert result.returncode == 1
+    assert target.stat().st_mtime_ns == before
+    assert result.stdout.startswith(f"--- {target}\n+++ {target}\n")
+    assert "+    layers.LSTM(32, return_sequences=True),\n" in result.stdout
+    clean = tmp_path / "clean.py"
+    clean.write_text("import keras\nm = keras.Sequential([keras.layers.LSTM(3)])\n")
+    assert run_cli("check", "--diff", str(clean)).returncode == 0
+
+
+def test_write_is_atomic_and_keeps_mode_and_bom(tmp_path: Path) -> None:
+    target = tmp_path / "m.py"
+    target.write_bytes(b"\xef\xbb\xbfx = 1\r\n")
+    os.chmod(target, 0o640)
+    inode = target.stat().st_ino
+    assert write_fixed(target, "x = 2\r\n")
+    assert target.read_bytes() == b"\xef\xbb\xbfx = 2\r\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert target.stat().st_ino != inode  # replaced in one step, not rewritten in place
+    assert [p.name for p in tmp_path.iterdir()] == ["m.py"]  # no temporary file left
+    mtime = target.stat().st_mtime_ns
+    assert not write_fixed(target, "x = 2\r\n")  # nothing changes: not written
+    assert target.stat().st_mtime_ns == mtime
+
+
+def test_text_that_does_not_parse_is_never_written(tmp_path: Path) -> None:
+    target = tmp_path / "m.py"
+    target.write_text("x = 1\n")
+    with pytest.raises(SourceError):
+        write_fixed(target, "x = (\n")
+    assert target.read_text() == "x = 1\n"
+
+
+def test_fixing_every_fixture_leaves_nothing_fixable(tmp_path: Path) -> None:
+    copy = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, copy)
+    untouched = copy / "seed_question_dense.py"  # no finding there
+    mtime = untouched.stat().st_mtime_ns
+    first = run_cli("check", "--fix", "--unsafe-fixes", "--exit-zero", str(copy))
+    assert first.returncode == 0, first.stderr
+    after = json.loads(run_cli("check", "--unsafe-fixes", "--format", "json", "--exit-zero", str(copy)).stdout)
+    assert [f for f in after if f["fix"] is not None] == []
+    for path in copy.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    assert untouched.stat().st_mtime_ns == mtime
