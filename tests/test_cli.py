@@ -43,8 +43,12 @@ def test_text_output_and_exit_status(project: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{project / 'model.py'}:7:5: KER101 TimeDistributed(Dense(15)) on (None, 64, 16)")
     assert "same 255 parameters" in lines[0]
-    assert lines[1].startswith(f"{project / 'model.py'}:9:5: KER103 LSTM(4) needs a sequence (rank 3) but gets (None, 8)")
-    assert lines[-1] == "Found 2 findings in 1 file."
+    assert lines[1].startswith(f"{project / 'model.py'}:9:5: KER103 [*] LSTM(4) needs a sequence (rank 3) but gets (None, 8)")
+    assert lines[2:] == [
+        "Found 2 findings in 1 file.",
+        "[*] 1 fixable with --fix.",
+        "1 more fixable with --fix --unsafe-fixes.",
+    ]
 
 
 def test_clean_file_exits_0(project: Path) -> None:
