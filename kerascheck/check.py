@@ -6,10 +6,10 @@ import ast
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from kerascheck import noqa as noqa_comments
 from kerascheck import rules
@@ -17,6 +17,7 @@ from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
 from kerascheck.edits import Edit, Unwrap
 from kerascheck.graph.model import Application, Graph
+from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Report, describe
 from kerascheck.sources import may_have_findings
 
@@ -24,15 +25,20 @@ _RECURSION_LIMIT = 10_000
 
 
 def parse(text: str, path: str) -> cst.Module:
+    return parse_both(text, path)[1]
+
+
+def parse_both(text: str, path: str) -> tuple[ast.Module, cst.Module]:
     """Parse with libcst, after CPython's parser has vouched for the text.
 
     ``ast.parse`` costs a few percent of a libcst parse, gives the messages users know, and
-    refuses nesting so deep that libcst's native parser would crash the process.
+    refuses nesting so deep that libcst's native parser would crash the process; its tree
+    also locates reported nodes cheaply (see ``positions``).
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(text, filename=path)
+            tree = ast.parse(text, filename=path)
     except SyntaxError as error:
         if "too many nested" in (error.msg or ""):
             raise SourceError(path, "too deeply nested to parse") from None
@@ -40,7 +46,7 @@ def parse(text: str, path: str) -> cst.Module:
     except (RecursionError, MemoryError):
         raise SourceError(path, "too deeply nested to parse") from None
     try:
-        return cst.parse_module(text)
+        return tree, cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         raise SourceError(path, f"syntax error on line {error.raw_line}: {error.message}") from None
 
@@ -55,6 +61,7 @@ class Analysis:
     results: list[tuple[Finding, Report]] = field(default_factory=list)  # the selected rules'
     all_findings: list[Finding] = field(default_factory=list)  # every rule's, for fix checks
     positions: Mapping[cst.CSTNode, CodeRange] | None = None
+    line_label: Callable[[int], str] = str  # a line number as messages write it (notebooks: "4 of cell 3")
 
     @property
     def findings(self) -> list[Finding]:
@@ -70,7 +77,7 @@ class Analysis:
             return f"Replace the TimeDistributed wrapper with {describe(inner) if inner else 'the layer it wraps'}"
         rnn = report.rnn
         assert rnn is not None
-        return f"Set return_sequences={edit.value} on {describe(rnn)} on line {self.line_of(rnn.call)}"
+        return f"Set return_sequences={edit.value} on {describe(rnn)} on line {self.line_label(self.line_of(rnn.call))}"
 
 
 def analyse(
@@ -81,6 +88,7 @@ def analyse(
     ignore: Iterable[str] | None = None,
     noqa: bool = True,
     validate: bool = False,
+    line_label: Callable[[int], str] = str,
 ) -> Analysis | None:
     """Analyse one Python source text; None when the prefilter says it cannot hold a finding.
 
@@ -92,18 +100,18 @@ def analyse(
         if validate:
             parse(text, path)
         return None
-    module = parse(text, path)
+    tree, module = parse_both(text, path)
     chosen = {rule.CODE for rule in rules.selected(select, ignore)}
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
     try:
         graph = build_graph(module)
         reports = list(rules.run(graph, rules.RULES))
-        analysis = Analysis(module, graph)
+        analysis = Analysis(module, graph, line_label=line_label)
         if not reports:
             return analysis
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        analysis.positions = positions
+        wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]
+        positions = analysis.positions = locate(module, tree, text, wanted + _fix_nodes(reports))
     except RecursionError:
         raise SourceError(path, "too deeply nested to analyse") from None
     finally:
@@ -111,7 +119,7 @@ def analyse(
 
     for report in reports:
         where = positions[report.node]
-        message = "".join(part if isinstance(part, str) else str(positions[part].start.line) for part in report.message)
+        message = "".join(part if isinstance(part, str) else line_label(positions[part].start.line) for part in report.message)
         finding = Finding(
             path=path,
             line=where.start.line,
@@ -130,6 +138,11 @@ def analyse(
     analysis.results = [(f, r) for f, r in analysis.results if f.code in chosen]
     analysis.results.sort(key=lambda pair: (pair[0].line, pair[0].column, pair[0].code))
     return analysis
+
+
+def _fix_nodes(reports: list[Report]) -> list[cst.CSTNode]:
+    """Nodes whose line a fix message names: the constructions of the RNNs to blame."""
+    return [r.rnn.call for r in reports if r.rnn is not None]
 
 
 def check_source(

@@ -408,12 +408,36 @@ class Builder:
             return Const({"True": True, "False": False, "None": None}[node.value])
         return self.lookup(node.value)
 
-    def _number(self, node: cst.Integer | cst.Float) -> Value:
-        return Const(node.evaluated_value)
+    def _integer(self, node: cst.Integer) -> Value:
+        # libcst's evaluated_value runs ast.literal_eval: too slow for every literal.
+        return Const(int(node.value.replace("_", ""), 0))
+
+    def _float(self, node: cst.Float) -> Value:
+        return Const(float(node.value.replace("_", "")))
 
     def _string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Value:
+        if isinstance(node, cst.SimpleString):
+            prefix = node.prefix.lower()
+            if "b" in prefix:
+                return UNKNOWN
+            if "r" in prefix or "\\" not in node.value:
+                return Const(node.raw_value)
         value = node.evaluated_value
         return Const(value) if isinstance(value, str) else UNKNOWN
+
+    def _formatted(self, node: cst.FormattedString) -> Value:
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringExpression):
+                self.ev(part.expression)
+        return UNKNOWN
+
+    def _dict(self, node: cst.Dict | cst.Set) -> Value:
+        """A dict or set display: a model stored in it may be changed through it later."""
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                self.ev(element.key)
+            self.escape(self.ev(element.value))
+        return UNKNOWN
 
     def _sequence(self, node: cst.Tuple | cst.List) -> Value:
         if any(isinstance(e, cst.StarredElement) for e in node.elements):
@@ -667,8 +691,11 @@ _STATEMENTS: dict[type, Callable[[Builder, cst.CSTNode], None]] = {
 
 _EXPRESSIONS: dict[type, Callable[[Builder, cst.BaseExpression], Value]] = {
     cst.Name: Builder._name,
-    cst.Integer: Builder._number,
-    cst.Float: Builder._number,
+    cst.Integer: Builder._integer,
+    cst.Float: Builder._float,
+    cst.FormattedString: Builder._formatted,
+    cst.Dict: Builder._dict,
+    cst.Set: Builder._dict,
     cst.SimpleString: Builder._string,
     cst.ConcatenatedString: Builder._string,
     cst.Tuple: Builder._sequence,

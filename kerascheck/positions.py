@@ -1,0 +1,82 @@
+"""Where nodes are: line and column of the few nodes a file reports.
+
+libcst's PositionProvider generates code for the whole module and costs more than the parse
+itself. A reported node is almost always a call whose exact text the parse already located:
+the call's text occurs in the source, and CPython's ast has a call with exactly that span.
+Only when that is ambiguous (the same call text at two places) is PositionProvider used.
+"""
+
+from __future__ import annotations
+
+import ast
+from bisect import bisect_right
+from typing import Iterable, Mapping
+
+import libcst as cst
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+
+
+class _Source:
+    """Offsets <-> (line, column) in characters, and ast's byte columns in characters."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        for i, char in enumerate(text):
+            if char == "\n":
+                self.starts.append(i + 1)
+        self.lines = text.split("\n")
+
+    def position(self, offset: int) -> CodePosition:
+        line = bisect_right(self.starts, offset)
+        return CodePosition(line, offset - self.starts[line - 1])
+
+    def char_column(self, line: int, byte_column: int) -> int:
+        text = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+        return len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+
+def _call_spans(tree: ast.AST, source: _Source) -> set[tuple[int, int, int, int]]:
+    spans = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.end_lineno is not None and node.end_col_offset is not None:
+            spans.add(
+                (
+                    node.lineno,
+                    source.char_column(node.lineno, node.col_offset),
+                    node.end_lineno,
+                    source.char_column(node.end_lineno, node.end_col_offset),
+                )
+            )
+    return spans
+
+
+def _locate(module: cst.Module, node: cst.CSTNode, source: _Source, spans: set) -> CodeRange | None:
+    if not isinstance(node, cst.Call):
+        return None
+    text = module.code_for_node(node.with_changes(lpar=(), rpar=()))
+    found = None
+    offset = source.text.find(text)
+    while offset != -1:
+        start, end = source.position(offset), source.position(offset + len(text))
+        if (start.line, start.column, end.line, end.column) in spans:
+            if found is not None:
+                return None  # two calls with this text: ambiguous
+            found = CodeRange(start, end)
+        offset = source.text.find(text, offset + 1)
+    return found
+
+
+def positions(
+    module: cst.Module, tree: ast.AST, text: str, nodes: Iterable[cst.CSTNode]
+) -> Mapping[cst.CSTNode, CodeRange]:
+    """Code ranges (1-based lines, 0-based columns, as PositionProvider gives) of ``nodes``."""
+    source = _Source(text)
+    spans = _call_spans(tree, source)
+    found: dict[cst.CSTNode, CodeRange] = {}
+    for node in nodes:
+        where = _locate(module, node, source, spans)
+        if where is None:
+            return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        found[node] = where
+    return found
