@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -100,6 +101,23 @@ def analyse(
         if validate:
             parse(text, path)
         return None
+    collecting = gc.isenabled()
+    gc.disable()  # parsing makes millions of objects and no cycles: collections only cost time
+    try:
+        return _analyse(text, path, select, ignore, noqa, line_label)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _analyse(
+    text: str,
+    path: str,
+    select: Iterable[str] | None,
+    ignore: Iterable[str] | None,
+    noqa: bool,
+    line_label: Callable[[int], str],
+) -> Analysis:
     tree, module = parse_both(text, path)
     chosen = {rule.CODE for rule in rules.selected(select, ignore)}
     limit = sys.getrecursionlimit()
@@ -119,7 +137,9 @@ def analyse(
 
     for report in reports:
         where = positions[report.node]
-        message = "".join(part if isinstance(part, str) else line_label(positions[part].start.line) for part in report.message)
+        message = "".join(
+            part if isinstance(part, str) else line_label(positions[part].start.line) for part in report.message
+        )
         finding = Finding(
             path=path,
             line=where.start.line,

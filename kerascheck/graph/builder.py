@@ -34,7 +34,7 @@ from kerascheck.graph.model import (
     UserFunction,
     Value,
 )
-from kerascheck.graph.state import MAX_UNROLL, Scope, Snapshot, changed, havoc, merge
+from kerascheck.graph.state import MAX_UNROLL, MISSING, Journal, Scope, havoc
 from kerascheck.names import is_keras_module, keras_name
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
@@ -74,6 +74,7 @@ class Builder:
     def __init__(self) -> None:
         self.graph = Graph()
         self.heap: dict[int, HeapState] = {}
+        self.journal = Journal(self.heap)
         self.scope = Scope()
         self.recording = True
         self._keys = 0
@@ -82,20 +83,22 @@ class Builder:
 
     def alloc(self, state: HeapState) -> int:
         self._keys += 1
-        self.heap[self._keys] = state
+        self.set_heap(self._keys, state)
         return self._keys
 
-    def snapshot(self) -> Snapshot:
-        return Snapshot(dict(self.scope.vars), dict(self.heap))
+    def set_heap(self, key: int, state: HeapState) -> None:
+        self.journal.write(self.heap, key, state)
 
-    def restore(self, snap: Snapshot) -> None:
-        self.scope.vars = dict(snap.vars)
-        self.heap = dict(snap.heap)
+    def set_var(self, name: str, value: Value) -> None:
+        self.journal.write(self.scope.vars, name, value)
+
+    def del_var(self, name: str) -> None:
+        self.journal.write(self.scope.vars, name, MISSING)
 
     def escape(self, value: Value) -> None:
         """Code we cannot see receives ``value``: forget what we knew of the models in it."""
         if isinstance(value, ModelRef):
-            self.heap[value.key] = havoc(self.heap[value.key])
+            self.set_heap(value.key, havoc(self.heap[value.key]))
         elif isinstance(value, Seq):
             for item in value.items:
                 self.escape(item)
@@ -149,7 +152,7 @@ class Builder:
             if target.value in self.scope.outer:
                 self.escape(value)
             else:
-                self.scope.vars[target.value] = value
+                self.set_var(target.value, value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = target.elements
             starred = any(isinstance(e, cst.StarredElement) for e in elements)
@@ -165,7 +168,7 @@ class Builder:
             if isinstance(base, ObjRef):
                 state = self.heap[base.key]
                 assert isinstance(state, ObjState)
-                self.heap[base.key] = state.set(target.attr.value, value)
+                self.set_heap(base.key, state.set(target.attr.value, value))
             else:
                 self.escape(value)
         else:
@@ -218,12 +221,12 @@ class Builder:
         for target in targets:
             expr = target.value if isinstance(target, cst.Element) else target
             if isinstance(expr, cst.Name):
-                self.scope.vars.pop(expr.value, None)
+                self.del_var(expr.value)
 
     def _global(self, node: cst.Global | cst.Nonlocal) -> None:
         for item in node.names:
             self.scope.outer.add(item.name.value)
-            self.scope.vars.pop(item.name.value, None)
+            self.del_var(item.name.value)
 
     def _import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -232,7 +235,7 @@ class Builder:
                 self.bind(alias.asname.name, Module(path))
             else:
                 first = path.split(".")[0]
-                self.scope.vars[first] = Module(first)
+                self.set_var(first, Module(first))
 
     def _import_from(self, node: cst.ImportFrom) -> None:
         relative = len(node.relative) > 0
@@ -254,12 +257,7 @@ class Builder:
         if truth is False:
             self._orelse(node.orelse)
             return
-        before = self.snapshot()
-        self.run_suite(node.body)
-        taken = self.snapshot()
-        self.restore(before)
-        self._orelse(node.orelse)
-        self.restore(merge(taken, self.snapshot()))
+        self.journal.branch([lambda: self.run_suite(node.body), lambda: self._orelse(node.orelse)])
 
     def _orelse(self, orelse: cst.If | cst.Else | None) -> None:
         if isinstance(orelse, cst.If):
@@ -300,36 +298,45 @@ class Builder:
         become unknown; the second pass records. Findings between two layers the body itself
         adds are still certain, whenever the body runs.
         """
-        before = self.snapshot()
+        journal = self.journal
+        mark = journal.mark()
         with self.scratch():
             body()
-        names, keys = changed(before, self.snapshot())
-        self.restore(before)
-        for name in names:
-            self.scope.vars[name] = UNKNOWN
-        for key in keys:
-            self.heap[key] = havoc(self.heap[key])
+        touched = journal.changes(mark)
+        journal.undo(mark)
+        for mapping, key, _ in touched.values():
+            if mapping is not self.heap:
+                journal.write(mapping, key, UNKNOWN)
+            elif key in self.heap:
+                journal.write(mapping, key, havoc(self.heap[key]))  # type: ignore[index]
         body()
-        self.restore(merge(before, self.snapshot()))
+        after = journal.changes(mark)
+        journal.undo(mark)
+        journal.release()
+        journal.merge_into_current([{}, after])
 
     def _try(self, node: cst.Try | cst.TryStar) -> None:
-        before = self.snapshot()
+        journal = self.journal
+        mark = journal.mark()
         self.run_suite(node.body)
-        done = self.snapshot()
-        ends: list[Snapshot] = []
+        done = journal.changes(mark)
+        ends = []
         for handler in node.handlers:
-            self.restore(merge(before, done))
+            # The handler may start anywhere in the body: from what the body may have changed.
+            journal.undo(mark)
+            journal.merge_into_current([{}, done])
             if handler.name is not None:
                 self.bind(handler.name.name, UNKNOWN)
             self.run_suite(handler.body)
-            ends.append(self.snapshot())
-        self.restore(done)
+            ends.append(journal.changes(mark))
+        journal.undo(mark)
+        journal.apply(done)
         if node.orelse is not None:
             self.run_suite(node.orelse.body)
-        final = self.snapshot()
-        for end in ends:
-            final = merge(final, end)
-        self.restore(final)
+        ends.insert(0, journal.changes(mark))
+        journal.undo(mark)
+        journal.release()
+        journal.merge_into_current(ends)
         if node.finalbody is not None:
             self.run_suite(node.finalbody.body)
 
@@ -343,16 +350,14 @@ class Builder:
 
     def _match(self, node: cst.Match) -> None:
         self.ev(node.subject)
-        before = self.snapshot()
-        final = before
-        for case in node.cases:
-            self.restore(before)
+
+        def run_case(case: cst.MatchCase) -> None:
             self.escape_names(case.pattern)
             for name in _names_in(case.pattern):
-                self.scope.vars[name] = UNKNOWN
+                self.set_var(name, UNKNOWN)
             self.run_suite(case.body)
-            final = merge(final, self.snapshot())
-        self.restore(final)
+
+        self.journal.branch([None, *(lambda case=case: run_case(case) for case in node.cases)])
 
     def _function_def(self, node: cst.FunctionDef) -> None:
         self.bind(node.name, self.define_function(node, None))
@@ -630,31 +635,39 @@ def _names_in(node: cst.CSTNode) -> list[str]:
     return collector.names
 
 
-class _JumpFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_Break(self, node: cst.Break) -> None:
-        self.found = True
-
-    def visit_Continue(self, node: cst.Continue) -> None:
-        self.found = True
-
-    def visit_Return(self, node: cst.Return) -> None:
-        self.found = True
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+_JUMPS = (cst.Break, cst.Continue, cst.Return)
 
 
 def _jumps(body: cst.BaseSuite) -> bool:
-    """True when a loop body may leave an iteration early (then its count is unknown)."""
-    finder = _JumpFinder()
-    body.visit(finder)
-    return finder.found
+    """True when a loop body may leave an iteration early (then its count is unknown).
+
+    Only statements can jump, so only statements are scanned, not expressions.
+    """
+    for statement in body.body:
+        if isinstance(statement, _JUMPS):  # in a one-line suite
+            return True
+        if isinstance(statement, cst.SimpleStatementLine):
+            if any(isinstance(small, _JUMPS) for small in statement.body):
+                return True
+        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        elif isinstance(statement, cst.BaseCompoundStatement) and _compound_jumps(statement):
+            return True
+    return False
+
+
+def _compound_jumps(statement: cst.BaseCompoundStatement) -> bool:
+    suites: list[cst.BaseSuite] = [statement.body]
+    for part in ("orelse", "finalbody"):
+        extra = getattr(statement, part, None)
+        while isinstance(extra, cst.If):  # elif chains
+            suites.append(extra.body)
+            extra = extra.orelse
+        if extra is not None:
+            suites.append(extra.body)
+    suites += [h.body for h in getattr(statement, "handlers", ())]
+    suites += [c.body for c in getattr(statement, "cases", ())]
+    return any(_jumps(suite) for suite in suites)
 
 
 _AUG: dict[type, Callable[[object, object], object]] = {

@@ -251,7 +251,7 @@ def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: cst.CSTNode) 
         output = _as_tensor(apply_layer(b, value, [x], {}, site))
     else:
         output = Tensor(None)
-    b.heap[ref.key] = ModelState(output=output, loss=state.loss)
+    b.set_heap(ref.key, ModelState(output=output, loss=state.loss))
 
 
 def _first_input_shape(layer: Layer) -> Shape:
@@ -328,7 +328,7 @@ def _model_method(b: Builder, ref: ModelRef, name: str, node: cst.Call) -> Value
         args.all(escape=False)
         state = b.heap[ref.key]
         assert isinstance(state, ModelState)
-        b.heap[ref.key] = ModelState(output=state.output, loss=_loss_name(loss))
+        b.set_heap(ref.key, ModelState(output=state.output, loss=_loss_name(loss)))
         return Const(None)
     if name in TRAIN_METHODS:
         targets = args.get("y", 1)

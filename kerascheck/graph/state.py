@@ -1,13 +1,17 @@
 """What the interpreter knows at one program point, and how two such points merge.
 
-Branches (``if``, ``try``, ``match``) and loops run on copies of the state; where the copies
-disagree afterwards the merged state says UNKNOWN, so a rule never judges a value that depends
-on which branch ran.
+Branches (``if``, ``try``, ``match``) and loops run one after another from the same state;
+where their ends disagree the merged state says UNKNOWN (or, for two tensors of one rank, a
+tensor of that rank), so a rule never judges a value that depends on which branch ran.
+
+Writes go through a journal: a branch records what it changed and is undone, so its cost is
+what it changes, not the size of the state (a 50,000-line module has thousands of names).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 from kerascheck.graph.model import (
     UNKNOWN,
@@ -19,6 +23,7 @@ from kerascheck.graph.model import (
 )
 
 MAX_UNROLL = 64  # loops over more items than this count as loops of unknown length
+MISSING = object()  # a name not bound, an object not yet made
 
 
 @dataclass
@@ -43,12 +48,6 @@ class Scope:
         return scope
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    vars: dict[str, Value]
-    heap: dict[int, HeapState]
-
-
 def havoc(state: HeapState) -> HeapState:
     """The state of an object after code we cannot see may have changed it."""
     if isinstance(state, ModelState):
@@ -56,35 +55,123 @@ def havoc(state: HeapState) -> HeapState:
     return ObjState(tuple((name, UNKNOWN) for name, _ in state.attrs))
 
 
-def _merge_heap_state(a: HeapState, b: HeapState) -> HeapState:
+def merge_values(a: Value, b: Value) -> Value:
+    """One value for a name bound to ``a`` on one path and ``b`` on another."""
+    if a == b:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return merge_tensors(a, b)
+    return UNKNOWN
+
+
+def merge_tensors(a: Tensor, b: Tensor) -> Tensor:
+    """Two tensors of one rank merge into a tensor of that rank; an RNN answers for it only if
+    the same RNN answers for both."""
+    if a is b:
+        return a
+    if a.shape is None or b.shape is None or len(a.shape) != len(b.shape):
+        return Tensor(None)
+    shape = tuple(x if (x is y or x == y) else UNKNOWN for x, y in zip(a.shape, b.shape))
+    return Tensor(shape, a.origin if a.origin is b.origin else None)
+
+
+def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
     if a == b:
         return a
     if isinstance(a, ObjState) and isinstance(b, ObjState):
         names = dict.fromkeys([n for n, _ in a.attrs] + [n for n, _ in b.attrs])
         merged = ObjState()
         for name in names:
-            va, vb = a.get(name), b.get(name)
-            merged = merged.set(name, va if va == vb else UNKNOWN)
+            merged = merged.set(name, merge_values(a.get(name), b.get(name)))
         return merged
     if isinstance(a, ModelState) and isinstance(b, ModelState):
-        return ModelState(output=Tensor(None), loss=a.loss if a.loss == b.loss else None)
+        if a.output is None or b.output is None:
+            output = Tensor(None)
+        else:
+            output = merge_tensors(a.output, b.output)
+        return ModelState(output=output, loss=a.loss if a.loss == b.loss else None)
     return havoc(a)
 
 
-def merge(a: Snapshot, b: Snapshot) -> Snapshot:
-    """The state after a point reached from either ``a`` or ``b``."""
-    variables: dict[str, Value] = {}
-    for name in a.vars.keys() | b.vars.keys():
-        va, vb = a.vars.get(name, UNKNOWN), b.vars.get(name, UNKNOWN)
-        variables[name] = va if va == vb else UNKNOWN
-    heap: dict[int, HeapState] = dict(a.heap)
-    for key, state in b.heap.items():
-        heap[key] = _merge_heap_state(heap[key], state) if key in heap else state
-    return Snapshot(variables, heap)
+Key = tuple[int, object]  # (id of the dict, key in it)
+Changes = dict[Key, tuple[dict, object, object]]  # key -> (dict, key, value at the end)
 
 
-def changed(before: Snapshot, after: Snapshot) -> tuple[set[str], set[int]]:
-    """Names and heap objects whose value differs between two snapshots."""
-    names = {n for n in after.vars if before.vars.get(n, UNKNOWN) != after.vars[n]}
-    keys = {k for k in after.heap if k in before.heap and before.heap[k] != after.heap[k]}
-    return names, keys
+class Journal:
+    """Every write to the heap and to scopes, recorded while some branch may undo it."""
+
+    def __init__(self, heap: dict[int, HeapState]) -> None:
+        self.heap = heap
+        self._trail: list[tuple[dict, object, object]] = []
+        self._marks = 0
+
+    def write(self, mapping: dict, key: object, value: object) -> None:
+        if self._marks:
+            self._trail.append((mapping, key, mapping.get(key, MISSING)))
+        if value is MISSING:
+            mapping.pop(key, None)
+        else:
+            mapping[key] = value
+
+    def mark(self) -> int:
+        self._marks += 1
+        return len(self._trail)
+
+    def release(self) -> None:
+        self._marks -= 1
+
+    def changes(self, mark: int) -> Changes:
+        """What was written since ``mark``, with the values it has now."""
+        found: Changes = {}
+        for mapping, key, _ in self._trail[mark:]:
+            found[(id(mapping), key)] = (mapping, key, mapping.get(key, MISSING))
+        return found
+
+    def undo(self, mark: int) -> None:
+        while len(self._trail) > mark:
+            mapping, key, old = self._trail.pop()
+            if old is MISSING:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = old
+
+    def apply(self, changes: Changes) -> None:
+        for mapping, key, value in changes.values():
+            self.write(mapping, key, value)
+
+    def merge_into_current(self, ends: Iterable[Changes]) -> None:
+        """Continue from the merge of several ends reached from the current state."""
+        ends = list(ends)
+        keys: dict[Key, tuple[dict, object]] = {}
+        for end in ends:
+            for ident, (mapping, key, _) in end.items():
+                keys.setdefault(ident, (mapping, key))
+        for ident, (mapping, key) in keys.items():
+            base = mapping.get(key, MISSING)
+            values = [end[ident][2] if ident in end else base for end in ends]
+            merged = values[0]
+            for value in values[1:]:
+                merged = self._merge(mapping, merged, value)
+            if merged is not base:
+                self.write(mapping, key, merged)
+
+    def _merge(self, mapping: dict, a: object, b: object) -> object:
+        if a is MISSING or b is MISSING:
+            if mapping is self.heap:
+                return b if a is MISSING else a  # an object made on one path only
+            return MISSING if a is b else UNKNOWN
+        if mapping is self.heap:
+            return merge_heap_states(a, b)  # type: ignore[arg-type]
+        return merge_values(a, b)  # type: ignore[arg-type]
+
+    def branch(self, bodies: Iterable[Callable[[], None] | None]) -> None:
+        """Run each body from the current state, then continue from the merge of their ends."""
+        mark = self.mark()
+        ends = []
+        for body in bodies:
+            if body is not None:
+                body()
+            ends.append(self.changes(mark))
+            self.undo(mark)
+        self.release()
+        self.merge_into_current(ends)
