@@ -244,8 +244,12 @@ def _permute(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inferenc
     x = ins[0]
     if order is None or not all(isinstance(i, int) for i in order):
         return Inference((None,))
-    if x is None or len(x) != len(order) + 1 or sorted(order) != list(range(1, len(x))):
-        return Inference((None if x is None else (x[0],) + (UNKNOWN,) * len(order),))
+    if x is None:  # whatever it gets, a Permute that builds gives rank len(dims) + 1
+        return Inference(((None,) + (UNKNOWN,) * len(order),))
+    if len(x) != len(order) + 1:
+        return Inference((None,), error=f"expects rank {len(order) + 1}, got rank {len(x)}")
+    if sorted(order) != list(range(1, len(x))):
+        return Inference(((x[0],) + (UNKNOWN,) * len(order),))
     return Inference(((x[0],) + tuple(x[i] for i in order),))
 
 
@@ -456,8 +460,12 @@ def infer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> tuple[Infer
     spec = spec_of(layer)
     if spec is None:
         return Inference((None,)), None
-    error = rank_error(spec, ins[0] if ins else None)
-    result = spec.infer(layer, ins or [None], call)
+    ins = ins or [None]
+    if ins[0] is None and spec.ranks is not None and spec.ranks[0] == spec.ranks[1]:
+        # A layer that accepts one rank only, if it builds at all, got that rank.
+        ins = [(None,) + (UNKNOWN,) * (spec.ranks[0] - 1), *ins[1:]]
+    result = spec.infer(layer, ins, call)
+    error = rank_error(spec, ins[0]) or result.error
     if error is not None and role_of(layer) is Role.OTHER:
         # After a rank error an RNN's output is still fixed by return_sequences, and a
         # pass-through layer still passes the rank on; any other layer's output is unknown.
