@@ -51,7 +51,27 @@ def _call_spans(tree: ast.AST, source: _Source) -> set[tuple[int, int, int, int]
     return spans
 
 
-def _locate(module: cst.Module, node: cst.CSTNode, source: _Source, spans: set) -> CodeRange | None:
+def statement_lines(module: cst.Module, tree: ast.Module) -> list[tuple[int, int]] | None:
+    """First and last line of each module-level libcst statement, from ast's statements.
+
+    A libcst line of ``a; b`` is two ast statements; decorators start a definition. None when
+    the two trees do not line up (then nothing relies on it).
+    """
+    lines, index, body = [], 0, tree.body
+    for statement in module.body:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        group = body[index : index + count]
+        if len(group) != count:
+            return None
+        first = min([group[0].lineno] + [d.lineno for d in getattr(group[0], "decorator_list", ())])
+        lines.append((first, group[-1].end_lineno or group[-1].lineno))
+        index += count
+    return lines if index == len(body) else None
+
+
+def _locate(
+    module: cst.Module, node: cst.CSTNode, source: _Source, spans: set, within: tuple[int, int] | None
+) -> CodeRange | None:
     if not isinstance(node, cst.Call):
         return None
     text = module.code_for_node(node.with_changes(lpar=(), rpar=()))
@@ -59,7 +79,8 @@ def _locate(module: cst.Module, node: cst.CSTNode, source: _Source, spans: set) 
     offset = source.text.find(text)
     while offset != -1:
         start, end = source.position(offset), source.position(offset + len(text))
-        if (start.line, start.column, end.line, end.column) in spans:
+        inside = within is None or within[0] <= start.line <= within[1]
+        if inside and (start.line, start.column, end.line, end.column) in spans:
             if found is not None:
                 return None  # two calls with this text: ambiguous
             found = CodeRange(start, end)
@@ -68,14 +89,29 @@ def _locate(module: cst.Module, node: cst.CSTNode, source: _Source, spans: set) 
 
 
 def positions(
-    module: cst.Module, tree: ast.AST, text: str, nodes: Iterable[cst.CSTNode]
+    module: cst.Module,
+    tree: ast.Module,
+    text: str,
+    nodes: Iterable[cst.CSTNode],
+    statement_of: Mapping[int, int] | None = None,
 ) -> Mapping[cst.CSTNode, CodeRange]:
-    """Code ranges (1-based lines, 0-based columns, as PositionProvider gives) of ``nodes``."""
+    """Code ranges (1-based lines, 0-based columns, as PositionProvider gives) of ``nodes``.
+
+    ``statement_of`` (node id -> index of its module-level statement) tells apart calls with
+    the same text in different statements.
+    """
     source = _Source(text)
     spans = _call_spans(tree, source)
+    ranges: list[tuple[int, int]] | None = None
     found: dict[cst.CSTNode, CodeRange] = {}
     for node in nodes:
-        where = _locate(module, node, source, spans)
+        where = _locate(module, node, source, spans, None)
+        if where is None and statement_of is not None and id(node) in statement_of:
+            if ranges is None:
+                ranges = statement_lines(module, tree) or []
+            index = statement_of[id(node)]
+            if index < len(ranges):
+                where = _locate(module, node, source, spans, ranges[index])
         if where is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         found[node] = where

@@ -42,3 +42,18 @@ def test_non_ascii_and_parentheses_and_repeats() -> None:
     calls = _calls(module)
     located = positions(module, ast.parse(text), text, calls)
     assert all(located[c] == expected[c] for c in calls)
+
+
+def test_same_call_text_in_several_statements() -> None:
+    from kerascheck.check import analyse
+
+    block = "def build_{i}():\n    x = keras.Input(shape=(5, 3))\n    y = keras.layers.LSTM(4, return_sequences=True)(x)\n    return keras.layers.TimeDistributed(keras.layers.Dense(2))(y)\n\n"
+    text = "import keras\n\n" + "".join(block.format(i=i) for i in range(3))
+    analysis = analyse(text)
+    module = analysis.module
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = [report.node for _, report in analysis.results]
+    assert len(nodes) == 3
+    located = positions(module, ast.parse(text), text, nodes, analysis.graph.statement_of)
+    assert not isinstance(located, dict) or all(located[n] == expected[n] for n in nodes)
+    assert isinstance(located, dict)  # found without falling back to PositionProvider

@@ -66,7 +66,9 @@ _COMPARE: dict[type, Callable[[object, object], object]] = {
 
 def build_graph(module: cst.Module) -> Graph:
     builder = Builder()
-    builder.run_block(module.body)
+    for index, statement in enumerate(module.body):
+        builder.top = index
+        builder.run(statement)
     return builder.graph
 
 
@@ -77,6 +79,7 @@ class Builder:
         self.journal = Journal(self.heap)
         self.scope = Scope()
         self.recording = True
+        self.top = 0  # the module-level statement being run
         self._keys = 0
 
     # ------------------------------------------------------------ heap and state
@@ -587,6 +590,7 @@ class Builder:
         return value
 
     def _call(self, node: cst.Call) -> Value:
+        self.graph.statement_of[id(node)] = self.top
         return keras_calls.call(self, node)
 
 
