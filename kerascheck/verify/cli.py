@@ -1,0 +1,232 @@
+"""The command line of verification: ``check --verify`` and its options, and ``explain``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from kerascheck import notebooks, sources
+from kerascheck.report import text as text_report
+from kerascheck.check import analyse
+from kerascheck.findings import Finding, SourceError
+from kerascheck.verify import verdict
+from kerascheck.verify.session import Stats, VerifyOptions, summary_line, verify_plans, verify_results
+from kerascheck.verify.spec import attach_plans
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _seconds(value: str) -> float:
+    seconds = float(value)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return seconds
+
+
+def add_options(parser: argparse.ArgumentParser, verify_flag: bool = True) -> None:
+    """The verification options, on ``check`` (with ``--verify``) and on ``explain``."""
+    if verify_flag:
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            default=None,
+            help="rebuild each finding's model in the installed Keras, original and fixed, and say whether Keras agrees",
+        )
+    parser.add_argument(
+        "--keras",
+        choices=["keras", "tf_keras"],
+        default=None,
+        help="the Keras to verify with: keras (Keras 3, the default) or tf_keras (Keras 2, the tf-keras package)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="rebuild every model, do not read or write the cache")
+    parser.add_argument(
+        "--verify-timeout", type=_seconds, default=None, metavar="SECONDS", help="time limit of one model (default: 60)"
+    )
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """``--verify``, or ``verify = true`` in the configuration (``args.settings``)."""
+    if getattr(args, "verify", None):
+        return True
+    settings = getattr(args, "settings", None)
+    return bool(getattr(settings, "verify", False))
+
+
+def options(args: argparse.Namespace) -> VerifyOptions:
+    settings = getattr(args, "settings", None)
+    table = getattr(settings, "table", None) or {}
+    return VerifyOptions.from_config(
+        table if isinstance(table, dict) else {},
+        keras=getattr(args, "keras", None),
+        cache=False if getattr(args, "no_cache", False) else None,
+        timeout=getattr(args, "verify_timeout", None),
+    )
+
+
+def run(results: list[Any], args: argparse.Namespace) -> Stats:
+    """Verify every finding of ``results`` in place; say on stderr how it went."""
+    stats = verify_results(results, options(args))
+    findings = [f for r in results for f in r.findings]
+    for finding in findings:
+        verification = finding.verification or {}
+        if verification.get("status") == verdict.REFUTED:
+            print(
+                f"error: {finding.path}:{finding.line}: {finding.code} is refuted, Keras disagrees; this is a bug in "
+                f"kerascheck, please report it: {verification.get('detail')}",
+                file=sys.stderr,
+            )
+    if findings:
+        print(summary_line(stats), file=sys.stderr)
+        reasons = sorted({f.verification["detail"] for f in findings if _not_run(f)})
+        for reason in reasons[:3]:
+            print(f"kerascheck: could not verify: {reason}", file=sys.stderr)
+    return stats
+
+
+def _not_run(finding: Finding) -> bool:
+    """Unverified because the worker could not serve (the same reason for many findings)."""
+    v = finding.verification or {}
+    detail = str(v.get("detail", ""))
+    return v.get("status") == verdict.UNVERIFIED and not v.get("original") and (
+        "not installed" in detail or "cannot be imported" in detail or "did not start" in detail or "cannot run" in detail
+    )
+
+
+# ---------------------------------------------------------------- explain
+
+
+def add_explain(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="show the original and the fixed model of the finding on FILE:LINE, side by side, as Keras builds them",
+    )
+    explain.add_argument("where", metavar="FILE:LINE", help="a file and the line of a finding, e.g. model.py:12")
+    explain.add_argument("--code", help="only the finding with this code (when a line has several)")
+    add_options(explain, verify_flag=False)
+    explain.set_defaults(handler=explain_command)
+
+
+def _where(text: str) -> tuple[Path, int | None, int]:
+    """``FILE:LINE``, or ``NOTEBOOK:CELL:LINE`` (the cell counted from 1, as findings give it)."""
+    head, sep, line = text.rpartition(":")
+    if not sep or not line.isdigit() or not head:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FILE:LINE")
+    path, sep, cell = head.rpartition(":")
+    if sep and notebooks.is_notebook(path) and cell.removeprefix("cell ").isdigit():
+        return Path(path), int(cell.removeprefix("cell ")), int(line)
+    return Path(head), None, int(line)
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    try:
+        path, cell, line = _where(args.where)
+        if notebooks.is_notebook(path) and cell is None:
+            raise argparse.ArgumentTypeError(f"{args.where!r}: give a notebook's finding as NOTEBOOK:CELL:LINE")
+    except argparse.ArgumentTypeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        text = sources.read(path)
+        line_map = None
+        if cell is not None:
+            try:
+                text, line_map = notebooks.to_program(text)
+            except notebooks.NotebookError as error:
+                raise SourceError(str(path), error.reason) from None
+            wanted = line_map.program_line(cell, line)
+            line = wanted if wanted is not None else -1
+        label = str if line_map is None else line_map.label
+        analysis = analyse(text, str(path), validate=True, line_label=label)
+    except SourceError as error:
+        print(f"error: {error.path}: {error.reason}", file=sys.stderr)
+        return EXIT_ERROR
+    findings = attach_plans(analysis.findings, analysis, text) if analysis is not None and analysis.results else []
+    chosen = [f for f in findings if f.line <= line <= f.end_line and (not args.code or f.code == args.code.upper())]
+    if line_map is not None:
+        findings, chosen = notebooks.to_cells(findings, line_map), notebooks.to_cells(chosen, line_map)
+    if not chosen:
+        where = f"line {args.where.rpartition(':')[2]} of cell {cell}" if cell is not None else f"line {line}"
+        lines = ", ".join(sorted({text_report.where(f).split(":", 1)[1].rsplit(":", 1)[0] for f in findings})) or "none"
+        print(f"error: no finding on {where} of {path} (findings at: {lines})", file=sys.stderr)
+        return EXIT_ERROR
+    plans = [f.verification["plan"] for f in chosen]  # type: ignore[index]
+    verifications, results, stats = verify_plans(plans, options(args))
+    width = shutil.get_terminal_size((120, 24)).columns
+    blocks = []
+    for finding, plan, verification, result in zip(chosen, plans, verifications, results):
+        blocks.append(render_explanation(finding, plan, verification, result, width))
+    sys.stdout.write("\n\n".join(blocks) + "\n")
+    return EXIT_CLEAN
+
+
+def _table(title: str, plan: dict[str, Any], build: dict[str, Any] | None, nodes: list[str], fixed: bool = False) -> list[str]:
+    """Summary rows of one build, one line per node in ``nodes`` (blank where it has none)."""
+    labels = plan.get("labels") or {}
+    by_node = {row["node"]: row for row in (build or {}).get("rows", [])}
+    header = ["Line", "Layer (type)", "Output Shape", "Param #"]
+    cells: list[list[str]] = []
+    for node in nodes:
+        row = by_node.get(node)
+        if row is None:
+            cells.append(["", "", "", ""])
+            continue
+        where = (labels.get(node) or {}).get("where")
+        name = verdict.label_text(plan, node, fixed) or row["class"]
+        kind = row["class"]
+        layer = name if name.startswith(kind) else f"{name} ({kind})"
+        if row.get("error"):
+            shape, params = "error: " + row["error"].split(":")[0], "-"
+        else:
+            shape, params = row.get("output_shape") or "?", "-" if row.get("params") is None else f"{row['params']:,}"
+        cells.append(["" if where is None else str(where), layer, shape, params])
+    widths = [max([len(header[i])] + [len(c[i]) for c in cells]) for i in range(4)]
+    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    total = (build or {}).get("total_params")
+    out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
+    out += ["  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cell, widths))) for cell in cells]
+    out.append(rule)
+    out.append(f"Total params: {total:,}" if isinstance(total, int) else "Total params: - (it does not build)" if build else "")
+    return out
+
+
+def render_explanation(
+    finding: Finding, plan: dict[str, Any], verification: dict[str, Any], result: dict[str, Any] | None, width: int = 120
+) -> str:
+    head = f"{text_report.where(finding)}: {finding.code} {finding.message} [{verification['status']}]"
+    lines = [head]
+    if result is None:
+        lines.append(f"{verification['status']}: {verification['detail']}")
+        return "\n".join(lines)
+    original, fixed = result.get("original"), result.get("fixed")
+    nodes: list[str] = []
+    for build in (original, fixed):
+        for row in (build or {}).get("rows", []):
+            if row["node"] not in nodes:
+                nodes.append(row["node"])
+    nodes.sort(key=lambda n: (0 if n.startswith("i") else 1, int(n[1:].split(":")[0]) if n[1:].split(":")[0].isdigit() else 0))
+    left = _table("original", plan, original, nodes)
+    if fixed is None:
+        right: list[str] = []
+    else:
+        right = _table(f"fixed: {plan.get('fix') or 'fixed'}", plan, fixed, nodes, fixed=True)
+    lines.append("")
+    pad = max(len(s) for s in left)
+    if right and pad + 4 + max(len(s) for s in right) <= width:
+        for i in range(max(len(left), len(right))):
+            a = left[i] if i < len(left) else ""
+            b = right[i] if i < len(right) else ""
+            lines.append((a.ljust(pad) + "    " + b).rstrip())
+    else:
+        lines += left
+        if right:
+            lines += [""] + right
+    for build, name in ((original, "original"), (fixed, "fixed")):
+        error = (build or {}).get("error")
+        if error:
+            lines.append(f"{name}: Keras raised {error['type']}: {error['message'].strip().splitlines()[0]}")
+    lines.append("")
+    lines.append(f"{verification['status']}: {verification['detail']}")
+    return "\n".join(lines)

@@ -1,0 +1,474 @@
+"""The verification worker: imports Keras once, then builds the specs it is sent.
+
+It runs as its own process, started by ``kerascheck.verify.client`` as
+``python <this file> --keras keras`` (the file, not the package: it needs nothing but the standard
+library and Keras, so it also runs under another Python that has Keras but not kerascheck). It
+never imports or runs the code being linted: a spec is JSON data naming allowlisted Keras layer
+classes and their literal arguments.
+
+Protocol: one JSON object per line. The worker first writes ``{"hello": {...}}`` (Keras version,
+backend) or ``{"fatal": "..."}`` and exits. Then, for each request ``{"id": n, "job": {...}}`` on
+stdin it writes ``{"id": n, "result": {...}}``, or ``{"id": n, "error": "..."}`` when the worker
+itself failed. Anything Keras or TensorFlow prints goes to stderr, never into the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+PROTOCOL = 1
+
+# Must match kerascheck.verify.spec.ALLOWLIST (the worker checks it again: it only ever
+# constructs classes named here).
+ALLOWLIST = frozenset(
+    """
+    SimpleRNN LSTM GRU RNN Bidirectional ConvLSTM1D ConvLSTM2D ConvLSTM3D TimeDistributed Dense
+    Activation Dropout SpatialDropout1D GaussianNoise GaussianDropout AlphaDropout
+    ActivityRegularization ReLU LeakyReLU PReLU ELU Softmax ThresholdedReLU BatchNormalization
+    LayerNormalization UnitNormalization GroupNormalization Masking Embedding Flatten Reshape
+    RepeatVector Permute Conv1D SeparableConv1D DepthwiseConv1D Conv1DTranspose MaxPooling1D
+    AveragePooling1D GlobalMaxPooling1D GlobalAveragePooling1D UpSampling1D ZeroPadding1D
+    Cropping1D Concatenate Add Subtract Multiply Average Maximum Minimum Attention
+    AdditiveAttention MultiHeadAttention LSTMCell GRUCell SimpleRNNCell StackedRNNCells Conv2D
+    Conv3D SeparableConv2D DepthwiseConv2D Conv2DTranspose MaxPooling2D AveragePooling2D
+    MaxPooling3D AveragePooling3D GlobalMaxPooling2D GlobalAveragePooling2D UpSampling2D
+    ZeroPadding2D Cropping2D SpatialDropout2D
+    """.split()
+)
+
+BATCH = 4  # rows of the random batch
+FREE_AXIS = 9  # size given to an axis Keras leaves free (None) when data is made
+TIMING_RUNS = 3
+MAX_ELEMENTS = 2_000_000  # no numeric check on batches larger than this
+
+
+class Failure(Exception):
+    """A build step Keras refused: where, when and what it raised."""
+
+    def __init__(self, node: str, phase: str, error: BaseException) -> None:
+        super().__init__(node, phase)
+        self.info = {"node": node, "phase": phase, "type": type(error).__name__, "message": _message(error)}
+
+
+def _message(error: BaseException) -> str:
+    text = str(error).strip() or repr(error)
+    return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+# ---------------------------------------------------------------- Keras access
+
+
+class Keras:
+    """The imported Keras (``keras`` 3, or ``tf_keras`` 2), and the few calls that differ."""
+
+    def __init__(self, module_name: str) -> None:
+        if module_name == "tf_keras":
+            import tf_keras as keras  # type: ignore[import-not-found]
+
+            self.backend = "tensorflow"
+        else:
+            import keras  # type: ignore[import-not-found, no-redef]
+
+            self.backend = keras.backend.backend()
+        self.keras = keras
+        self.module = module_name
+        self.version = getattr(keras, "__version__", "?")
+        # Keras 2 (tf-keras, or an old ``keras`` 2.x): TensorFlow tensors, masks as attributes.
+        self.legacy = module_name == "tf_keras" or self.version.startswith(("1.", "2."))
+        import numpy
+
+        self.np = numpy
+
+    def hello(self) -> dict:
+        backend_version = None
+        try:
+            if self.backend == "tensorflow":
+                import tensorflow
+
+                backend_version = tensorflow.__version__
+            elif self.backend == "jax":
+                import jax
+
+                backend_version = jax.__version__
+            elif self.backend == "torch":
+                import torch
+
+                backend_version = torch.__version__
+        except Exception:
+            pass
+        return {
+            "protocol": PROTOCOL,
+            "module": self.module,
+            "keras": self.version,
+            "backend": self.backend,
+            "backend_version": backend_version,
+            "python": sys.version.split()[0],
+        }
+
+    def layer_class(self, name: str):
+        if name not in ALLOWLIST:
+            raise ValueError(f"{name} is not an allowlisted Keras layer")
+        cls = getattr(self.keras.layers, name, None)
+        if cls is None:
+            raise ValueError(f"Keras {self.version} has no layer {name}")
+        return cls
+
+    def to_numpy(self, tensor):
+        if hasattr(tensor, "numpy"):
+            try:
+                return self.np.asarray(tensor.numpy())
+            except Exception:
+                pass
+        return self.np.asarray(self.keras.ops.convert_to_numpy(tensor))
+
+    def get_mask(self, tensor):
+        try:
+            if not self.legacy:
+                from keras.src.backend import get_keras_mask  # type: ignore[import-not-found]
+
+                return get_keras_mask(tensor)
+        except ImportError:
+            pass
+        return getattr(tensor, "_keras_mask", None)
+
+    def with_mask(self, tensor, mask):
+        """``tensor`` carrying ``mask`` the way a Keras model passes masks between layers."""
+        if mask is None:
+            return tensor
+        try:
+            if not self.legacy:
+                from keras.src.backend import set_keras_mask  # type: ignore[import-not-found]
+
+                set_keras_mask(tensor, mask)
+                return tensor
+        except ImportError:
+            pass
+        tensor._keras_mask = mask
+        return tensor
+
+    def constant(self, array, dtype):
+        if self.legacy:
+            import tensorflow as tf
+
+            return tf.constant(array, dtype=dtype)
+        return self.keras.ops.convert_to_tensor(array, dtype=dtype)
+
+
+# ---------------------------------------------------------------- building
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, char in enumerate(name):
+        if char.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _shape(tensor) -> list:
+    return [None if d is None else int(d) for d in tuple(tensor.shape)]
+
+
+def _shape_text(shapes: list) -> str:
+    def one(shape: list) -> str:
+        parts = ["None" if d is None else str(d) for d in shape]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    return one(shapes[0]) if len(shapes) == 1 else "[" + ", ".join(one(s) for s in shapes) + "]"
+
+
+class Build:
+    """One spec built with symbolic inputs: per-node rows, and the first error Keras raised."""
+
+    def __init__(self, k: Keras, spec: dict, subject: str | None) -> None:
+        self.k = k
+        self.spec = spec
+        self.subject = subject
+        self.objects: dict = {}  # layer id -> Keras layer
+        self.tensors: dict = {}  # tensor ref -> symbolic tensor
+        self.rows: list[dict] = []
+        self.error: dict | None = None
+        self.substituted: list[dict] = []
+        self.outputs: list | None = None
+        self.layer_of: dict = {}  # node id -> Keras layer
+        self.inputs_of: dict = {}  # node id -> its symbolic inputs
+        self._run()
+
+    def layer(self, lid: str):
+        if lid in self.objects:
+            return self.objects[lid]
+        entry = self.spec["layers"][lid]
+        cls = self.k.layer_class(entry["class"])
+        config = {key: self._value(value) for key, value in entry["config"].items()}
+        # A name of our own, so that what Keras says does not depend on what it built before.
+        config.setdefault("name", f"{_snake(entry['class'])}_{lid[1:]}")
+        obj = cls(**config)
+        self.objects[lid] = obj
+        return obj
+
+    def _value(self, value):
+        if isinstance(value, dict) and "$layer" in value:
+            return self.layer(value["$layer"])
+        if isinstance(value, list):
+            items = [self._value(v) for v in value]
+            return items if any(isinstance(v, self.k.keras.layers.Layer) for v in items) else tuple(items)
+        return value
+
+    def _input(self, spec: dict):
+        return self.k.keras.Input(batch_shape=tuple(spec["shape"]), dtype=spec.get("dtype", "float32"))
+
+    def _run(self) -> None:
+        keras = self.k.keras
+        for spec in self.spec["inputs"]:
+            tensor = self._input(spec)
+            self.tensors[spec["id"]] = tensor
+            shape = _shape(tensor)
+            self.rows.append({"node": spec["id"], "class": "InputLayer", "output_shape": _shape_text([shape]), "params": 0, "shapes": [shape]})
+        for node in self.spec["nodes"]:
+            nid = node["id"]
+            try:
+                layer = self.layer(node["layer"])
+            except Exception as error:
+                self._fail(nid, "construct", error, node)
+                return
+            args = [self.tensors[ref] for ref in node["inputs"]]
+            self.inputs_of[nid] = args
+            try:
+                if node["style"] == "list":
+                    out = layer(args)
+                elif node["style"] == "args":
+                    out = layer(*args)
+                else:
+                    out = layer(args[0])
+            except Exception as error:
+                if nid != self.subject and node.get("fallback") and all(node["fallback"]):
+                    # Expected to fail (its own finding): go on with the shape kerascheck infers.
+                    info = Failure(nid, "call", error).info
+                    self.substituted.append(info)
+                    outs = [keras.Input(batch_shape=tuple(shape)) for shape in node["fallback"]]
+                    self.rows.append(self._row(nid, layer, None, info))
+                    self._bind(nid, outs)
+                    continue
+                self._fail(nid, "call", error, node, layer)
+                return
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            self.layer_of[nid] = layer
+            self._bind(nid, outs)
+            self.rows.append(self._row(nid, layer, outs))
+        self.outputs = [_shape(self.tensors[ref]) for ref in self.spec["outputs"] if ref in self.tensors]
+
+    def _bind(self, nid: str, outs: list) -> None:
+        for i, tensor in enumerate(outs):
+            self.tensors[nid if i == 0 else f"{nid}:{i}"] = tensor
+
+    def _row(self, nid: str, layer, outs: list | None, error: dict | None = None) -> dict:
+        row = {"node": nid, "class": type(layer).__name__}
+        if outs is None:
+            row.update(output_shape=None, params=None, error=f"{error['type']}: {error['message']}" if error else None)
+            return row
+        try:
+            params = int(layer.count_params())
+        except Exception:
+            params = None
+        shapes = [_shape(t) for t in outs]
+        row.update(output_shape=_shape_text(shapes), params=params, shapes=shapes)
+        return row
+
+    def _fail(self, nid: str, phase: str, error: BaseException, node: dict, layer=None) -> None:
+        self.error = Failure(nid, phase, error).info
+        self.error["input_shapes"] = [_shape(self.tensors[r]) for r in node["inputs"] if r in self.tensors]
+        cls = type(layer).__name__ if layer is not None else self.spec["layers"][node["layer"]]["class"]
+        self.rows.append({"node": nid, "class": cls, "output_shape": None, "params": None,
+                          "error": f"{self.error['type']}: {self.error['message']}"})
+
+    def total_params(self) -> int | None:
+        seen, total = set(), 0
+        for layer in self.layer_of.values():
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            try:
+                total += int(layer.count_params())
+            except Exception:
+                return None
+        return total
+
+    def report(self) -> dict:
+        return {
+            "rows": self.rows,
+            "error": self.error,
+            "substituted": self.substituted,
+            "outputs": self.outputs,
+            "total_params": self.total_params() if self.error is None else None,
+        }
+
+
+# ---------------------------------------------------------------- the KER101 comparison
+
+
+def _median_seconds(call, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> dict:
+    """TimeDistributed(Dense) against the Dense it wraps, on one random batch of its input.
+
+    The layers before it are the same in both models (same classes, same arguments, same
+    weights), so the models' outputs are equal exactly when the two heads' outputs are equal
+    for the same input and mask. The Dense gets the wrapped Dense's weights; both heads get the
+    same batch and, when a mask reaches the wrapper in the built model, the same mask.
+    """
+    np = k.np
+    wrapper, dense = original.layer_of.get(subject), fixed.layer_of.get(subject)
+    if wrapper is None or dense is None:
+        return {"skipped": "the head was not built"}
+    dense.set_weights(wrapper.get_weights())
+    symbolic = original.inputs_of[subject][0]
+    shape = _shape(symbolic)
+    concrete = [BATCH if i == 0 and d is None else FREE_AXIS if d is None else d for i, d in enumerate(shape)]
+    if math.prod(concrete) > MAX_ELEMENTS:
+        return {"skipped": f"the wrapper's input {tuple(concrete)} is too large to run"}
+    rng = np.random.default_rng(0)
+    x_data = rng.standard_normal(concrete).astype("float32")
+    mask_data = None
+    if k.get_mask(symbolic) is not None:
+        mask_data = np.ones(concrete[:2], dtype=bool)
+        mask_data[: concrete[0] // 2, -(concrete[1] // 3 or 1) :] = False
+
+    def run(layer):
+        x = k.constant(x_data, "float32")
+        mask = None if mask_data is None else k.constant(mask_data, "bool")
+        return layer(k.with_mask(x, mask))
+
+    y1, y2 = run(wrapper), run(dense)
+    a, b = k.to_numpy(y1), k.to_numpy(y2)
+    result: dict = {"batch": list(concrete), "masked": mask_data is not None}
+    if a.shape != b.shape:
+        result.update(equal=False, max_abs_diff=None, shapes=[list(a.shape), list(b.shape)])
+    else:
+        diff = float(np.max(np.abs(a - b))) if a.size else 0.0
+        result.update(equal=bool(np.allclose(a, b, rtol=1e-5, atol=1e-5)), max_abs_diff=diff)
+    m1, m2 = k.get_mask(y1), k.get_mask(y2)
+    if m1 is None and m2 is None:
+        result["mask"] = "none" if mask_data is None else "dropped by both"
+    elif m1 is None or m2 is None:
+        result["mask"] = f"only the {'Dense' if m1 is None else 'TimeDistributed'} passes a mask on"
+    else:
+        same = k.to_numpy(m1).shape == k.to_numpy(m2).shape and bool(np.all(k.to_numpy(m1) == k.to_numpy(m2)))
+        result["mask"] = "equal" if same else "different"
+    result["seconds"] = [
+        _median_seconds(lambda: run(wrapper), TIMING_RUNS),
+        _median_seconds(lambda: run(dense), TIMING_RUNS),
+    ]
+    return result
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def run_job(k: Keras, job: dict) -> dict:
+    if "sleep" in job:  # used by the tests of the time limit
+        time.sleep(float(job["sleep"]))
+        return {}
+    if "allocate_mb" in job:  # used by the tests of the memory limit
+        hold = bytearray(int(job["allocate_mb"]) << 20)
+        return {"allocated": len(hold)}
+    subject = job.get("subject")
+    original = Build(k, job["original"], subject)
+    result: dict = {"original": original.report(), "fixed": None}
+    fixed = None
+    if job.get("fixed") is not None:
+        fixed = Build(k, job["fixed"], None)
+        result["fixed"] = fixed.report()
+    if job.get("numeric") and fixed is not None and original.error is None and fixed.error is None:
+        try:
+            result["numeric"] = compare_heads(k, original, fixed, subject)
+        except Exception as error:
+            result["numeric"] = {"skipped": f"{type(error).__name__}: {_message(error)}"}
+    return result
+
+
+def _limit(memory_mb: int | None, cpu_seconds: int | None) -> None:
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    if memory_mb:
+        # RLIMIT_DATA (Linux 4.7+) counts the memory the process writes to, not the address space
+        # that shared libraries or GPU drivers map; elsewhere RLIMIT_AS is the closest there is.
+        which = resource.RLIMIT_DATA if sys.platform.startswith("linux") else resource.RLIMIT_AS
+        limit = memory_mb << 20
+        try:
+            resource.setrlimit(which, (limit, limit))
+        except (ValueError, OSError):
+            pass
+    if cpu_seconds:
+        try:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        except (ValueError, OSError):
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Never import from the folder this file is in, nor from the current folder.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", here, os.getcwd())]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keras", default="keras", choices=["keras", "tf_keras"])
+    parser.add_argument("--memory-mb", type=int, default=None)
+    parser.add_argument("--cpu-seconds", type=int, default=None)
+    args = parser.parse_args(argv)
+    _limit(args.memory_mb, args.cpu_seconds)
+
+    # The protocol keeps the real stdout; everything else that writes to stdout goes to stderr.
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        protocol.write(json.dumps(message) + "\n")
+        protocol.flush()
+
+    try:
+        k = Keras(args.keras)
+        hello = k.hello()
+    except MemoryError:
+        send({"fatal": f"importing {args.keras} ran out of memory (limit {args.memory_mb} MB)"})
+        return 3
+    except ImportError as error:
+        missing = isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in (args.keras, "keras")
+        limit = f" (the worker's memory limit is {args.memory_mb} MB)" if args.memory_mb and not missing else ""
+        send({"fatal": f"{args.keras} cannot be imported: {error}{limit}", "missing": missing})
+        return 3
+    except BaseException as error:
+        send({"fatal": f"importing {args.keras} failed: {type(error).__name__}: {_message(error)}"})
+        return 3
+    send({"hello": hello})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            send({"id": request["id"], "result": run_job(k, request["job"])})
+        except MemoryError:
+            send({"id": request["id"], "error": f"out of memory (limit {args.memory_mb} MB)"})
+        except Exception:
+            send({"id": request["id"], "error": traceback.format_exc(limit=8)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""Verification with real Keras: every fixture finding is confirmed, wrong specs are refuted, and
+the worker's failures (no Keras, time limit, memory limit, death) become clear ``unverified``s.
+
+One worker (one Keras import) serves the whole module; the CLI tests share one cache, so only
+their first run imports Keras.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kerascheck.check import analyse
+from kerascheck.verify import verdict
+from kerascheck.verify.cache import Cache
+from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable
+from kerascheck.verify.session import VerifyOptions, verify_plans
+from kerascheck.verify.spec import attach_plans
+from tests.conftest import FIXTURES, ROOT, fixture_files
+
+pytest.importorskip("keras", reason="keras is a test dependency")
+
+# Fixture findings that may stay unverified, and why that is legitimate. None today: every
+# finding in fixtures/ is rebuilt and confirmed.
+LEGITIMATELY_UNVERIFIED: dict[tuple[str, int, str], str] = {}
+
+
+@pytest.fixture(scope="module")
+def worker():
+    with Worker(WorkerOptions(timeout=120)) as one:
+        one.start()
+        yield one
+
+
+def _plans(path: Path) -> list:
+    source = path.read_text(encoding="utf-8")
+    analysis = analyse(source, str(path))
+    if analysis is None or not analysis.results:
+        return []
+    return attach_plans(analysis.findings, analysis, source)
+
+
+@pytest.fixture(scope="module")
+def fixture_verdicts(worker, tmp_path_factory) -> dict[str, list[tuple[object, dict]]]:
+    """Every fixture finding with its verification, all in one run of the shared worker."""
+    findings = [f for path in fixture_files() for f in _plans(path)]
+    plans = [f.verification["plan"] for f in findings]
+    cache = Cache(tmp_path_factory.mktemp("verify-cache"))
+    verifications, _, stats = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=cache)
+    assert stats.models > 100
+    by_file: dict[str, list] = {}
+    for finding, verification in zip(findings, verifications):
+        by_file.setdefault(Path(finding.path).name, []).append((finding, verification))
+    return by_file
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=[p.name for p in fixture_files()])
+def test_every_fixture_finding_is_confirmed(path: Path, fixture_verdicts) -> None:
+    for finding, verification in fixture_verdicts.get(path.name, []):
+        where = (path.name, finding.line, finding.code)
+        assert verification["status"] != "refuted", f"Keras disagrees with kerascheck at {where}: {verification['detail']}"
+        if verification["status"] == "unverified":
+            assert where in LEGITIMATELY_UNVERIFIED, f"unverified at {where}: {verification['detail']}"
+            continue
+        assert verification["status"] == "confirmed"
+        assert verification["original"], where
+        assert verification["detail"].startswith("Keras 3.")
+
+
+def _verdict(fixture_verdicts, name: str, line: int, code: str) -> dict:
+    return next(v for f, v in fixture_verdicts[name] if f.line == line and f.code == code)
+
+
+def test_the_seed_question_as_keras_builds_it(fixture_verdicts) -> None:
+    verification = _verdict(fixture_verdicts, "seed_question_timedistributed.py", 12, "KER101")
+    original = [(r["class"], r["output_shape"], r["params"]) for r in verification["original"]]
+    fixed = [(r["class"], r["output_shape"], r["params"]) for r in verification["fixed"]]
+    assert original[1:] == [("GRU", "(None, 64, 16)", original[1][2]), ("TimeDistributed", "(None, 64, 15)", 255)]
+    assert fixed[1:] == [("GRU", "(None, 64, 16)", original[1][2]), ("Dense", "(None, 64, 15)", 255)]
+    detail = verification["detail"]
+    assert "are equal" in detail and "ms wrapped" in detail and "x, median of 3" in detail
+
+
+def test_masks_are_compared_where_one_reaches_the_wrapper(fixture_verdicts) -> None:
+    masked = _verdict(fixture_verdicts, "layers_embedding_masking.py", 12, "KER101")  # Embedding(mask_zero=True)
+    assert "a mask reaches the head, and both pass the same mask on" in masked["detail"]
+    plain = _verdict(fixture_verdicts, "layers_embedding_masking.py", 16, "KER101")  # no mask_zero
+    assert "mask" not in plain["detail"]
+
+
+def test_rank_errors_quote_keras(fixture_verdicts) -> None:
+    verification = _verdict(fixture_verdicts, "ker103_missing_return_sequences.py", 11, "KER103")
+    assert "expected ndim=3, found ndim=2" in verification["detail"]
+    assert verification["original"][-1]["error"].startswith("ValueError")
+    assert verification["fixed"][-1]["output_shape"] == "(None, 16)"
+
+
+def _seed_plan(name: str = "seed_question_timedistributed.py", line: int = 12) -> dict:
+    return next(f.verification["plan"] for f in _plans(FIXTURES / name) if f.line == line)
+
+
+def test_a_deliberately_wrong_spec_is_refuted(worker, tmp_path: Path) -> None:
+    # KER101 with a "fix" that is not the inner Dense: shapes and parameters differ.
+    wrong = copy.deepcopy(_seed_plan())
+    for layer in wrong["job"]["fixed"]["layers"].values():
+        if layer["class"] == "Dense":
+            layer["config"]["units"] = 14
+    # KER103 whose original already returns sequences: Keras builds it, no rank error.
+    stacked = copy.deepcopy(_seed_plan("ker103_missing_return_sequences.py", 11))
+    for layer in stacked["job"]["original"]["layers"].values():
+        if layer["class"] == "LSTM" and layer["config"]["units"] == 32:
+            layer["config"]["return_sequences"] = True
+    # KER104 with targets of the model's own rank.
+    targets = copy.deepcopy(_seed_plan("ker104_per_sequence_output.py", 20))
+    targets["targets"] = [256, 4]
+    # A shape kerascheck claims that Keras does not build.
+    shapes = copy.deepcopy(_seed_plan())
+    shapes["analyzer"][shapes["subject"]] = [[None, 64, 16]]
+    # An earlier layer Keras refuses while kerascheck reasons on past it (nothing assumed).
+    earlier = copy.deepcopy(_seed_plan())
+    for spec in (earlier["job"]["original"], earlier["job"]["fixed"]):
+        spec["inputs"][0]["shape"] = [None, 15]
+    plans = [wrong, stacked, targets, shapes, earlier]
+    out, _, _ = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path))
+    assert [v["status"] for v in out] == ["refuted"] * 5, [v["detail"] for v in out]
+    assert "Keras refuses an earlier layer, GRU(16) on line 11, which kerascheck expects to build" in out[4]["detail"]
+    assert "with 255 parameters, Dense gives (None, 64, 14) with 238 parameters" in out[0]["detail"]
+    assert "Keras builds (None, 60, 32)" in out[1]["detail"]  # LSTM(32) now returns the sequence
+    assert "the same rank as the targets" in out[2]["detail"]
+    assert "kerascheck infers (None, 64, 16), Keras builds (None, 64, 15)" in out[3]["detail"]
+
+
+class _NoWorker:
+    def start(self) -> dict:
+        raise AssertionError("the worker was started although everything was cached")
+
+    def run(self, job: dict, timeout: float | None = None) -> dict:
+        raise AssertionError("the worker was used although everything was cached")
+
+
+def test_the_cache_is_hit_on_the_second_run(worker, tmp_path: Path) -> None:
+    plans = [f.verification["plan"] for f in _plans(FIXTURES / "form_functional.py")]
+    cache = Cache(tmp_path)
+    first, _, cold = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=cache)
+    assert cold.built == cold.models > 0 and cold.cached == 0
+    second, _, warm = verify_plans(plans, VerifyOptions(progress=False), worker=_NoWorker(), cache=Cache(tmp_path))  # type: ignore[arg-type]
+    assert warm.cached == warm.models == cold.models and warm.built == 0
+    assert [v["status"] for v in second] == [v["status"] for v in first]
+    assert [v["original"] for v in second] == [v["original"] for v in first]
+    again, _, nocache = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path, enabled=False))
+    assert nocache.cached == 0 and nocache.built == cold.models
+
+
+# ---------------------------------------------------------------- the worker's limits
+
+
+@pytest.fixture
+def stub_keras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``keras`` that imports in no time, so that limits are tested on the real worker cheaply."""
+    package = tmp_path / "stub" / "keras"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "__version__ = '0.0-stub'\nclass backend:\n    @staticmethod\n    def backend():\n        return 'stub'\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "stub"))
+
+
+def test_the_time_limit_stops_a_build_that_hangs(stub_keras) -> None:
+    with Worker(WorkerOptions(timeout=1.0)) as stub:
+        assert stub.start()["keras"] == "0.0-stub"
+        with pytest.raises(JobFailed, match=r"took longer than 1 s, the time limit"):
+            stub.run({"sleep": 30})
+        assert stub.run({"sleep": 0}) == {}  # a fresh worker serves the next job
+        assert stub.starts == 2
+
+
+def test_the_memory_limit_applies_to_the_worker(stub_keras) -> None:
+    with Worker(WorkerOptions(memory_mb=1024)) as stub:
+        with pytest.raises(JobFailed, match=r"out of memory \(limit 1024 MB\)"):
+            stub.run({"allocate_mb": 2048})
+        assert stub.run({"allocate_mb": 16}) == {"allocated": 16 << 20}  # and it goes on
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(stub_keras) -> None:
+    with Worker(WorkerOptions()) as stub:
+        stub.start()
+        os.kill(stub._proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+        stub._proc.wait()  # type: ignore[union-attr]
+        with pytest.raises(JobFailed, match="killed by SIGKILL"):
+            stub.run({"sleep": 0})
+        assert stub.run({"sleep": 0}) == {}
+
+
+def test_no_keras_means_unverified_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "keras.py").write_text("raise ModuleNotFoundError(\"No module named 'keras'\", name='keras')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    with pytest.raises(WorkerUnavailable, match="keras is not installed"):
+        Worker(WorkerOptions()).start()
+    plans = [f.verification["plan"] for f in _plans(FIXTURES / "seed_question_timedistributed.py")]
+    out, _, stats = verify_plans(plans, VerifyOptions(progress=False), cache=Cache(tmp_path, enabled=False))
+    assert [v["status"] for v in out] == ["unverified"]
+    assert "keras is not installed for" in out[0]["detail"]
+    assert stats.unverified == 1
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kerascheck", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
+
+
+def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
+    source = FIXTURES / "verify_import_side_effects.py"
+    work = tmp_path / "project"
+    work.mkdir()
+    copy_ = work / source.name
+    shutil.copy(source, copy_)
+    marker = copy_.with_suffix(".imported")
+    env = {**os.environ, "KERASCHECK_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+
+    cold = _cli("check", "--verify", "--format", "json", copy_.name, cwd=work, env=env)
+    assert cold.returncode == 1, cold.stderr
+    findings = json.loads(cold.stdout)
+    assert [(f["line"], f["code"], f["verification"]["status"]) for f in findings] == [
+        (12, "KER101", "confirmed"),
+        (18, "KER103", "confirmed"),
+    ]
+    assert set(findings[0]["verification"]) == {"status", "detail", "original", "fixed"}
+    assert findings[1]["verification"]["original"][-1]["error"].startswith("ValueError")
+    assert "Verified with Keras 3" in cold.stderr and "(0 from the cache)" in cold.stderr
+    assert not marker.exists(), "the linted file was imported or run"
+    assert not (work / "__pycache__").exists()
+
+    warm = _cli("check", "--verify", copy_.name, cwd=work, env=env)
+    assert warm.returncode == 1
+    assert [line.rsplit(" ", 1)[-1] for line in warm.stdout.splitlines()[:2]] == ["[confirmed]", "[confirmed]"]
+    assert "(2 from the cache)" in warm.stderr
+
+    explained = _cli("explain", f"{copy_.name}:12", cwd=work, env=env)
+    assert explained.returncode == 0, explained.stderr
+    out = explained.stdout
+    assert "original" in out and "fixed: unwrapped to Dense(4)" in out
+    assert "TimeDistributed(Dense(4))" in out and "Dense(4)" in out and "(None, 20, 4)" in out
+    assert out.strip().splitlines()[-1].startswith("confirmed: Keras 3")
+    assert not marker.exists()
+
+    (work / "pyproject.toml").write_text("[tool.kerascheck]\nverify = true\n", encoding="utf-8")
+    configured = _cli("check", copy_.name, cwd=work, env=env)  # verify = true, no --verify
+    assert configured.stdout.splitlines()[0].endswith("[confirmed]"), configured.stderr
+    (work / "pyproject.toml").unlink()
+
+    missing = _cli("explain", f"{copy_.name}:3", cwd=work, env=env)
+    assert missing.returncode == 2 and "no finding on line 3" in missing.stderr and "(findings at: 12, 18)" in missing.stderr
+
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "keras.py").write_text("raise ModuleNotFoundError(\"No module named 'keras'\", name='keras')\n")
+    without = _cli("check", "--verify", "--no-cache", copy_.name, cwd=work, env={**env, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"})
+    assert without.returncode == 1
+    assert without.stdout.splitlines()[0].endswith("[unverified]")
+    assert "could not verify: keras is not installed" in without.stderr
+
+
+# ---------------------------------------------------------------- Keras 2 (tf-keras)
+
+
+def test_tf_keras_confirms_the_seed_findings(tmp_path: Path) -> None:
+    pytest.importorskip("tf_keras", reason="tf-keras (Keras 2) is not installed")
+    picks = [("seed_question_timedistributed.py", 12), ("layers_embedding_masking.py", 12),
+             ("ker102_time_distributed_on_vector.py", 8), ("ker103_missing_return_sequences.py", 13),
+             ("ker104_per_sequence_output.py", 20), ("ker105_per_step_output.py", 25),
+             ("ker106_sequence_into_repeatvector.py", 30)]
+    plans = [_seed_plan(name, line) for name, line in picks]
+    out, _, stats = verify_plans(plans, VerifyOptions(keras="tf_keras", progress=False), cache=Cache(tmp_path))
+    assert stats.environment["module"] == "tf_keras"
+    assert {v["status"] for v in out} == {"confirmed"}, [v["detail"] for v in out if v["status"] != "confirmed"]
+    assert all(v["detail"].startswith("tf-keras 2.") for v in out)
