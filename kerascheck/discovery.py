@@ -1,5 +1,6 @@
-"""Which files a run checks: the paths named, and the Python files under named folders,
-less what git ignores, virtual environments and the usual tool folders (as ruff skips them)."""
+"""Which files a run checks: the paths named, and the Python files and notebooks under named
+folders, less what git ignores, virtual environments, the usual tool folders (as ruff skips them)
+and what the configuration's ``exclude`` names."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from kerascheck.findings import SourceError
 
-SUFFIXES = (".py",)
+SUFFIXES = (".py", ".ipynb")
 EXCLUDED_DIRS = frozenset(
     {".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
      ".nox", ".pants.d", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__",
@@ -47,16 +49,20 @@ def _git_files(root: Path) -> list[Path] | None:
     return [root / name for name in names if name]
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, excluded: Callable[[Path], bool]) -> list[Path]:
     found = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in EXCLUDED_DIRS and not (Path(folder, d) / "pyvenv.cfg").exists()]
+        dirs[:] = [
+            d for d in dirs
+            if d not in EXCLUDED_DIRS and not (Path(folder, d) / "pyvenv.cfg").exists()
+            and not excluded(Path(folder, d))
+        ]
         found.extend(Path(folder, f) for f in files)
     return found
 
 
-def _skipped(path: Path, root: Path, venvs: dict[Path, bool]) -> bool:
-    """True for a path inside an excluded folder or a virtualenv, below ``root``."""
+def _skipped(path: Path, root: Path, venvs: dict[Path, bool], excluded: Callable[[Path], bool]) -> bool:
+    """True for a path inside an excluded folder or a virtualenv, below ``root``, or excluded itself."""
     relative = path.relative_to(root)
     folder = root
     for part in relative.parts[:-1]:
@@ -64,26 +70,53 @@ def _skipped(path: Path, root: Path, venvs: dict[Path, bool]) -> bool:
         if part in EXCLUDED_DIRS:
             return True
         if folder not in venvs:
-            venvs[folder] = (folder / "pyvenv.cfg").exists()
+            venvs[folder] = (folder / "pyvenv.cfg").exists() or excluded(folder)
         if venvs[folder]:
             return True
+    return excluded(path)
+
+
+def _hook_skipped(path: Path, venvs: dict[Path, bool], excluded: Callable[[Path], bool]) -> bool:
+    """For a file a hook passed: True when it, or a folder it is in below the working folder,
+    would be skipped in a folder walk (ruff's --force-exclude)."""
+    absolute = Path(os.path.abspath(path))
+    cwd = Path.cwd()
+    root = cwd if absolute.is_relative_to(cwd) else absolute.parent
+    return _skipped(absolute, root, venvs, excluded)
+
+
+def _nothing(path: Path) -> bool:
     return False
 
 
-def discover(paths: list[str]) -> tuple[list[Target], list[SourceError]]:
-    """Targets in a stable order, and an error for each path that does not exist."""
+def discover(
+    paths: list[str],
+    excluded: Callable[[Path], bool] | None = None,
+    from_hook: bool = False,
+) -> tuple[list[Target], list[SourceError]]:
+    """Targets in a stable order, and an error for each path that does not exist.
+
+    ``excluded`` says whether a file or folder matches the configuration's ``exclude``. Files
+    named on the command line are checked whatever it says, unless ``from_hook``: then they came
+    from a hook runner such as pre-commit, are skipped as a folder walk would skip them, and are
+    treated as found in a folder (an empty one is no error).
+    """
+    excluded = excluded or _nothing
     targets: dict[Path, Target] = {}
     errors: list[SourceError] = []
     venvs: dict[Path, bool] = {}
     for name in paths:
         root = Path(name)
         if root.is_file():
-            targets.setdefault(root, Target(root, explicit=True))
+            if not from_hook:
+                targets.setdefault(root, Target(root, explicit=True))
+            elif not _hook_skipped(root, venvs, excluded):
+                targets.setdefault(root, Target(root, explicit=False))
         elif root.is_dir():
             listed = _git_files(root)
-            candidates = listed if listed is not None else _walk(root)
+            candidates = listed if listed is not None else _walk(root, excluded)
             for path in candidates:
-                if path.suffix in SUFFIXES and path.is_file() and not _skipped(path, root, venvs):
+                if path.suffix in SUFFIXES and path.is_file() and not _skipped(path, root, venvs, excluded):
                     targets.setdefault(path, Target(path, explicit=False))
         else:
             errors.append(SourceError(name, "no such file or directory"))

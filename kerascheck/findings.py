@@ -24,6 +24,7 @@ class Finding:
     message: str
     fix: Fix | None = None
     verification: dict[str, Any] | None = None
+    cell: int | None = None  # notebooks: the cell (1-based, among all cells); line and end_line count in it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,8 +6,9 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
-from kerascheck import sources
+from kerascheck import notebooks, sources
 from kerascheck.check import analyse
 from kerascheck.discovery import Target
 from kerascheck.findings import Finding, SourceError
@@ -31,20 +32,31 @@ class Job:
     select: tuple[str, ...] | None
     ignore: tuple[str, ...] | None
     fix: str | None = None  # "safe" or "unsafe": apply fixes up to that applicability
+    line_map: notebooks.LineMap | None = None  # a notebook: ``text`` is its program (notebooks.to_program)
+    verify: bool = False  # attach each finding's verification plan (kerascheck.verify)
 
 
 def _findings_with_fixes(text: str, job: Job) -> list[Finding]:
     """The findings of ``text``, each carrying the fix it can be offered, if any."""
-    analysis = analyse(text, job.path, select=job.select, ignore=job.ignore, validate=job.explicit)
+    label = str if job.line_map is None else job.line_map.label
+    analysis = analyse(text, job.path, select=job.select, ignore=job.ignore, validate=job.explicit, line_label=label)
     if analysis is None or not analysis.results:
         return []
-    offered = {id(o.finding): o.fix for o in offers(analysis, text, job.path)}
-    return [replace(f, fix=offered.get(id(f))) for f in analysis.findings]
+    # Notebooks are not fixed yet (notebooks.with_program is the way back), so offer no fix there.
+    offered = {id(o.finding): o.fix for o in offers(analysis, job.path)} if job.line_map is None else {}
+    findings = [replace(f, fix=offered.get(id(f))) for f in analysis.findings]
+    if job.verify:
+        from kerascheck.verify.spec import attach_plans
+
+        findings = attach_plans(findings, analysis, text)
+    return findings if job.line_map is None else notebooks.to_cells(findings, job.line_map)
 
 
 def _run(job: Job) -> FileResult:
     try:
-        if job.fix is None:
+        if job.line_map is not None:
+            notebooks.validate(job.text, job.line_map, job.path)
+        if job.fix is None or job.line_map is not None:  # notebooks are not fixed yet: see notebooks.with_program
             return FileResult(job.path, _findings_with_fixes(job.text, job))
         fixed, count = fix_text(job.text, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore)
         result = FileResult(job.path, _findings_with_fixes(fixed, job))
@@ -83,8 +95,14 @@ def check_files(
     ignore: tuple[str, ...] | None = None,
     jobs: int | None = None,
     fix: str | None = None,
+    per_file_ignore: Callable[[str], tuple[str, ...]] | None = None,
+    verify: bool = False,
 ) -> list[FileResult]:
-    """Results in the order of ``targets``, whatever the number of processes."""
+    """Results in the order of ``targets``, whatever the number of processes.
+
+    ``per_file_ignore`` gives codes to skip in one file (configuration's per-file-ignores).
+    ``verify`` attaches verification plans to the findings (``kerascheck.verify`` runs them).
+    """
     results: list[FileResult] = []
     pending: list[tuple[int, Job]] = []
     for target in targets:
@@ -99,8 +117,20 @@ def check_files(
             if target.explicit:
                 results[-1].error = SourceError(path, "empty file, nothing to check")
             continue
+        line_map = None
+        if notebooks.is_notebook(target.path):
+            try:
+                text, line_map = notebooks.to_program(text)
+            except notebooks.NotebookError as error:
+                results[-1].error = SourceError(path, error.reason)
+                continue
+            if not text.strip():
+                continue  # no code cells, or a kernel that is not Python
         if target.explicit or sources.may_have_findings(text):
-            pending.append((len(results) - 1, Job(path, text, target.explicit, select, ignore, fix)))
+            skip = ignore
+            if per_file_ignore is not None and (extra := per_file_ignore(path)):
+                skip = (ignore or ()) + extra
+            pending.append((len(results) - 1, Job(path, text, target.explicit, select, skip, fix, line_map, verify)))
     workers = min(jobs or os.cpu_count() or 1, len(pending))
     done = _run_all([job for _, job in pending], workers)
     for (index, _), result in zip(pending, done):

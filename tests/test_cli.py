@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kerascheck import check_source, rules
-from tests.conftest import run_cli
+from tests.conftest import FIXTURES, run_cli
 
 TWO_FINDINGS = """\
 import keras
@@ -80,12 +80,13 @@ def test_json_schema(project: Path) -> None:
     result = run_cli("check", "--format", "json", str(project / "model.py"))
     findings = json.loads(result.stdout)
     assert [set(f) for f in findings] == [
-        {"path", "line", "column", "end_line", "end_column", "code", "name", "message", "fix", "verification"}
+        {"path", "line", "column", "end_line", "end_column", "code", "name", "message", "fix", "verification", "cell"}
     ] * 2
     first = findings[0]
     assert (first["line"], first["column"], first["end_line"], first["end_column"]) == (7, 5, 7, 45)
     assert (first["code"], first["name"]) == ("KER101", "redundant-time-distributed")
     assert first["verification"] is None
+    assert first["cell"] is None  # a notebook cell, for .ipynb files
 
 
 def test_output_file(project: Path, tmp_path: Path) -> None:
@@ -101,6 +102,18 @@ def test_jobs_do_not_change_the_output(project: Path) -> None:
     one = run_cli("check", "--jobs", "1", str(project))
     two = run_cli("check", "--jobs", "2", str(project))
     assert one.stdout == two.stdout and one.returncode == two.returncode == 1
+
+
+def test_jobs_do_not_change_the_output_over_the_fixtures() -> None:
+    """Every fixture (notebooks too), in the order of their paths and positions, whatever --jobs is."""
+    one = run_cli("check", "--format", "json", "--jobs", "1", str(FIXTURES))
+    two = run_cli("check", "--format", "json", "--jobs", "2", str(FIXTURES))
+    assert one.returncode == two.returncode == 1, one.stderr + two.stderr
+    assert one.stdout == two.stdout and one.stderr == two.stderr
+    findings = json.loads(one.stdout)
+    assert any(f["cell"] is not None for f in findings)
+    keys = [(f["path"], f["cell"] or 0, f["line"], f["column"]) for f in findings]
+    assert keys == sorted(keys)
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Callable
 
 from kerascheck.findings import Finding
-from kerascheck.report import json_format, text
+from kerascheck.report import github, json_format, sarif, text
 
 FORMATS: dict[str, Callable[[list[Finding]], str]] = {
     "text": text.render,
     "json": json_format.render,
+    "sarif": sarif.render,
+    "github": github.render,
 }

@@ -5,6 +5,18 @@ from __future__ import annotations
 from kerascheck.findings import Finding
 
 
+def where(finding: Finding) -> str:
+    """``path:line:column``; in a notebook ``path:cell 3:line:column``, the line counted in the cell (as ruff)."""
+    cell = "" if finding.cell is None else f"cell {finding.cell}:"
+    return f"{finding.path}:{cell}{finding.line}:{finding.column}"
+
+
+def _verdict(finding: Finding) -> str:
+    """`` [confirmed]`` (``refuted``, ``unverified``) after the message, with --verify."""
+    status = (finding.verification or {}).get("status")
+    return f" [{status}]" if status else ""
+
+
 def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
     return finding.fix is not None and (unsafe_fixes or finding.fix.applicability == "safe")
 
@@ -12,7 +24,7 @@ def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
 def render(findings: list[Finding], *, unsafe_fixes: bool = False) -> str:
     """One line a finding, ``[*]`` marking those ``--fix`` would fix, then a summary."""
     lines = [
-        f"{f.path}:{f.line}:{f.column}: {f.code} {'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}"
+        f"{where(f)}: {f.code} {'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}{_verdict(f)}"
         for f in findings
     ]
     files = len({f.path for f in findings})

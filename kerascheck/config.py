@@ -1,0 +1,299 @@
+"""``[tool.kerascheck]`` in ``pyproject.toml``: finding it, reading it, and choosing rules as ruff does.
+
+The configuration is the nearest ``pyproject.toml`` that has a ``[tool.kerascheck]`` table, walking
+up from the working folder (a ``pyproject.toml`` without one is passed over, as ruff passes over
+one without ``[tool.ruff]``). Globs in it are relative to its folder. Command-line flags override it.
+
+```toml
+[tool.kerascheck]
+select = ["KER1"]              # codes or prefixes; default: every rule
+ignore = ["KER105"]
+extend-select = []             # added to select (or to the default)
+exclude = ["legacy", "notebooks/scratch/*"]   # added to the folders always skipped
+verify = false
+
+[tool.kerascheck.per-file-ignores]
+"tests/*" = ["KER101"]
+"!src/**" = ["KER104"]         # a leading ! applies the codes to files that do *not* match
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kerascheck import rules
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TABLE = "tool.kerascheck"
+# The verify-* keys tune --verify; kerascheck.verify reads them from Settings.table (VerifyOptions.from_config).
+VERIFY_KEYS: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "verify-keras": ('"keras" or "tf_keras"', lambda v: v in ("keras", "tf_keras")),
+    "verify-cache": ("true or false", lambda v: isinstance(v, bool)),
+    "verify-timeout": ("a number of seconds above 0", lambda v: type(v) in (int, float) and v > 0),
+    "verify-python": ("the path of a Python interpreter", lambda v: isinstance(v, str) and bool(v)),
+    "verify-memory-mb": ("a number of MiB above 0", lambda v: type(v) is int and v > 0),
+}
+KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude", "verify", *VERIFY_KEYS)
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; one line for the user, naming the file."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(str(path), message)
+        self.path = str(path)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+# ---------------------------------------------------------------- globs
+
+
+def _translate(pattern: str) -> str:
+    """A glob as a regular expression, with the syntax ruff's globs have (globset's defaults):
+    ``*`` and ``**`` match any text, ``/`` included; ``**/`` also matches no folder at all;
+    ``?`` one character; ``[abc]``, ``[!abc]``; ``{a,b}`` either."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif c == "*":
+            out.append(".*")
+            i += 2 if pattern.startswith("**", i) else 1
+        elif c == "?":
+            out.append(".")
+            i += 1
+        elif c == "[" and (close := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : close]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = close + 1
+        elif c == "{" and (close := pattern.find("}", i)) != -1:
+            out.append("(?:" + "|".join(_translate(part) for part in pattern[i + 1 : close].split(",")) + ")")
+            i = close + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Glob:
+    """A pattern matched, as ruff matches it, against a path's last part and against the whole
+    absolute path (the pattern taken relative to the configuration's folder)."""
+
+    pattern: str
+    basename: re.Pattern[str]
+    absolute: re.Pattern[str]
+
+    @classmethod
+    def compile(cls, pattern: str, root: Path) -> Glob:
+        body = pattern.removeprefix("./")
+        if os.path.isabs(body):
+            absolute = _translate(Path(body).as_posix())
+        else:
+            absolute = re.escape(root.as_posix().rstrip("/") + "/") + _translate(body)
+        return cls(pattern, re.compile(_translate(body), re.DOTALL), re.compile(absolute, re.DOTALL))
+
+    def matches(self, path: Path | str) -> bool:
+        absolute = Path(os.path.abspath(path))
+        return bool(self.basename.fullmatch(absolute.name) or self.absolute.fullmatch(absolute.as_posix()))
+
+
+@dataclass(frozen=True)
+class PerFileIgnore:
+    glob: Glob
+    negated: bool
+    codes: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One level of rule selection (the configuration, or the command line)."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path | None = None  # the file read; None when there was none
+    root: Path = field(default_factory=Path.cwd)  # what relative globs are relative to
+    selection: Selection = Selection()
+    per_file_ignores: tuple[PerFileIgnore, ...] = ()
+    exclude: tuple[Glob, ...] = ()
+    verify: bool | None = None  # None: not set
+    table: dict[str, Any] = field(default_factory=dict)  # the [tool.kerascheck] table as read
+
+    def ignores_for(self, path: str) -> tuple[str, ...]:
+        """The codes per-file-ignores skip in ``path``."""
+        codes: list[str] = []
+        for entry in self.per_file_ignores:
+            if entry.glob.matches(path) != entry.negated:
+                codes += [code for code in entry.codes if code not in codes]
+        return tuple(codes)
+
+    def is_excluded(self, path: Path | str) -> bool:
+        """Whether ``path`` itself (a file or a folder) matches an ``exclude`` pattern."""
+        return any(glob.matches(path) for glob in self.exclude)
+
+
+def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
+    """The rules a run checks, from its levels of selection, lowest priority first, as ruff does:
+    every rule by default; a level with ``select`` starts again from it, one without adds
+    ``extend-select`` to what it inherits; ``ignore`` takes rules away. Within a level, a more
+    specific code wins (``select = ["KER101"]`` with ``ignore = ["KER1"]`` keeps KER101), and
+    ``ignore`` wins over a selection of the same code."""
+    codes = [rule.CODE for rule in rules.RULES]
+    enabled = set(codes)
+    for selection in selections:
+        chosen = [(p, True) for p in (selection.select or ()) + tuple(selection.extend_select)]
+        chosen += [(p, False) for p in selection.ignore]
+        updates: dict[str, bool] = {}
+        for length in sorted({len(prefix) for prefix, _ in chosen}):
+            for want in (True, False):
+                for prefix, on in chosen:
+                    if len(prefix) == length and on is want:
+                        updates.update((code, on) for code in codes if code.startswith(prefix))
+        if selection.select is not None:
+            enabled = {code for code, on in updates.items() if on}
+        else:
+            for code, on in updates.items():
+                (enabled.add if on else enabled.discard)(code)
+    return tuple(code for code in codes if code in enabled)
+
+
+def unknown_code(code: str) -> str | None:
+    """Why ``code`` is not a rule code or prefix, or None when it is one."""
+    if any(rule.CODE.startswith(code) for rule in rules.RULES):
+        return None
+    known = ", ".join(rule.CODE for rule in rules.RULES)
+    return f"unknown rule code or prefix {code!r} (known: {known})"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _table(path: Path) -> dict[str, Any] | None:
+    """The ``[tool.kerascheck]`` table of a TOML file, or None when it has none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, f"invalid TOML: {error}") from None
+    table = data.get("tool", {}).get("kerascheck") if isinstance(data.get("tool"), dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(path, f"[{TABLE}] must be a table")
+    return table
+
+
+def find(start: Path | None = None) -> Path | None:
+    """The nearest pyproject.toml with a [tool.kerascheck] table, from ``start`` (default: the
+    working folder) up."""
+    folder = (start or Path.cwd()).absolute()
+    for candidate in (folder, *folder.parents):
+        path = candidate / "pyproject.toml"
+        if not path.is_file():
+            continue
+        try:
+            if "kerascheck" not in path.read_text(encoding="utf-8", errors="replace"):
+                continue  # cheap: no need to parse what cannot have the table
+        except OSError:
+            continue
+        if _table(path) is not None:
+            return path
+    return None
+
+
+def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ConfigError(path, f"[{TABLE}] {key}: must be a list of rule codes, e.g. [\"KER101\"]")
+    codes = tuple(code.strip().upper() for code in value)
+    for code in codes:
+        problem = unknown_code(code)
+        if problem is not None:
+            raise ConfigError(path, f"[{TABLE}] {key}: {problem}")
+    return codes
+
+
+def load(path: Path) -> Settings:
+    """Settings from one file's [tool.kerascheck] table (an empty table if it has none)."""
+    path = path.absolute()
+    table = _table(path) or {}
+    root = path.parent
+    for key in table:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(KEYS)})"
+            raise ConfigError(path, f"[{TABLE}] unknown key {key!r}{hint}")
+    select = _codes(path, "select", table["select"]) if "select" in table else None
+    extend = _codes(path, "extend-select", table.get("extend-select", []))
+    ignore = _codes(path, "ignore", table.get("ignore", []))
+
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(path, f"[{TABLE}] per-file-ignores: must be a table of glob = [codes]")
+    entries = []
+    for pattern, codes in per_file.items():
+        negated = pattern.startswith("!")
+        glob = Glob.compile(pattern[1:] if negated else pattern, root)
+        entries.append(PerFileIgnore(glob, negated, _codes(path, f"per-file-ignores {pattern!r}", codes)))
+
+    exclude = table.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(p, str) for p in exclude):
+        raise ConfigError(path, f"[{TABLE}] exclude: must be a list of globs")
+    verify = table.get("verify")
+    if verify is not None and not isinstance(verify, bool):
+        raise ConfigError(path, f"[{TABLE}] verify: must be true or false")
+    for key, (expected, valid) in VERIFY_KEYS.items():
+        if key in table and not valid(table[key]):
+            raise ConfigError(path, f"[{TABLE}] {key}: must be {expected}")
+    return Settings(
+        path=path,
+        root=root,
+        selection=Selection(select, extend, ignore),
+        per_file_ignores=tuple(entries),
+        exclude=tuple(Glob.compile(pattern, root) for pattern in exclude),
+        verify=verify,
+        table=dict(table),
+    )
+
+
+def resolve(config: Path | None = None, *, isolated: bool = False, start: Path | None = None) -> Settings:
+    """The settings of a run: from ``config`` when given, none when ``isolated``, else from the
+    nearest pyproject.toml with a [tool.kerascheck] table. Raises ConfigError."""
+    if isolated:
+        return Settings()
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(config, "no such file")
+        if _table(config) is None:
+            raise ConfigError(config, f"no [{TABLE}] table")
+        return load(config)
+    found = find(start)
+    return Settings() if found is None else load(found)

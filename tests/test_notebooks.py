@@ -1,0 +1,318 @@
+"""Notebooks: code cells read as one program, IPython syntax skipped safely, findings placed by
+cell and line, bad notebooks reported in one line, and the round trip back into the JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kerascheck import notebooks
+from kerascheck.findings import SourceError
+from tests.conftest import FIXTURES, run_cli
+
+NOTEBOOK_FIXTURES = sorted(FIXTURES.glob("notebook_*.ipynb"))
+_EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>KER\d+(?:\s*,\s*KER\d+)*)")
+
+
+def code(source: str | list[str], outputs: list | None = None) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": outputs or [], "source": source}
+
+
+def markdown(source: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+def notebook(*cells: dict, language: str = "python") -> dict:
+    return {
+        "cells": list(cells),
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": language, "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def nbformat_text(nb: dict) -> str:
+    """As Jupyter writes a notebook: indent 1, sorted keys, non-ASCII kept, a final newline."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+IMPORTS = "import numpy as np\nimport keras\nfrom keras import layers\n"
+MODEL = """\
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    layers.GRU(16, return_sequences=True),
+    layers.TimeDistributed(layers.Dense(15)),
+    layers.GRU(8),
+])
+"""
+TRAIN = "model.compile(loss='mse')\nmodel.fit(np.zeros((32, 64, 15)), np.zeros((32, 64, 8)))\n"
+
+
+def expectations(path: Path) -> set[tuple[int, int, str]]:
+    """``{(cell, line, code)}`` from the ``# expect:`` comments in a notebook's cells."""
+    found = set()
+    for number, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"], start=1):
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for line_number, line in enumerate(source.splitlines(), start=1):
+            match = _EXPECT.search(line)
+            if match and cell["cell_type"] == "code":
+                found.update((number, line_number, c.strip()) for c in match["codes"].split(","))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FIXTURES, ids=[p.name for p in NOTEBOOK_FIXTURES])
+def test_notebook_fixtures_match_their_expectations(path: Path) -> None:
+    result = run_cli("check", "--format", "json", "--exit-zero", str(path))
+    assert result.returncode == 0, result.stderr
+    reported = {(f["cell"], f["line"], f["code"]) for f in json.loads(result.stdout)}
+    assert reported == expectations(path)
+
+
+def test_a_notebook_fixture_exists() -> None:
+    assert NOTEBOOK_FIXTURES and all(expectations(p) for p in NOTEBOOK_FIXTURES)
+
+
+def test_cells_are_one_program_and_positions_count_in_cells(tmp_path: Path) -> None:
+    nb = notebook(
+        markdown("# Title\n\nText."),
+        code(lines(IMPORTS)),
+        markdown("The model."),
+        code(lines(MODEL)),
+        code(lines(TRAIN)),
+    )
+    path = tmp_path / "nb.ipynb"
+    path.write_text(nbformat_text(nb))
+    result = run_cli("check", "--format", "json", str(path))
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)
+    assert [(f["code"], f["cell"], f["line"], f["column"], f["end_line"]) for f in findings] == [
+        ("KER101", 4, 4, 5, 4),
+        ("KER104", 5, 2, 1, 2),  # trained in another cell than the one that built it
+    ]
+    assert findings[0]["end_column"] == 45
+    # The same code as a .py file: the same columns, lines shifted by the lines of the cells before.
+    (tmp_path / "same.py").write_text(IMPORTS + MODEL + TRAIN)
+    as_file = json.loads(run_cli("check", "--format", "json", str(tmp_path / "same.py")).stdout)
+    shift = {4: len(lines(IMPORTS)), 5: len(lines(IMPORTS + MODEL))}
+    moved = [
+        (f["line"] + shift[f["cell"]], f["column"], f["end_line"] + shift[f["cell"]], f["end_column"]) for f in findings
+    ]
+    assert moved == [(g["line"], g["column"], g["end_line"], g["end_column"]) for g in as_file]
+    assert "GRU(8) on line 5 of cell 4 has return_sequences=False" in findings[1]["message"]
+
+    text = run_cli("check", str(path))
+    assert text.stdout.splitlines()[0].startswith(f"{path}:cell 4:4:5: KER101 TimeDistributed(Dense(15))")
+    assert text.stdout.splitlines()[1].startswith(f"{path}:cell 5:2:1: KER104 ")
+
+
+def test_python_files_have_no_cell(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text(IMPORTS + MODEL)
+    findings = json.loads(run_cli("check", "--format", "json", str(tmp_path / "model.py")).stdout)
+    assert findings and all(f["cell"] is None for f in findings)
+
+
+MAGICS = """\
+%matplotlib inline
+%load_ext autoreload
+!pip install keras
+files = !ls -la
+x = %pwd
+pip install keras
+np?
+??np.zeros
+np.zeros??
+if True:
+    %time y = 1
+for i in range(2):
+    !echo {i} \\
+        continued
+    pass
+text = \"\"\"
+%not a magic inside a string
+is it?
+\"\"\"
+z = 1  # why?
+"""
+
+
+def test_magics_and_shell_lines_become_neutral_lines() -> None:
+    nb = notebook(code(lines(IMPORTS + MAGICS + MODEL)))
+    text, line_map = notebooks.to_program(nbformat_text(nb))
+    program = text.splitlines()
+    original = (IMPORTS + MAGICS + MODEL).splitlines()
+    assert len(program) == len(original) == len(line_map.lines)
+    compile(text, "<notebook>", "exec")  # nothing breaks
+    changed = {original[i] for i in range(len(original)) if program[i] != original[i]}
+    assert changed == {
+        "%matplotlib inline", "%load_ext autoreload", "!pip install keras", "files = !ls -la", "x = %pwd",
+        "pip install keras", "np?", "??np.zeros", "np.zeros??", "    %time y = 1", "    !echo {i} \\",
+        "        continued",
+    }
+    assert program[original.index("    %time y = 1")] == "    pass"
+    assert "%not a magic inside a string" in program and "is it?" in program and "z = 1  # why?" in program
+    # Lines keep their place: the finding after all this is still on its own line.
+    findings = notebooks.check_notebook(nbformat_text(nb), "nb.ipynb")
+    model_line = original.index("    layers.TimeDistributed(layers.Dense(15)),") + 1
+    assert [(f.code, f.cell, f.line, f.column) for f in findings] == [("KER101", 1, model_line, 5)]
+
+
+def test_cell_magics() -> None:
+    nb = notebook(
+        code(lines(IMPORTS)),
+        code(lines("%%bash\nls (\n")),  # not Python: the whole cell is skipped
+        code(lines("%%writefile model.py\n" + MODEL)),  # written to a file, not run: skipped
+        code(lines("%%time\n" + MODEL)),  # run in the kernel: checked
+        code(lines("%%capture captured\n" + TRAIN)),
+    )
+    findings = notebooks.check_notebook(nbformat_text(nb), "nb.ipynb")
+    assert [(f.code, f.cell, f.line) for f in findings] == [("KER101", 4, 5), ("KER104", 5, 3)]
+
+
+def test_noqa_in_notebooks() -> None:
+    silenced = MODEL.replace("layers.Dense(15)),", "layers.Dense(15)),  # noqa: KER101")
+    nb = notebook(code(lines(IMPORTS)), code(lines(silenced)))
+    assert notebooks.check_notebook(nbformat_text(nb), "nb.ipynb") == []
+    nb = notebook(code(lines("# kerascheck: noqa\n" + IMPORTS)), code(lines(MODEL)))
+    assert notebooks.check_notebook(nbformat_text(nb), "nb.ipynb") == []
+
+
+def test_other_languages_and_empty_notebooks_are_nothing_to_check(tmp_path: Path) -> None:
+    (tmp_path / "r.ipynb").write_text(nbformat_text(notebook(code(lines(IMPORTS + MODEL)), language="R")))
+    (tmp_path / "empty.ipynb").write_text(nbformat_text(notebook(markdown("Only text."))))
+    result = run_cli("check", str(tmp_path / "r.ipynb"), str(tmp_path / "empty.ipynb"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "No findings.\n", "")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"cells": [', "not a notebook: invalid JSON on line 1, column 12"),
+        ("print('hello')\n", "not a notebook: invalid JSON on line 1, column 1"),
+        ("[1, 2]", "not a notebook: the JSON is not an object"),
+        ('{"metadata": {}}', 'not a notebook: no "cells" list'),
+        ('{"worksheets": [], "nbformat": 3}', "nbformat 3 notebooks are not supported"),
+        ('{"cells": [{"cell_type": "code", "source": 3}]}', "cell 1 has a source that is not text"),
+        (nbformat_text(notebook(code(lines(IMPORTS)), code(["model = keras.Sequential([LSTM(4)\n"]))),
+         "syntax error in cell 2 on line 1"),
+    ],
+)
+def test_a_bad_notebook_gets_one_clear_line(tmp_path: Path, content: str, reason: str) -> None:
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(content)
+    good = tmp_path / "good.ipynb"
+    good.write_text(nbformat_text(notebook(code(lines(IMPORTS + MODEL)))))
+    result = run_cli("check", str(bad), str(good))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"error: {bad}: ") and reason in result.stderr
+    assert f"{good}:cell 1:" in result.stdout  # the other notebook was still checked
+
+
+def test_notebooks_are_found_in_folders_and_checkpoints_are_not(tmp_path: Path) -> None:
+    content = nbformat_text(notebook(code(lines(IMPORTS + MODEL))))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "nb.ipynb").write_text(content)
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_text(content)
+    findings = json.loads(run_cli("check", "--format", "json", str(tmp_path)).stdout)
+    assert {f["path"] for f in findings} == {str(tmp_path / "sub" / "nb.ipynb")}
+
+
+# ---------------------------------------------------------------- the round trip
+
+
+def styles() -> dict[str, str]:
+    nb = notebook(
+        markdown("# Caf\u00e9 \u2615"),
+        code(lines("%matplotlib inline\n" + IMPORTS), outputs=[{"output_type": "stream", "text": "x"}]),
+        code(lines(MODEL)),
+        code(TRAIN.rstrip("\n")),  # one string, no final newline
+        code([]),
+    )
+    return {
+        "nbformat": nbformat_text(nb),
+        "indent2": json.dumps(nb, indent=2) + "\n",  # ASCII escapes, keys in insertion order
+        "compact": json.dumps(nb, separators=(",", ":")),  # no final newline either
+        "crlf": nbformat_text(nb).replace("\n", "\r\n"),
+        "tabs": json.dumps(nb, indent="\t", ensure_ascii=False),
+    }
+
+
+@pytest.mark.parametrize("style", sorted(styles()))
+def test_no_change_gives_the_same_bytes(style: str) -> None:
+    raw = styles()[style]
+    text, _ = notebooks.to_program(raw)
+    assert notebooks.with_program(raw, text) == raw
+
+
+@pytest.mark.parametrize("style", sorted(styles()))
+def test_a_changed_line_lands_in_its_cell_and_nothing_else_moves(style: str) -> None:
+    raw = styles()[style]
+    text, _ = notebooks.to_program(raw)
+    new_text = text.replace("layers.GRU(8),", "layers.GRU(8, return_sequences=True),")
+    new_raw = notebooks.with_program(raw, new_text)
+    before, after = json.loads(raw), json.loads(new_raw)
+    fixed_model = MODEL.replace("layers.GRU(8),", "layers.GRU(8, return_sequences=True),")
+    assert after["cells"][2]["source"] == lines(fixed_model)
+    for number in (0, 1, 3, 4):
+        assert after["cells"][number] == before["cells"][number]  # outputs and magics too
+    assert after["cells"][2]["outputs"] == before["cells"][2]["outputs"]
+    assert {k: v for k, v in after.items() if k != "cells"} == {k: v for k, v in before.items() if k != "cells"}
+    # Byte for byte outside the changed source: same text once the one line is put back.
+    assert new_raw.replace("GRU(8, return_sequences=True)", "GRU(8)") == raw
+    # The program of the new notebook is the new text.
+    assert notebooks.to_program(new_raw)[0] == new_text
+
+
+def test_changes_that_add_or_remove_lines_and_touch_string_sources() -> None:
+    raw = styles()["nbformat"]
+    text, _ = notebooks.to_program(raw)
+    unwrapped = text.replace(
+        "    layers.TimeDistributed(layers.Dense(15)),\n", "    layers.Dense(\n        15,\n    ),\n"
+    ).replace("model.compile(loss='mse')\n", "")
+    after = json.loads(notebooks.with_program(raw, unwrapped))
+    assert "".join(after["cells"][2]["source"]) == MODEL.replace(
+        "    layers.TimeDistributed(layers.Dense(15)),\n", "    layers.Dense(\n        15,\n    ),\n"
+    )
+    assert after["cells"][3]["source"] == "model.fit(np.zeros((32, 64, 15)), np.zeros((32, 64, 8)))"  # still a string
+    assert after["cells"][1]["source"][0] == "%matplotlib inline\n"
+
+
+def test_changes_that_cannot_be_written_back_are_refused() -> None:
+    raw = styles()["nbformat"]
+    text, _ = notebooks.to_program(raw)
+    program = text.splitlines(keepends=True)
+    with pytest.raises(notebooks.NotebookError, match="IPython line"):
+        notebooks.with_program(raw, text.replace("pass\n", "import os\n", 1))
+    last_of_cell_2 = program.index("])\n")
+    spanning = program[:last_of_cell_2] + ["]); model.compile(loss='mae')\n"] + program[last_of_cell_2 + 2 :]
+    with pytest.raises(notebooks.NotebookError, match="spans cells 3 and 4"):
+        notebooks.with_program(raw, "".join(spanning))
+
+
+def test_file_position_points_into_the_json_text() -> None:
+    for raw in styles().values():
+        _, line_map = notebooks.to_program(raw)
+        for cell, line in line_map.lines:
+            source = json.loads(raw)["cells"][cell - 1]["source"]
+            cell_line = "".join(source).splitlines()[line - 1]
+            if not cell_line.strip():
+                continue
+            column = len(cell_line) - len(cell_line.lstrip()) + 1
+            raw_line, raw_column = notebooks.file_position(raw, cell, line, column)
+            stored = raw.splitlines()[raw_line - 1]
+            expected = json.dumps(cell_line.lstrip(), ensure_ascii=raw.isascii())[1:-1]
+            assert stored[raw_column - 1 :].startswith(expected[:10]), (cell, line, stored)
+
+
+def test_check_notebook_api_raises_source_error() -> None:
+    with pytest.raises(SourceError, match="not a notebook"):
+        notebooks.check_notebook("nope", "x.ipynb")
