@@ -18,9 +18,11 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 
 from kerascheck import rules, shapes
 from kerascheck.edits import Edit, SetReturnSequences, Unwrap, is_blank, inner_arg
+from kerascheck.check import Analysis, analyse
 from kerascheck.findings import Finding, Fix, SourceError
 
 MAX_PASSES = 8
+MAX_SINGLE_CHECKS = 16  # fixes checked one at a time when their group fails as a whole
 
 
 # ---------------------------------------------------------------- applying edits
@@ -174,8 +176,6 @@ class Offer:
 
 def _fixed_counts(text: str, path: str) -> Counter[str] | None:
     """Finding codes in a fixed text, or None when it does not parse."""
-    from kerascheck.check import analyse
-
     try:
         analysis = analyse(text, path, validate=True)
     except SourceError:
@@ -190,36 +190,53 @@ def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Co
     return all(after[code] <= expected[code] for code in after)
 
 
-def offers(analysis: object, text: str, path: str) -> list[Offer]:
-    """The fixes a finished analysis can offer: each one parses and adds no finding."""
-    from kerascheck.check import Analysis
-
-    assert isinstance(analysis, Analysis)
+def _valid(analysis: Analysis, path: str, candidates: list[Offer]) -> bool:
+    """Applied together, do these fixes parse and add no finding?"""
     before = Counter(f.code for f in analysis.all_findings)
-    found = []
+    fixed = apply_edits(analysis.module, [c.edit for c in candidates])
+    return _no_new_findings(before, _fixed_counts(fixed, path), Counter(c.finding.code for c in candidates))
+
+
+def offers(analysis: Analysis, path: str) -> list[Offer]:
+    """The fixes an analysis can offer: applied as ``--fix`` applies them, they parse and add
+    no finding.
+
+    ``--fix`` applies the safe fixes together, ``--fix --unsafe-fixes`` all of them: each group
+    is checked as a whole (one re-analysis, however many findings). Where a group fails, its
+    fixes are checked one by one, up to MAX_SINGLE_CHECKS of them; the rest are not offered.
+    """
+    candidates = []
     for finding, report in analysis.results:
         rule = rules.BY_CODE[report.code]
         edit = rule.fix(report)
-        if edit is None:
+        if edit is not None:
+            candidates.append(Offer(finding, edit, Fix(rule.FIX_APPLICABILITY, analysis.fix_message(report, edit))))
+    safe = [c for c in candidates if c.fix.applicability == "safe"]
+    offered: list[Offer] = []
+    budget = MAX_SINGLE_CHECKS
+    for group in (safe, candidates):
+        fresh = [c for c in group if c not in offered]
+        if not fresh:
             continue
-        fixed = apply_edits(analysis.module, [edit])
-        if not _no_new_findings(before, _fixed_counts(fixed, path), Counter([finding.code])):
+        if _valid(analysis, path, offered + fresh):
+            offered += fresh
             continue
-        found.append(Offer(finding, edit, Fix(rule.FIX_APPLICABILITY, analysis.fix_message(report, edit))))
-    return found
+        for candidate in fresh[:budget]:
+            if _valid(analysis, path, [candidate]):
+                offered.append(candidate)
+        budget = max(0, budget - len(fresh))
+    return [c for c in candidates if c in offered]
 
 
 def fix_text(text: str, path: str, *, unsafe: bool, select: Iterable[str] | None = None,
              ignore: Iterable[str] | None = None) -> tuple[str, int]:
     """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many."""
-    from kerascheck.check import analyse
-
     applied = 0
     for _ in range(MAX_PASSES):
         analysis = analyse(text, path, select=select, ignore=ignore)
         if analysis is None:
             break
-        chosen = [o for o in offers(analysis, text, path) if unsafe or o.fix.applicability == "safe"]
+        chosen = [o for o in offers(analysis, path) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break
         before = Counter(f.code for f in analysis.all_findings)
