@@ -34,35 +34,42 @@ class Job:
     fix: str | None = None  # "safe" or "unsafe": apply fixes up to that applicability
     line_map: notebooks.LineMap | None = None  # a notebook: ``text`` is its program (notebooks.to_program)
     verify: bool = False  # attach each finding's verification plan (kerascheck.verify)
+    raw: str | None = None  # a notebook: its JSON text, where fixes are written back
 
 
-def _findings_with_fixes(text: str, job: Job) -> list[Finding]:
+def _findings_with_fixes(text: str, job: Job, line_map: notebooks.LineMap | None) -> list[Finding]:
     """The findings of ``text``, each carrying the fix it can be offered, if any."""
-    label = str if job.line_map is None else job.line_map.label
+    label = str if line_map is None else line_map.label
     analysis = analyse(text, job.path, select=job.select, ignore=job.ignore, validate=job.explicit, line_label=label)
     if analysis is None or not analysis.results:
         return []
-    # Notebooks are not fixed yet (notebooks.with_program is the way back), so offer no fix there.
-    offered = {id(o.finding): o.fix for o in offers(analysis, job.path)} if job.line_map is None else {}
+    offered = {id(o.finding): o.fix for o in offers(analysis, job.path)}
     findings = [replace(f, fix=offered.get(id(f))) for f in analysis.findings]
     if job.verify:
         from kerascheck.verify.spec import attach_plans
 
         findings = attach_plans(findings, analysis, text)
-    return findings if job.line_map is None else notebooks.to_cells(findings, job.line_map)
+    return findings if line_map is None else notebooks.to_cells(findings, line_map)
 
 
 def _run(job: Job) -> FileResult:
     try:
         if job.line_map is not None:
             notebooks.validate(job.text, job.line_map, job.path)
-        if job.fix is None or job.line_map is not None:  # notebooks are not fixed yet: see notebooks.with_program
-            return FileResult(job.path, _findings_with_fixes(job.text, job))
+        if job.fix is None:
+            return FileResult(job.path, _findings_with_fixes(job.text, job, job.line_map))
         fixed, count = fix_text(job.text, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore)
-        result = FileResult(job.path, _findings_with_fixes(fixed, job))
-        if fixed != job.text:
-            result.fixed_text, result.fixed = fixed, count
-        return result
+        if fixed == job.text:
+            return FileResult(job.path, _findings_with_fixes(job.text, job, job.line_map))
+        if job.raw is None:
+            return FileResult(job.path, _findings_with_fixes(fixed, job, None), fixed_text=fixed, fixed=count)
+        # A notebook: the fixed program goes back into its cells, outputs and metadata kept.
+        try:
+            raw = notebooks.with_program(job.raw, fixed)
+        except notebooks.NotebookError as error:
+            raise SourceError(job.path, f"cannot write the fixes back: {error.reason}") from None
+        program, line_map = notebooks.to_program(raw)
+        return FileResult(job.path, _findings_with_fixes(program, job, line_map), fixed_text=raw, fixed=count)
     except SourceError as error:
         return FileResult(job.path, error=error)
     except Exception as error:  # a bug of ours: say so in one line, keep checking the rest
@@ -117,9 +124,10 @@ def check_files(
             if target.explicit:
                 results[-1].error = SourceError(path, "empty file, nothing to check")
             continue
-        line_map = None
+        line_map, raw = None, None
         if notebooks.is_notebook(target.path):
             try:
+                raw = text
                 text, line_map = notebooks.to_program(text)
             except notebooks.NotebookError as error:
                 results[-1].error = SourceError(path, error.reason)
@@ -130,7 +138,7 @@ def check_files(
             skip = ignore
             if per_file_ignore is not None and (extra := per_file_ignore(path)):
                 skip = (ignore or ()) + extra
-            pending.append((len(results) - 1, Job(path, text, target.explicit, select, skip, fix, line_map, verify)))
+            pending.append((len(results) - 1, Job(path, text, target.explicit, select, skip, fix, line_map, verify, raw)))
     workers = min(jobs or os.cpu_count() or 1, len(pending))
     done = _run_all([job for _, job in pending], workers)
     for (index, _), result in zip(pending, done):

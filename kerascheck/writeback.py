@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from kerascheck import notebooks
 from kerascheck.check import parse
 from kerascheck.findings import SourceError
 
@@ -15,10 +16,18 @@ _BOM = b"\xef\xbb\xbf"
 def write_fixed(path: Path, text: str) -> bool:
     """Replace ``path``'s content with ``text``; False when that would change nothing.
 
-    The text must parse again; it is written to a temporary file beside the original, which
-    then replaces it in one step, keeping its permissions and byte-order mark.
+    The text must parse again (a notebook: as JSON, and its code cells as Python); it is
+    written to a temporary file beside the original, which then replaces it in one step,
+    keeping its permissions and byte-order mark.
     """
-    parse(text, str(path))
+    if notebooks.is_notebook(path):
+        try:
+            program, _ = notebooks.to_program(text)
+        except notebooks.NotebookError as error:
+            raise SourceError(str(path), f"the fixed notebook would be broken: {error.reason}") from None
+        parse(program, str(path))
+    else:
+        parse(text, str(path))
     original = path.read_bytes()
     data = (_BOM if original.startswith(_BOM) else b"") + text.encode("utf-8")
     if data == original:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,25 @@ def test_file_position_points_into_the_json_text() -> None:
 def test_check_notebook_api_raises_source_error() -> None:
     with pytest.raises(SourceError, match="not a notebook"):
         notebooks.check_notebook("nope", "x.ipynb")
+
+
+def test_fix_writes_cells_back_and_keeps_outputs(tmp_path: Path) -> None:
+    original = FIXTURES / "notebook_model_across_cells.ipynb"
+    target = tmp_path / original.name
+    shutil.copy(original, target)
+    result = run_cli("check", "--fix", "--unsafe-fixes", str(target))
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith("Fixed 3 findings.\n")
+    before, after = json.loads(original.read_text()), json.loads(target.read_text())
+    assert after["metadata"] == before["metadata"]
+    changed = []
+    for number, (old, new) in enumerate(zip(before["cells"], after["cells"], strict=True), start=1):
+        assert {k: v for k, v in old.items() if k != "source"} == {k: v for k, v in new.items() if k != "source"}
+        if old["source"] != new["source"]:
+            changed.append(number)
+    assert changed == [5, 8]
+    assert "    layers.GRU(8, return_sequences=True),\n" in after["cells"][4]["source"]
+    assert run_cli("check", str(target)).stdout == "No findings.\n"
+    mtime = target.stat().st_mtime_ns
+    run_cli("check", "--fix", "--unsafe-fixes", str(target))
+    assert target.stat().st_mtime_ns == mtime  # nothing left to fix: not written again
