@@ -69,23 +69,53 @@ def statement_lines(module: cst.Module, tree: ast.Module) -> list[tuple[int, int
     return lines if index == len(body) else None
 
 
+class _Twins(cst.CSTVisitor):
+    """Calls equal to one target, in source order (libcst visits children in source order)."""
+
+    def __init__(self, target: cst.Call) -> None:
+        self.target = target
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if node is self.target or node.deep_equals(self.target):
+            self.found.append(node)
+
+
 def _locate(
-    module: cst.Module, node: cst.CSTNode, source: _Source, spans: set, within: tuple[int, int] | None
+    module: cst.Module,
+    node: cst.CSTNode,
+    source: _Source,
+    spans: set,
+    within: tuple[int, int] | None = None,
+    statement: cst.CSTNode | None = None,
 ) -> CodeRange | None:
+    """The node's range, when its text and ast's calls pin it down.
+
+    Calls with the same text inside one statement (``Sequential([LSTM(8), LSTM(8)])``) are told
+    apart by their order, when both trees count the same number of them there.
+    """
     if not isinstance(node, cst.Call):
         return None
-    text = module.code_for_node(node.with_changes(lpar=(), rpar=()))
-    found = None
+    bare = node.with_changes(lpar=(), rpar=())
+    text = module.code_for_node(bare)
+    found = []
     offset = source.text.find(text)
     while offset != -1:
         start, end = source.position(offset), source.position(offset + len(text))
         inside = within is None or within[0] <= start.line <= within[1]
         if inside and (start.line, start.column, end.line, end.column) in spans:
-            if found is not None:
-                return None  # two calls with this text: ambiguous
-            found = CodeRange(start, end)
+            found.append(CodeRange(start, end))
         offset = source.text.find(text, offset + 1)
-    return found
+    if len(found) == 1:
+        return found[0]
+    if statement is None or len(found) < 2:
+        return None
+    twins = _Twins(node)
+    statement.visit(twins)
+    order = [i for i, twin in enumerate(twins.found) if twin is node]
+    if len(twins.found) != len(found) or len(order) != 1:
+        return None
+    return found[order[0]]
 
 
 def positions(
@@ -111,7 +141,7 @@ def positions(
                 ranges = statement_lines(module, tree) or []
             index = statement_of[id(node)]
             if index < len(ranges):
-                where = _locate(module, node, source, spans, ranges[index])
+                where = _locate(module, node, source, spans, ranges[index], module.body[index])
         if where is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         found[node] = where

@@ -57,3 +57,16 @@ def test_same_call_text_in_several_statements() -> None:
     located = positions(module, ast.parse(text), text, nodes, analysis.graph.statement_of)
     assert not isinstance(located, dict) or all(located[n] == expected[n] for n in nodes)
     assert isinstance(located, dict)  # found without falling back to PositionProvider
+
+
+def test_same_call_text_in_one_statement() -> None:
+    from kerascheck.check import analyse
+
+    text = "import keras\nm = keras.Sequential([keras.Input(shape=(5, 3)), keras.layers.LSTM(4), keras.layers.LSTM(4),\n    keras.layers.LSTM(4)])\n"
+    analysis = analyse(text)
+    expected = MetadataWrapper(analysis.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = [report.node for _, report in analysis.results]
+    assert len(nodes) == 2
+    located = positions(analysis.module, ast.parse(text), text, nodes, analysis.graph.statement_of)
+    assert isinstance(located, dict)  # found without falling back to PositionProvider
+    assert all(located[n] == expected[n] for n in nodes)
