@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from kerascheck import rules, shapes
 from kerascheck.edits import Edit, SetReturnSequences, Unwrap, is_blank, inner_arg
@@ -139,6 +137,10 @@ def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
     """Drop ``from ... import TimeDistributed`` aliases that the unwrapping left unused."""
     if not names:
         return module
+    # libcst.codemod costs 0.2 s to import: only when an import may go.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
     context = CodemodContext()
     scheduled = False
     for statement in module.body:
