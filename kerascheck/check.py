@@ -129,7 +129,8 @@ def _analyse(
         if not reports:
             return analysis
         wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]
-        positions = analysis.positions = locate(module, tree, text, wanted + _fix_nodes(reports), graph.statement_of)
+        wanted = list({id(node): node for node in wanted + _fix_nodes(reports)}.values())  # each node once
+        positions = analysis.positions = locate(module, tree, text, wanted, graph.statement_of)
     except RecursionError:
         raise SourceError(path, "too deeply nested to analyse") from None
     finally:
