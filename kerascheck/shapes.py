@@ -306,11 +306,40 @@ def _global_pool1d(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> In
     return Inference(((batch, 1, channels) if keep else (batch, channels),))
 
 
-def _same_rank_1d(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
-    x = ins[0]
-    if x is None or len(x) != 3:
-        return Inference(((None if x is None else x[0], UNKNOWN, UNKNOWN),))
-    return Inference(((x[0], UNKNOWN, x[2]),))
+def _pair(value: Value | None, default: int) -> tuple[Dim, Dim]:
+    """An int or a pair of ints (``padding=(1, 0)``), as Keras' 1-D padding and cropping take."""
+    shape = dims(value) if value is not None else (default,)
+    if shape is None or not 1 <= len(shape) <= 2:
+        return UNKNOWN, UNKNOWN
+    return (shape[0], shape[0]) if len(shape) == 1 else (shape[0], shape[1])
+
+
+def _add(*parts: Dim) -> Dim:
+    return sum(parts) if all(isinstance(p, int) for p in parts) else UNKNOWN  # type: ignore[arg-type]
+
+
+def _time_1d(steps: Callable[[Layer, Dim], Dim]) -> Infer:
+    """A layer that keeps the features and changes the number of timesteps by ``steps``."""
+
+    def infer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+        x = ins[0]
+        if x is None or len(x) != 3:
+            return Inference(((None if x is None else x[0], UNKNOWN, UNKNOWN),))
+        return Inference(((x[0], steps(layer, x[1]), x[2]),))
+
+    return infer
+
+
+def _padded(layer: Layer, steps: Dim) -> Dim:
+    return _add(steps, *_pair(layer.arg("padding"), 1))
+
+
+def _cropped(layer: Layer, steps: Dim) -> Dim:
+    return _add(steps, *(-c if isinstance(c, int) else UNKNOWN for c in _pair(layer.arg("cropping"), 1)))
+
+
+def _upsampled(layer: Layer, steps: Dim) -> Dim:
+    return mul(steps, int_arg(layer, "size", 2))
 
 
 def _concatenate(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
@@ -405,9 +434,9 @@ TABLE: dict[str, LayerSpec] = {
     "AveragePooling1D": LayerSpec(_POOL_PARAMS, Role.OTHER, (3, 3), _pool1d, "sequence"),
     "GlobalMaxPooling1D": LayerSpec(("data_format", "keepdims"), Role.OTHER, (3, 3), _global_pool1d, "sequence"),
     "GlobalAveragePooling1D": LayerSpec(("data_format", "keepdims"), Role.OTHER, (3, 3), _global_pool1d, "sequence"),
-    "UpSampling1D": LayerSpec(("size",), Role.OTHER, (3, 3), _same_rank_1d, "sequence"),
-    "ZeroPadding1D": LayerSpec(("padding",), Role.OTHER, (3, 3), _same_rank_1d, "sequence"),
-    "Cropping1D": LayerSpec(("cropping",), Role.OTHER, (3, 3), _same_rank_1d, "sequence"),
+    "UpSampling1D": LayerSpec(("size",), Role.OTHER, (3, 3), _time_1d(_upsampled), "sequence"),
+    "ZeroPadding1D": LayerSpec(("padding",), Role.OTHER, (3, 3), _time_1d(_padded), "sequence"),
+    "Cropping1D": LayerSpec(("cropping",), Role.OTHER, (3, 3), _time_1d(_cropped), "sequence"),
     "Concatenate": LayerSpec(("axis",), Role.OTHER, None, _concatenate),
     "Add": LayerSpec((), Role.OTHER, None, _elementwise),
     "Subtract": LayerSpec((), Role.OTHER, None, _elementwise),
