@@ -14,20 +14,8 @@ import pytest
 from kerascheck import rules
 from kerascheck.report.github import escape_data, escape_property
 from tests.conftest import run_cli
+from tests.test_cli import TWO_FINDINGS as MODEL_PY
 from tests.test_notebooks import IMPORTS, MODEL, code, lines, nbformat_text, notebook
-
-MODEL_PY = """\
-import keras
-from keras import layers
-
-model = keras.Sequential([
-    keras.Input(shape=(64, 15)),
-    layers.GRU(16, return_sequences=True),
-    layers.TimeDistributed(layers.Dense(15)),
-    layers.LSTM(8),
-    layers.LSTM(4),
-])
-"""
 
 
 @pytest.fixture
