@@ -226,9 +226,15 @@ def _reshape(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inferenc
     target = dims(layer.arg("target_shape"))
     if target is None:
         return Inference((None,))
-    target = tuple(UNKNOWN if d == -1 else d for d in target)
-    batch = ins[0][0] if ins[0] is not None else None
-    return Inference(((batch,) + target,))
+    x = ins[0]
+    inferred: Dim = UNKNOWN  # the -1 axis: what the input's size leaves for it
+    rest = [d for d in target if d != -1]
+    if x is not None and target.count(-1) == 1 and all(isinstance(d, int) and d > 0 for d in [*x[1:], *rest]):
+        size, known = math.prod(x[1:]), math.prod(rest)  # type: ignore[arg-type]
+        if size % known == 0:
+            inferred = size // known
+    batch = x[0] if x is not None else None
+    return Inference(((batch,) + tuple(inferred if d == -1 else d for d in target),))
 
 
 def _repeat_vector(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
