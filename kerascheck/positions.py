@@ -21,11 +21,10 @@ class _Source:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0]
-        for i, char in enumerate(text):
-            if char == "\n":
-                self.starts.append(i + 1)
         self.lines = text.split("\n")
+        self.starts = [0]
+        for line in self.lines[:-1]:
+            self.starts.append(self.starts[-1] + len(line) + 1)
 
     def position(self, offset: int) -> CodePosition:
         line = bisect_right(self.starts, offset)
@@ -36,9 +35,9 @@ class _Source:
         return len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
 
 
-def _call_spans(tree: ast.AST, source: _Source) -> set[tuple[int, int, int, int]]:
+def _call_spans(trees: Iterable[ast.AST], source: _Source) -> set[tuple[int, int, int, int]]:
     spans = set()
-    for node in ast.walk(tree):
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.Call) and node.end_lineno is not None and node.end_col_offset is not None:
             spans.add(
                 (
@@ -51,22 +50,26 @@ def _call_spans(tree: ast.AST, source: _Source) -> set[tuple[int, int, int, int]
     return spans
 
 
-def statement_lines(module: cst.Module, tree: ast.Module) -> list[tuple[int, int]] | None:
-    """First and last line of each module-level libcst statement, from ast's statements.
+def statements(module: cst.Module, tree: ast.Module) -> list[list[ast.stmt]] | None:
+    """The ast statements of each module-level libcst statement (a line ``a; b`` holds two).
 
-    A libcst line of ``a; b`` is two ast statements; decorators start a definition. None when
-    the two trees do not line up (then nothing relies on it).
+    None when the two trees do not line up (then nothing relies on it).
     """
-    lines, index, body = [], 0, tree.body
+    groups, index, body = [], 0, tree.body
     for statement in module.body:
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         group = body[index : index + count]
         if len(group) != count:
             return None
-        first = min([group[0].lineno] + [d.lineno for d in getattr(group[0], "decorator_list", ())])
-        lines.append((first, group[-1].end_lineno or group[-1].lineno))
+        groups.append(group)
         index += count
-    return lines if index == len(body) else None
+    return groups if index == len(body) else None
+
+
+def _lines(group: list[ast.stmt]) -> tuple[int, int]:
+    """First and last line of a group of statements; decorators start a definition."""
+    first = min([group[0].lineno] + [d.lineno for d in getattr(group[0], "decorator_list", ())])
+    return first, group[-1].end_lineno or group[-1].lineno
 
 
 class _Twins(cst.CSTVisitor):
@@ -99,13 +102,14 @@ def _locate(
     bare = node.with_changes(lpar=(), rpar=())
     text = module.code_for_node(bare)
     found = []
-    offset = source.text.find(text)
+    low = 0 if within is None else source.starts[within[0] - 1]
+    high = len(source.text) if within is None or within[1] >= len(source.starts) else source.starts[within[1]]
+    offset = source.text.find(text, low, high)
     while offset != -1:
         start, end = source.position(offset), source.position(offset + len(text))
-        inside = within is None or within[0] <= start.line <= within[1]
-        if inside and (start.line, start.column, end.line, end.column) in spans:
+        if (start.line, start.column, end.line, end.column) in spans:
             found.append(CodeRange(start, end))
-        offset = source.text.find(text, offset + 1)
+        offset = source.text.find(text, offset + 1, high)
     if len(found) == 1:
         return found[0]
     if statement is None or len(found) < 2:
@@ -131,17 +135,19 @@ def positions(
     the same text in different statements.
     """
     source = _Source(text)
-    spans = _call_spans(tree, source)
-    ranges: list[tuple[int, int]] | None = None
+    groups = statements(module, tree) if statement_of is not None else None
+    spans_of: dict[int | None, set] = {}
     found: dict[cst.CSTNode, CodeRange] = {}
     for node in nodes:
-        where = _locate(module, node, source, spans, None)
-        if where is None and statement_of is not None and id(node) in statement_of:
-            if ranges is None:
-                ranges = statement_lines(module, tree) or []
-            index = statement_of[id(node)]
-            if index < len(ranges):
-                where = _locate(module, node, source, spans, ranges[index], module.body[index])
+        index = statement_of.get(id(node)) if statement_of is not None else None
+        if groups is None or index is None or index >= len(groups):
+            index = None  # search the whole file
+        if index not in spans_of:
+            spans_of[index] = _call_spans([tree] if index is None else groups[index], source)  # type: ignore[index]
+        if index is None:
+            where = _locate(module, node, source, spans_of[index])
+        else:
+            where = _locate(module, node, source, spans_of[index], _lines(groups[index]), module.body[index])  # type: ignore[index]
         if where is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         found[node] = where
