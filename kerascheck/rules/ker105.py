@@ -22,8 +22,9 @@ Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose target
 RNN has `return_sequences=True` and nothing after it reduces the time axis. It reports only when the
 targets' shape is known from the file, their width matches the model's output width (so they are
 one target per sequence), they cannot be one scalar per timestep (for an output of width 1 that
-takes a known number of timesteps other than the targets' width), and the model was compiled with a
-built-in loss that is not sparse (`sparse_categorical_crossentropy` takes `(samples, timesteps)`
+takes a known number of timesteps other than the targets' width; for any width, a number of
+timesteps equal to the targets' width leaves the two readings open, so it says nothing), and the
+model was compiled with a built-in loss that is not sparse (`sparse_categorical_crossentropy` takes `(samples, timesteps)`
 labels for a `(batch, timesteps, classes)` output, which is right).
 
 ## Why it matters
