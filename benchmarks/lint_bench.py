@@ -97,8 +97,8 @@ def model_file(lines: int = 500) -> str:
 def per_file(texts: dict[str, str], repeat: int) -> dict[str, dict[str, float]]:
     rows = {}
     for name, text in texts.items():
-        parse = best_of(repeat, lambda: cst.parse_module(text))
-        full = best_of(repeat, lambda: check_source(text, name, noqa=False))
+        parse = best_of(repeat, lambda text=text: cst.parse_module(text))
+        full = best_of(repeat, lambda text=text, name=name: check_source(text, name, noqa=False))
         rows[name] = {"parse_s": parse, "analysis_s": full, "over_parse": full / parse - 1}
     return rows
 

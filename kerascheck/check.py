@@ -14,9 +14,9 @@ from libcst.metadata import CodeRange
 
 from kerascheck import noqa as noqa_comments
 from kerascheck import rules
+from kerascheck.edits import Edit, Unwrap
 from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
-from kerascheck.edits import Edit, Unwrap
 from kerascheck.graph.model import Application, Graph
 from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Report, describe

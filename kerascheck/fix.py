@@ -15,8 +15,8 @@ from typing import Iterable
 import libcst as cst
 
 from kerascheck import rules, shapes
-from kerascheck.edits import Edit, SetReturnSequences, Unwrap, is_blank, inner_arg
 from kerascheck.check import Analysis, analyse
+from kerascheck.edits import Edit, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
 
 MAX_PASSES = 8

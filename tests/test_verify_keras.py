@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from kerascheck.check import analyse
-from kerascheck.verify import verdict
 from kerascheck.verify.cache import Cache
 from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable
 from kerascheck.verify.session import VerifyOptions, verify_plans

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from kerascheck import notebooks, sources
-from kerascheck.report import text as text_report
 from kerascheck.check import analyse
 from kerascheck.findings import Finding, SourceError
+from kerascheck.report import text as text_report
 from kerascheck.verify import verdict
 from kerascheck.verify.session import Stats, VerifyOptions, summary_line, verify_plans, verify_results
 from kerascheck.verify.spec import attach_plans
