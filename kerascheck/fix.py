@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 import libcst as cst
@@ -176,8 +177,12 @@ class Offer:
     fix: Fix
 
 
+@lru_cache(maxsize=8)
 def _fixed_counts(text: str, path: str) -> Counter[str] | None:
-    """Finding codes in a fixed text, or None when it does not parse."""
+    """Finding codes in a fixed text, or None when it does not parse.
+
+    Cached: ``fix_text`` re-checks the very text ``offers`` has just checked. Callers only read.
+    """
     try:
         analysis = analyse(text, path, validate=True)
     except SourceError:
@@ -192,11 +197,12 @@ def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Co
     return all(after[code] <= expected[code] for code in after)
 
 
-def _valid(analysis: Analysis, path: str, candidates: list[Offer]) -> bool:
-    """Applied together, do these fixes parse and add no finding?"""
+def _checked(analysis: Analysis, path: str, candidates: list[Offer]) -> str | None:
+    """The text with these fixes applied together, when it parses and adds no finding."""
     before = Counter(f.code for f in analysis.all_findings)
     fixed = apply_edits(analysis.module, [c.edit for c in candidates])
-    return _no_new_findings(before, _fixed_counts(fixed, path), Counter(c.finding.code for c in candidates))
+    valid = _no_new_findings(before, _fixed_counts(fixed, path), Counter(c.finding.code for c in candidates))
+    return fixed if valid else None
 
 
 def offers(analysis: Analysis, path: str) -> list[Offer]:
@@ -220,11 +226,11 @@ def offers(analysis: Analysis, path: str) -> list[Offer]:
         fresh = [c for c in group if c not in offered]
         if not fresh:
             continue
-        if _valid(analysis, path, offered + fresh):
+        if _checked(analysis, path, offered + fresh) is not None:
             offered += fresh
             continue
         for candidate in fresh[:budget]:
-            if _valid(analysis, path, [candidate]):
+            if _checked(analysis, path, [candidate]) is not None:
                 offered.append(candidate)
         budget = max(0, budget - len(fresh))
     return [c for c in candidates if c in offered]
@@ -241,9 +247,8 @@ def fix_text(text: str, path: str, *, unsafe: bool, select: Iterable[str] | None
         chosen = [o for o in offers(analysis, path) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break
-        before = Counter(f.code for f in analysis.all_findings)
-        fixed = apply_edits(analysis.module, [o.edit for o in chosen])
-        if not _no_new_findings(before, _fixed_counts(fixed, path), Counter(o.finding.code for o in chosen)):
+        fixed = _checked(analysis, path, chosen)
+        if fixed is None:
             chosen = chosen[:1]  # together they interact: one at a time
             fixed = apply_edits(analysis.module, [chosen[0].edit])
         if fixed == text:
