@@ -1,53 +1,46 @@
-"""Where nodes are: line and column of the few nodes a file reports.
+"""Where nodes are: line and column of the few calls a file reports.
 
-libcst's PositionProvider generates code for the whole module and costs more than the parse
-itself. A reported node is almost always a call whose exact text the parse already located:
-the call's text occurs in the source, and CPython's ast has a call with exactly that span.
-Only when that is ambiguous (the same call text at two places) is PositionProvider used.
+libcst's PositionProvider renders the whole module to code and costs more than the parse
+itself. CPython's ast already knows where every call is, and both trees hold the same calls in
+the same source order. So the k-th call of a module-level statement in libcst is the k-th call
+of that statement in ast, and ast's span is the answer. Only when the two counts disagree, or a
+node is not a call, is PositionProvider used.
 """
 
 from __future__ import annotations
 
 import ast
-from bisect import bisect_right
-from typing import Iterable, Mapping
+import re
+from typing import Iterable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
+from kerascheck.walk import walk
 
-class _Source:
-    """Offsets <-> (line, column) in characters, and ast's byte columns in characters."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.lines = text.split("\n")
-        self.starts = [0]
-        for line in self.lines[:-1]:
-            self.starts.append(self.starts[-1] + len(line) + 1)
-
-    def position(self, offset: int) -> CodePosition:
-        line = bisect_right(self.starts, offset)
-        return CodePosition(line, offset - self.starts[line - 1])
-
-    def char_column(self, line: int, byte_column: int) -> int:
-        text = self.lines[line - 1] if line - 1 < len(self.lines) else ""
-        return len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+# ast's positions inside f-strings are unreliable before Python 3.12: neither side counts them.
+_CST_OPAQUE = tuple(c for c in (cst.FormattedString, getattr(cst, "TemplatedString", None)) if c is not None)
+_AST_OPAQUE = tuple(c for c in (ast.JoinedStr, getattr(ast, "TemplateStr", None)) if c is not None)
 
 
-def _call_spans(trees: Iterable[ast.AST], source: _Source) -> set[tuple[int, int, int, int]]:
-    spans = set()
-    for node in (node for tree in trees for node in ast.walk(tree)):
-        if isinstance(node, ast.Call) and node.end_lineno is not None and node.end_col_offset is not None:
-            spans.add(
-                (
-                    node.lineno,
-                    source.char_column(node.lineno, node.col_offset),
-                    node.end_lineno,
-                    source.char_column(node.end_lineno, node.end_col_offset),
-                )
-            )
-    return spans
+def cst_calls(root: cst.CSTNode) -> list[cst.Call]:
+    """The calls under ``root`` in source order (outer before inner), f-strings left out."""
+    return [node for node in walk(root, _CST_OPAQUE) if type(node) is cst.Call]
+
+
+def ast_calls(roots: Sequence[ast.AST]) -> list[ast.Call]:
+    """The calls under ``roots`` in source order (outer before inner), f-strings left out."""
+    found: list[ast.Call] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _AST_OPAQUE):
+            continue
+        if isinstance(node, ast.Call):
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    found.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))
+    return found
 
 
 def statements(module: cst.Module, tree: ast.Module) -> list[list[ast.stmt]] | None:
@@ -66,60 +59,25 @@ def statements(module: cst.Module, tree: ast.Module) -> list[list[ast.stmt]] | N
     return groups if index == len(body) else None
 
 
-def _lines(group: list[ast.stmt]) -> tuple[int, int]:
-    """First and last line of a group of statements; decorators start a definition."""
-    first = min([group[0].lineno] + [d.lineno for d in getattr(group[0], "decorator_list", ())])
-    return first, group[-1].end_lineno or group[-1].lineno
+class _Lines:
+    """ast's byte columns as character columns; lines end where Python's tokenizer ends them."""
 
+    def __init__(self, text: str) -> None:
+        self.lines = re.split(r"\r\n|\r|\n", text)
 
-class _Twins(cst.CSTVisitor):
-    """Calls equal to one target, in source order (libcst visits children in source order)."""
+    def column(self, line: int, byte_column: int) -> int:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return byte_column
+        return len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
 
-    def __init__(self, target: cst.Call) -> None:
-        self.target = target
-        self.found: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if node is self.target or node.deep_equals(self.target):
-            self.found.append(node)
-
-
-def _locate(
-    module: cst.Module,
-    node: cst.CSTNode,
-    source: _Source,
-    spans: set,
-    within: tuple[int, int] | None = None,
-    statement: cst.CSTNode | None = None,
-) -> CodeRange | None:
-    """The node's range, when its text and ast's calls pin it down.
-
-    Calls with the same text inside one statement (``Sequential([LSTM(8), LSTM(8)])``) are told
-    apart by their order, when both trees count the same number of them there.
-    """
-    if not isinstance(node, cst.Call):
-        return None
-    bare = node.with_changes(lpar=(), rpar=())
-    text = module.code_for_node(bare)
-    found = []
-    low = 0 if within is None else source.starts[within[0] - 1]
-    high = len(source.text) if within is None or within[1] >= len(source.starts) else source.starts[within[1]]
-    offset = source.text.find(text, low, high)
-    while offset != -1:
-        start, end = source.position(offset), source.position(offset + len(text))
-        if (start.line, start.column, end.line, end.column) in spans:
-            found.append(CodeRange(start, end))
-        offset = source.text.find(text, offset + 1, high)
-    if len(found) == 1:
-        return found[0]
-    if statement is None or len(found) < 2:
-        return None
-    twins = _Twins(node)
-    statement.visit(twins)
-    order = [i for i, twin in enumerate(twins.found) if twin is node]
-    if len(twins.found) != len(found) or len(order) != 1:
-        return None
-    return found[order[0]]
+    def range(self, call: ast.Call) -> CodeRange:
+        end_line = call.end_lineno or call.lineno
+        end_column = call.end_col_offset if call.end_col_offset is not None else call.col_offset
+        return CodeRange(
+            CodePosition(call.lineno, self.column(call.lineno, call.col_offset)),
+            CodePosition(end_line, self.column(end_line, end_column)),
+        )
 
 
 def positions(
@@ -131,24 +89,24 @@ def positions(
 ) -> Mapping[cst.CSTNode, CodeRange]:
     """Code ranges (1-based lines, 0-based columns, as PositionProvider gives) of ``nodes``.
 
-    ``statement_of`` (node id -> index of its module-level statement) tells apart calls with
-    the same text in different statements.
+    ``statement_of`` (node id -> index of its module-level statement) limits the walk to the
+    statements that hold the nodes; without it, the whole module is walked once.
     """
-    source = _Source(text)
+    lines = _Lines(text)
     groups = statements(module, tree) if statement_of is not None else None
-    spans_of: dict[int | None, set] = {}
+    pairs: dict[int | None, dict[int, ast.Call] | None] = {}  # statement -> cst call id -> ast call
     found: dict[cst.CSTNode, CodeRange] = {}
     for node in nodes:
         index = statement_of.get(id(node)) if statement_of is not None else None
         if groups is None or index is None or index >= len(groups):
-            index = None  # search the whole file
-        if index not in spans_of:
-            spans_of[index] = _call_spans([tree] if index is None else groups[index], source)  # type: ignore[index]
-        if index is None:
-            where = _locate(module, node, source, spans_of[index])
-        else:
-            where = _locate(module, node, source, spans_of[index], _lines(groups[index]), module.body[index])  # type: ignore[index]
-        if where is None:
+            index = None  # the whole module
+        if index not in pairs:
+            ours = cst_calls(module if index is None else module.body[index])
+            theirs = ast_calls([tree] if index is None else groups[index])  # type: ignore[index]
+            pairs[index] = {id(a): b for a, b in zip(ours, theirs)} if len(ours) == len(theirs) else None
+        paired = pairs[index]
+        call = paired.get(id(node)) if paired is not None else None
+        if call is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        found[node] = where
+        found[node] = lines.range(call)
     return found

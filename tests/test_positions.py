@@ -70,3 +70,25 @@ def test_same_call_text_in_one_statement() -> None:
     located = positions(analysis.module, ast.parse(text), text, nodes, analysis.graph.statement_of)
     assert isinstance(located, dict)  # found without falling back to PositionProvider
     assert all(located[n] == expected[n] for n in nodes)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings_and_wide_characters(newline: str) -> None:
+    lines = ["x = 'ü'; y = f(g('é'), h())", "@deco(1)", "def k(a=f(2)) -> t(3):", "    return (a if b() else c())", ""]
+    text = newline.join(lines)
+    module = cst.parse_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    calls = _calls(module)
+    located = positions(module, ast.parse(text), text, calls)
+    assert len(calls) == 8
+    assert isinstance(located, dict)  # found without falling back to PositionProvider
+    assert all(located[c] == expected[c] for c in calls)
+
+
+def test_calls_in_f_strings_fall_back() -> None:
+    """ast places calls inside f-strings unreliably before 3.12: those fall back, still right."""
+    text = "a = f'{g(1)}' + str(h(2))\n"
+    module = cst.parse_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    calls = _calls(module)
+    assert all(positions(module, ast.parse(text), text, [c])[c] == expected[c] for c in calls)

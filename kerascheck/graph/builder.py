@@ -36,6 +36,7 @@ from kerascheck.graph.model import (
 )
 from kerascheck.graph.state import MAX_UNROLL, MISSING, Journal, Scope, havoc
 from kerascheck.names import is_keras_module, keras_name
+from kerascheck.walk import walk
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
 
@@ -621,22 +622,11 @@ def _dotted(node: cst.BaseExpression) -> str:
     return ""
 
 
-class _NameCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-
 def _names_in(node: cst.CSTNode) -> list[str]:
-    collector = _NameCollector()
-    node.visit(collector)
-    return collector.names
+    """The names an expression reads (``a`` of ``a.b``, not ``b``)."""
+    nodes = list(walk(node))
+    attributes = {id(n.attr) for n in nodes if type(n) is cst.Attribute}
+    return [n.value for n in nodes if type(n) is cst.Name and id(n) not in attributes]
 
 
 _JUMPS = (cst.Break, cst.Continue, cst.Return)

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from kerascheck import shapes
 from kerascheck.findings import Finding
 from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Shape, Tensor, TrainCall
+from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Report, describe, recurrent
 
 # The Keras layer classes a spec may name: the shape table's layers, the RNN cells, and the image
@@ -634,12 +634,7 @@ def node_lines(analysis: Any, text: str) -> Mapping[cst.CSTNode, int]:
     known = getattr(analysis, "positions", None)
     if known is not None and all(node in known for node in wanted):
         return {node: known[node].start.line for node in wanted}
-    try:
-        from kerascheck.positions import positions as locate
-
-        found = locate(analysis.module, ast.parse(text), text, wanted)
-    except ImportError:  # pragma: no cover - an older tree without the cheap locator
-        found = MetadataWrapper(analysis.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = locate(analysis.module, ast.parse(text), text, wanted, analysis.graph.statement_of)
     return {node: where.start.line for node, where in found.items()}
 
 

@@ -1,0 +1,70 @@
+"""A plain walk over a libcst tree, in source order.
+
+libcst's visitors rebuild every node they pass (with its validation), which costs about as much
+as parsing again; reading the dataclass fields costs a small part of that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import libcst as cst
+
+# Fields that never hold an expression: whitespace, punctuation, comments.
+NOT_CODE = frozenset(
+    {
+        "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "semicolon", "colon",
+        "dot", "equal", "operator", "star", "first_colon", "second_colon", "posonly_ind",
+        "asynchronous", "relative", "trailing_comma", "leading_lines", "lines_after_decorators",
+        "header", "footer", "trailing_whitespace", "leading_whitespace",
+    }
+)  # fmt: skip
+
+# Where libcst declares a node's fields in another order than the source has them (the order
+# its own visitors use). tests/test_walk.py checks this table against libcst's code.
+SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {
+    cst.Arg: ("keyword", "value"),
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
+    cst.Parameters: ("posonly_params", "params", "star_arg", "kwonly_params", "star_kwarg"),
+    cst.ExceptHandler: ("type", "name", "body"),
+    cst.ExceptStarHandler: ("type", "name", "body"),
+    cst.MatchCase: ("pattern", "guard", "body"),
+    cst.TypeAlias: ("name", "type_parameters", "value"),
+}
+
+_fields: dict[type, tuple[str, ...]] = {}
+
+
+def code_fields(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold code, in source order."""
+    names = _fields.get(cls)
+    if names is None:
+        names = SOURCE_ORDER.get(cls) or tuple(
+            f.name for f in dataclasses.fields(cls) if f.name not in NOT_CODE and not f.name.startswith("whitespace")
+        )
+        _fields[cls] = names
+    return names
+
+
+def walk(root: cst.CSTNode, opaque: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
+    """``root`` and every node of code under it, in source order (outer before inner).
+
+    Nodes of an ``opaque`` type are given but not entered.
+    """
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if opaque and isinstance(node, opaque):
+            continue
+        children: list[cst.CSTNode] = []
+        for name in code_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                children.append(value)
+            elif type(value) in (tuple, list):
+                children.extend(v for v in value if isinstance(v, cst.CSTNode))
+        stack.extend(reversed(children))

@@ -1,0 +1,61 @@
+"""The fast walk visits what libcst's own visitors visit, in the same (source) order."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import libcst as cst
+import pytest
+
+from kerascheck.walk import NOT_CODE, code_fields, walk
+from tests.conftest import fixture_files
+
+
+def _visit_order(cls: type) -> list[str]:
+    """The fields libcst's own visitor passes through, in its (source) order."""
+    source = inspect.getsource(cls._visit_and_replace_children)
+    return list(dict.fromkeys(re.findall(r'visit_\w+\(\s*self,\s*"(\w+)"', source)))
+
+
+def _node_classes() -> list[type]:
+    """Every concrete node class libcst exports (its slotted rebuilds, not their originals)."""
+    seen: set[type] = set()
+    todo = [cst.CSTNode]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    public = (c for c in seen if getattr(cst, c.__name__, None) is c and "_visit_and_replace_children" in c.__dict__)
+    return sorted(public, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", _node_classes(), ids=lambda c: c.__name__)
+def test_walk_follows_source_order(cls: type) -> None:
+    """The walk's field order is libcst's visiting order, for every field that can hold code."""
+    visited = _visit_order(cls)
+    code = [name for name in visited if name not in NOT_CODE and not name.startswith("whitespace")]
+    assert [name for name in code_fields(cls) if name in visited] == code
+
+
+class _Everything(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.seen: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.seen.append(node)
+        return True
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+def test_walk_matches_libcst_visitor(path) -> None:
+    """Every expression and statement node, in libcst's order (whitespace and tokens aside)."""
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    visitor = _Everything()
+    module.visit(visitor)
+    ours = list(walk(module))
+    wanted = {id(n) for n in ours}
+    assert [id(n) for n in visitor.seen if id(n) in wanted] == [id(n) for n in ours]
+    code = (cst.BaseExpression, cst.BaseStatement, cst.BaseSmallStatement, cst.Arg, cst.Param)
+    assert {id(n) for n in visitor.seen if isinstance(n, code)} <= wanted
