@@ -29,13 +29,16 @@ def parse(text: str, path: str) -> cst.Module:
     return parse_both(text, path)[1]
 
 
-def parse_both(text: str, path: str) -> tuple[ast.Module, cst.Module]:
+def parse_both(text: str, path: str, tree: ast.Module | None = None) -> tuple[ast.Module, cst.Module]:
     """Parse with libcst, after CPython's parser has vouched for the text.
 
-    ``ast.parse`` costs a few percent of a libcst parse, gives the messages users know, and
-    refuses nesting so deep that libcst's native parser would crash the process; its tree
-    also locates reported nodes cheaply (see ``positions``).
+    ``ast.parse`` costs a tenth of a libcst parse, gives the messages users know, and refuses
+    nesting so deep that libcst's native parser would crash the process; its tree also locates
+    reported nodes cheaply (see ``positions``). A caller that has parsed ``text`` with ast
+    already (flake8) passes its ``tree``.
     """
+    if tree is not None:
+        return tree, _libcst_parse(text, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -46,8 +49,12 @@ def parse_both(text: str, path: str) -> tuple[ast.Module, cst.Module]:
         raise SourceError(path, f"syntax error on line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):
         raise SourceError(path, "too deeply nested to parse") from None
+    return tree, _libcst_parse(text, path)
+
+
+def _libcst_parse(text: str, path: str) -> cst.Module:
     try:
-        return tree, cst.parse_module(text)
+        return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         raise SourceError(path, f"syntax error on line {error.raw_line}: {error.message}") from None
 
@@ -90,12 +97,13 @@ def analyse(
     noqa: bool = True,
     validate: bool = False,
     line_label: Callable[[int], str] = str,
+    tree: ast.Module | None = None,
 ) -> Analysis | None:
     """Analyse one Python source text; None when the prefilter says it cannot hold a finding.
 
     Raises SourceError when the text cannot be parsed. The text is never imported or executed.
     Text that cannot hold a finding is not parsed unless ``validate`` asks for its syntax to be
-    checked all the same.
+    checked all the same. ``tree``, when given, is ``ast.parse(text)``, made by the caller.
     """
     if not may_have_findings(text):
         if validate:
@@ -104,7 +112,7 @@ def analyse(
     collecting = gc.isenabled()
     gc.disable()  # parsing makes millions of objects and no cycles: collections only cost time
     try:
-        return _analyse(text, path, select, ignore, noqa, line_label)
+        return _analyse(text, path, select, ignore, noqa, line_label, tree)
     finally:
         if collecting:
             gc.enable()
@@ -117,8 +125,9 @@ def _analyse(
     ignore: Iterable[str] | None,
     noqa: bool,
     line_label: Callable[[int], str],
+    tree: ast.Module | None,
 ) -> Analysis:
-    tree, module = parse_both(text, path)
+    tree, module = parse_both(text, path, tree)
     chosen = {rule.CODE for rule in rules.selected(select, ignore)}
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
@@ -174,10 +183,11 @@ def check_source(
     ignore: Iterable[str] | None = None,
     noqa: bool = True,
     validate: bool = False,
+    tree: ast.Module | None = None,
 ) -> list[Finding]:
     """Findings for one Python source text. Raises SourceError when it cannot be parsed.
 
-    The text is never imported or executed.
+    The text is never imported or executed. ``tree``, when given, is ``ast.parse(text)``.
     """
-    analysis = analyse(text, path, select=select, ignore=ignore, noqa=noqa, validate=validate)
+    analysis = analyse(text, path, select=select, ignore=ignore, noqa=noqa, validate=validate, tree=tree)
     return [] if analysis is None else analysis.findings

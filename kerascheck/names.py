@@ -8,6 +8,7 @@ canonical name, so the rest of the analyzer never looks at spellings again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Dotted prefixes under which Keras lives, longest first.
 _KERAS_ROOTS: tuple[tuple[str, ...], ...] = (
@@ -66,8 +67,12 @@ class KerasName:
     spelled: str
 
 
+@lru_cache(maxsize=4096)
 def keras_name(path: str) -> KerasName | None:
-    """Return the Keras object a dotted path denotes, or None when it is not Keras'."""
+    """Return the Keras object a dotted path denotes, or None when it is not Keras'.
+
+    Cached: a file names the same few paths over and over.
+    """
     parts = tuple(path.split("."))
     for root in _KERAS_ROOTS:
         if parts[: len(root)] == root and len(parts) > len(root):

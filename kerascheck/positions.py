@@ -1,17 +1,17 @@
 """Where nodes are: line and column of the few calls a file reports.
 
 libcst's PositionProvider renders the whole module to code and costs more than the parse
-itself. CPython's ast already knows where every call is, and both trees hold the same calls in
-the same source order. So the k-th call of a module-level statement in libcst is the k-th call
-of that statement in ast, and ast's span is the answer. Only when the two counts disagree, or a
-node is not a call, is PositionProvider used.
+itself. CPython's ast already knows where every call is, and both trees hold the same
+statements, and in each the same calls in the same source order. So the k-th call of a
+statement in libcst is the k-th call of its twin statement in ast, and ast's span is the
+answer. Only when the two disagree, or a node is not a call, is PositionProvider used.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -23,40 +23,100 @@ _CST_OPAQUE = tuple(c for c in (cst.FormattedString, getattr(cst, "TemplatedStri
 _AST_OPAQUE = tuple(c for c in (ast.JoinedStr, getattr(ast, "TemplateStr", None)) if c is not None)
 
 
-def cst_calls(root: cst.CSTNode) -> list[cst.Call]:
-    """The calls under ``root`` in source order (outer before inner), f-strings left out."""
-    return [node for node in walk(root, _CST_OPAQUE) if type(node) is cst.Call]
+def cst_calls(root: cst.CSTNode, statements: bool = True) -> list[cst.Call]:
+    """The calls under ``root`` in source order (outer before inner), f-strings left out;
+    without ``statements``, only those of ``root``'s own code, not of the statements in it."""
+    opaque = _CST_OPAQUE if statements else _CST_OPAQUE + (cst.BaseStatement, cst.BaseSmallStatement)
+    return [node for node in walk(root, opaque) if type(node) is cst.Call]
 
 
-def ast_calls(roots: Sequence[ast.AST]) -> list[ast.Call]:
-    """The calls under ``roots`` in source order (outer before inner), f-strings left out."""
+def ast_calls(roots: Sequence[ast.AST], statements: bool = True) -> list[ast.Call]:
+    """The calls under ``roots`` in source order (outer before inner), f-strings left out;
+    without ``statements``, only those of the roots' own code."""
     found: list[ast.Call] = []
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if isinstance(node, _AST_OPAQUE):
+        cls = type(node)
+        if cls is ast.Call:
+            found.append(node)  # type: ignore[arg-type]
+        elif cls in _AST_OPAQUE:
             continue
-        if isinstance(node, ast.Call):
-            found.append(node)
-        stack.extend(ast.iter_child_nodes(node))
+        for name in cls._fields:
+            if name == "ctx":
+                continue
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, ast.AST) and (statements or not isinstance(v, ast.stmt)))
+            elif isinstance(value, ast.AST):
+                stack.append(value)
     found.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))
     return found
 
 
-def statements(module: cst.Module, tree: ast.Module) -> list[list[ast.stmt]] | None:
-    """The ast statements of each module-level libcst statement (a line ``a; b`` holds two).
+# Each libcst compound statement and the ast statement it becomes.
+_COMPOUND: dict[type, tuple[type, ...]] = {
+    cst.If: (ast.If,),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.Try: (ast.Try,),
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.Match: (ast.Match,),
+}
+_TRY_STAR: tuple[type, ...] = ()
+if hasattr(ast, "TryStar"):
+    _COMPOUND[cst.TryStar] = (ast.TryStar,)
+    _TRY_STAR = (cst.TryStar,)
 
-    None when the two trees do not line up (then nothing relies on it).
-    """
-    groups, index, body = [], 0, tree.body
-    for statement in module.body:
-        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        group = body[index : index + count]
-        if len(group) != count:
+
+def _blocks(ours: cst.CSTNode, theirs: ast.stmt) -> list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]] | None:
+    """The statement lists inside a compound statement, libcst's beside ast's."""
+    if isinstance(ours, cst.Match):
+        if len(ours.cases) != len(theirs.cases):  # type: ignore[attr-defined]
             return None
-        groups.append(group)
-        index += count
-    return groups if index == len(body) else None
+        return [(c.body.body, a.body) for c, a in zip(ours.cases, theirs.cases)]  # type: ignore[attr-defined]
+    pairs: list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]] = [(ours.body.body, theirs.body)]  # type: ignore[attr-defined]
+    if isinstance(ours, (cst.Try, *_TRY_STAR)):
+        if len(ours.handlers) != len(theirs.handlers):  # type: ignore[attr-defined]
+            return None
+        pairs += [(h.body.body, a.body) for h, a in zip(ours.handlers, theirs.handlers)]  # type: ignore[attr-defined]
+    orelse = getattr(ours, "orelse", None)
+    if isinstance(orelse, cst.If):  # elif: an If inside ast's orelse
+        pairs.append(([orelse], theirs.orelse))  # type: ignore[attr-defined]
+    elif orelse is not None:
+        pairs.append((orelse.body.body, theirs.orelse))  # type: ignore[attr-defined]
+    finalbody = getattr(ours, "finalbody", None)
+    if finalbody is not None:
+        pairs.append((finalbody.body.body, theirs.finalbody))  # type: ignore[attr-defined]
+    return pairs
+
+
+def _pair_statements(ours: Sequence[cst.CSTNode], theirs: list[ast.stmt], into: dict[int, ast.stmt]) -> bool:
+    """Record the ast statement of each libcst statement (a line ``a; b`` holds two); False
+    when the two lists do not line up."""
+    index = 0
+    for statement in ours:
+        if isinstance(statement, cst.SimpleStatementLine):
+            small = statement.body
+        elif isinstance(statement, cst.BaseSmallStatement):  # in a one-line suite: ``if x: a; b``
+            small = [statement]
+        else:
+            if index >= len(theirs) or not isinstance(theirs[index], _COMPOUND.get(type(statement), ())):
+                return False
+            into[id(statement)] = theirs[index]
+            blocks = _blocks(statement, theirs[index])
+            if blocks is None or not all(_pair_statements(a, b, into) for a, b in blocks):
+                return False
+            index += 1
+            continue
+        if index + len(small) > len(theirs):
+            return False
+        for a, b in zip(small, theirs[index : index + len(small)]):
+            into[id(a)] = b
+        index += len(small)
+    return index == len(theirs)
 
 
 class _Lines:
@@ -85,27 +145,38 @@ def positions(
     tree: ast.Module,
     text: str,
     nodes: Iterable[cst.CSTNode],
-    statement_of: Mapping[int, int] | None = None,
+    statement_of: Mapping[int, cst.CSTNode | None] | None = None,
 ) -> Mapping[cst.CSTNode, CodeRange]:
     """Code ranges (1-based lines, 0-based columns, as PositionProvider gives) of ``nodes``.
 
-    ``statement_of`` (node id -> index of its module-level statement) limits the walk to the
-    statements that hold the nodes; without it, the whole module is walked once.
+    ``statement_of`` (node id -> the statement that holds it in its own code) limits the walk to
+    those statements; a node it does not name is looked for in the whole module.
     """
     lines = _Lines(text)
-    groups = statements(module, tree) if statement_of is not None else None
-    pairs: dict[int | None, dict[int, ast.Call] | None] = {}  # statement -> cst call id -> ast call
+    twins: dict[int, ast.stmt] | None = None  # id of a libcst statement -> its ast statement
+    pairs: dict[int, dict[int, ast.Call] | None] = {}  # statement id (0: the module) -> call pairs
+
+    def lookup(node: cst.CSTNode, key: int, calls: Callable[[], tuple[list[cst.Call], list[ast.Call]]]) -> ast.Call | None:
+        if key not in pairs:
+            ours, theirs = calls()
+            pairs[key] = dict(zip(map(id, ours), theirs)) if len(ours) == len(theirs) else None
+        table = pairs[key]
+        return table.get(id(node)) if table is not None else None
+
     found: dict[cst.CSTNode, CodeRange] = {}
     for node in nodes:
-        index = statement_of.get(id(node)) if statement_of is not None else None
-        if groups is None or index is None or index >= len(groups):
-            index = None  # the whole module
-        if index not in pairs:
-            ours = cst_calls(module if index is None else module.body[index])
-            theirs = ast_calls([tree] if index is None else groups[index])  # type: ignore[index]
-            pairs[index] = {id(a): b for a, b in zip(ours, theirs)} if len(ours) == len(theirs) else None
-        paired = pairs[index]
-        call = paired.get(id(node)) if paired is not None else None
+        call = None
+        statement = statement_of.get(id(node)) if statement_of is not None else None
+        if statement is not None:
+            if twins is None:
+                twins = {}
+                if not _pair_statements(module.body, tree.body, twins):
+                    twins.clear()
+            theirs = twins.get(id(statement))
+            if theirs is not None:
+                call = lookup(node, id(statement), lambda: (cst_calls(statement, False), ast_calls([theirs], False)))
+        if call is None:
+            call = lookup(node, 0, lambda: (cst_calls(module), ast_calls([tree])))
         if call is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         found[node] = lines.range(call)

@@ -36,6 +36,7 @@ SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {
 }
 
 _fields: dict[type, tuple[str, ...]] = {}
+_is_node: dict[type, bool] = {}
 
 
 def code_fields(cls: type) -> tuple[str, ...]:
@@ -52,19 +53,36 @@ def code_fields(cls: type) -> tuple[str, ...]:
 def walk(root: cst.CSTNode, opaque: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
     """``root`` and every node of code under it, in source order (outer before inner).
 
-    Nodes of an ``opaque`` type are given but not entered.
+    Nodes of an ``opaque`` type below ``root`` are given but not entered. Type tests go through
+    dictionaries: libcst's base classes are ABCs, and isinstance on those is slow.
     """
+    is_node = _is_node
+    shut: dict[type, bool] = {}
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
         yield node
-        if opaque and isinstance(node, opaque):
-            continue
-        children: list[cst.CSTNode] = []
-        for name in code_fields(type(node)):
+        cls = type(node)
+        if opaque and node is not root:
+            closed = shut.get(cls)
+            if closed is None:
+                closed = shut[cls] = issubclass(cls, opaque)
+            if closed:
+                continue
+        names = _fields.get(cls) or code_fields(cls)
+        for name in reversed(names):  # pushed last to first, so taken first to last
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif type(value) in (tuple, list):
-                children.extend(v for v in value if isinstance(v, cst.CSTNode))
-        stack.extend(reversed(children))
+            kind = type(value)
+            if kind is tuple or kind is list:
+                for item in reversed(value):
+                    known = is_node.get(type(item))
+                    if known is None:
+                        known = is_node[type(item)] = isinstance(item, cst.CSTNode)
+                    if known:
+                        stack.append(item)
+            else:
+                known = is_node.get(kind)
+                if known is None:
+                    known = is_node[kind] = isinstance(value, cst.CSTNode)
+                if known:
+                    stack.append(value)

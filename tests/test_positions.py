@@ -92,3 +92,77 @@ def test_calls_in_f_strings_fall_back() -> None:
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     calls = _calls(module)
     assert all(positions(module, ast.parse(text), text, [c])[c] == expected[c] for c in calls)
+
+
+COMPOUND = """\
+import keras
+@deco(f(1))
+class A(base(2), metaclass=meta(3)):
+    x = g(4)
+    def m(self, a=h(5)) -> r(6):
+        if t(7): u(8); v(9)
+        elif t(10):
+            u(11)
+        else: v(12)
+        for i in it(13):
+            w(14)
+        else:
+            w(15)
+        while c(16): d(17)
+        try:
+            e(18)
+        except make(19) as err:
+            e(20)
+        except* make(21):
+            pass
+        finally:
+            e(22)
+        with ctx(23) as k, ctx(24):
+            y = [z(25) for q in rng(26) if p(27)]
+        match s(28):
+            case [1, 2] if guard(29):
+                n(30)
+            case _:
+                n(31)
+        return (lambda: f(32))() if k(33) else f"{g(34)}"
+"""
+
+
+def _own_statements(module: cst.Module) -> dict[int, cst.CSTNode]:
+    """Each call's statement, as the builder records it: the innermost one whose own code holds it."""
+    from kerascheck.positions import cst_calls
+    from kerascheck.walk import walk
+
+    found: dict[int, cst.CSTNode] = {}
+    for node in walk(module):
+        if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement)):
+            for call in cst_calls(node, statements=False):
+                found[id(call)] = node
+    return found
+
+
+@pytest.mark.parametrize("star", ["", "*"], ids=["try", "try-star"])
+def test_every_compound_statement_pairs_with_ast(star: str) -> None:
+    text = COMPOUND.replace("except* make(21)", "except make(21)").replace("except ", f"except{star} ")
+    module = cst.parse_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    calls = _calls(module)
+    assert len(calls) == 36
+    statement_of = _own_statements(module)
+    assert len(statement_of) == 35  # all but the call inside the f-string, which falls back
+    calls = [c for c in calls if id(c) in statement_of]
+    located = positions(module, ast.parse(text), text, calls, statement_of)
+    assert isinstance(located, dict)  # found without falling back to PositionProvider
+    assert all(located[c] == expected[c] for c in calls)
+
+
+def test_pairing_failure_falls_back_to_the_whole_module() -> None:
+    """A statement map that names the wrong statement still gives right positions."""
+    text = "a = f(1)\nb = f(1)\n"
+    module = cst.parse_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    first, second = _calls(module)
+    wrong = {id(first): module.body[1].body[0], id(second): module.body[0].body[0]}
+    located = positions(module, ast.parse(text), text, [first, second], wrong)
+    assert isinstance(located, dict)
+    assert located[first] == expected[first] and located[second] == expected[second]

@@ -67,9 +67,7 @@ _COMPARE: dict[type, Callable[[object, object], object]] = {
 
 def build_graph(module: cst.Module) -> Graph:
     builder = Builder()
-    for index, statement in enumerate(module.body):
-        builder.top = index
-        builder.run(statement)
+    builder.run_block(module.body)
     return builder.graph
 
 
@@ -80,7 +78,7 @@ class Builder:
         self.journal = Journal(self.heap)
         self.scope = Scope()
         self.recording = True
-        self.top = 0  # the module-level statement being run
+        self.statement: cst.CSTNode | None = None  # the statement being run
         self._keys = 0
 
     # ------------------------------------------------------------ heap and state
@@ -191,7 +189,9 @@ class Builder:
     def run(self, node: cst.CSTNode) -> None:
         handler = _STATEMENTS.get(type(node))
         if handler is not None:
+            outer, self.statement = self.statement, node
             handler(self, node)
+            self.statement = outer
 
     def _simple_line(self, node: cst.SimpleStatementLine) -> None:
         self.run_block(node.body)
@@ -265,7 +265,7 @@ class Builder:
 
     def _orelse(self, orelse: cst.If | cst.Else | None) -> None:
         if isinstance(orelse, cst.If):
-            self._if(orelse)
+            self.run(orelse)
         elif isinstance(orelse, cst.Else):
             self.run_suite(orelse.body)
 
@@ -591,7 +591,7 @@ class Builder:
         return value
 
     def _call(self, node: cst.Call) -> Value:
-        self.graph.statement_of[id(node)] = self.top
+        self.graph.statement_of[id(node)] = self.statement
         return keras_calls.call(self, node)
 
 

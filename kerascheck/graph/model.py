@@ -197,5 +197,5 @@ class TrainCall:
 class Graph:
     applications: list[Application] = field(default_factory=list)
     train_calls: list[TrainCall] = field(default_factory=list)
-    # id of each call evaluated -> index of the module-level statement it is in (for positions)
-    statement_of: dict[int, int] = field(default_factory=dict)
+    # id of each call evaluated -> the statement whose own code holds it (for positions)
+    statement_of: dict[int, cst.CSTNode | None] = field(default_factory=dict)
