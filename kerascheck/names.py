@@ -81,6 +81,7 @@ def keras_name(path: str) -> KerasName | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def is_keras_module(path: str) -> bool:
     """True for a path that is Keras itself or a module inside it (for star imports)."""
     parts = tuple(path.split("."))

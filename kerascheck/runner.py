@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from kerascheck import notebooks, sources
-from kerascheck.check import analyse
+from kerascheck.check import analyse, collector_off
 from kerascheck.discovery import Target
 from kerascheck.findings import Finding, SourceError
 from kerascheck.fix import fix_text, offers
@@ -53,6 +53,11 @@ def _findings_with_fixes(text: str, job: Job, line_map: notebooks.LineMap | None
 
 
 def _run(job: Job) -> FileResult:
+    with collector_off():  # the trees of the analyses are freed inside: never walked by it
+        return _run_job(job)
+
+
+def _run_job(job: Job) -> FileResult:
     try:
         if job.line_map is not None:
             notebooks.validate(job.text, job.line_map, job.path)

@@ -37,6 +37,7 @@ SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {
 
 _fields: dict[type, tuple[str, ...]] = {}
 _is_node: dict[type, bool] = {}
+_shut: dict[tuple[type, ...], dict[type, bool]] = {}  # opaque types -> class -> is one of them
 
 
 def code_fields(cls: type) -> tuple[str, ...]:
@@ -57,7 +58,7 @@ def walk(root: cst.CSTNode, opaque: tuple[type, ...] = ()) -> Iterator[cst.CSTNo
     dictionaries: libcst's base classes are ABCs, and isinstance on those is slow.
     """
     is_node = _is_node
-    shut: dict[type, bool] = {}
+    shut = _shut.setdefault(opaque, {})
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
