@@ -431,7 +431,7 @@ TABLE: dict[str, LayerSpec] = {
     "Flatten": LayerSpec(("data_format",), Role.OTHER, None, _flatten),
     "Reshape": LayerSpec(("target_shape",), Role.OTHER, None, _reshape),
     "RepeatVector": LayerSpec(("n",), Role.OTHER, (2, 2), _repeat_vector, "vector"),
-    "Permute": LayerSpec(("dims",), Role.OTHER, None, _permute),
+    "Permute": LayerSpec(("dims",), Role.OTHER, None, _permute, "sequence"),  # when it takes rank 3
     "Conv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
     "SeparableConv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
     "DepthwiseConv1D": LayerSpec(("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"), Role.OTHER, (3, 3), _conv1d, "sequence"),

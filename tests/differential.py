@@ -133,6 +133,14 @@ NEEDS_SEQUENCE = frozenset(
 NEEDS_VECTOR = frozenset({"RepeatVector"})
 
 
+def needs_sequence(spec: Spec) -> bool:
+    """A layer that needs rank 3: Permute too, when it permutes two axes (then the fix, a
+    sequence, makes it build)."""
+    if spec.kind == "Permute":
+        return len(spec.args[0][1]) == 2  # type: ignore[arg-type]
+    return spec.kind in NEEDS_SEQUENCE
+
+
 def is_rnn(spec: Spec) -> bool:
     return spec.kind in RNN_KINDS
 
@@ -449,7 +457,7 @@ def walk(stack: Sequence[Spec], start: TensorState) -> Walk:
                     codes.append("KER101")
                 if rank == 2:
                     codes.append("KER102")
-            if spec.kind in NEEDS_SEQUENCE and rank == 2 and given.origin is not None:
+            if needs_sequence(spec) and rank == 2 and given.origin is not None:
                 codes.append("KER103")
             if spec.kind in NEEDS_VECTOR and rank == 3 and given.origin is not None:
                 codes.append("KER106")

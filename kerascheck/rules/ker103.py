@@ -6,7 +6,7 @@ from typing import Iterator
 
 from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
-from kerascheck.graph.model import Graph
+from kerascheck.graph.model import UNKNOWN, Application, Graph, Shape
 from kerascheck.rules.base import Report, describe, rank
 
 CODE = "KER103"
@@ -17,7 +17,7 @@ DOC = """\
 ## What it does
 
 Finds a layer that needs a sequence `(batch, timesteps, features)` (an RNN, `Bidirectional`,
-`Conv1D`, 1-D pooling, global 1-D pooling, ...) that receives the rank-2 output of an RNN with
+`Conv1D`, 1-D pooling, global 1-D pooling, `Permute((2, 1))`, ...) that receives the rank-2 output of an RNN with
 `return_sequences=False` (the default), directly or through layers that keep the rank (`Dropout`,
 `Activation`, normalization, `Masking`, `Dense`, `TimeDistributed(Dense)`).
 
@@ -57,7 +57,7 @@ def check(graph: Graph) -> Iterator[Report]:
         if spec is None or spec.consumer != "sequence" or app.error is None or not app.inputs:
             continue
         x = app.inputs[0]
-        if rank(x) != 2 or x.origin is None:
+        if rank(x) != 2 or x.origin is None or not _builds_on_sequence(app, x.shape):
             continue
         yield Report(
             CODE,
@@ -71,6 +71,15 @@ def check(graph: Graph) -> Iterator[Report]:
             app,
             x.origin,
         )
+
+
+def _builds_on_sequence(app: Application, vector: Shape) -> bool:
+    """Whether the layer takes the sequence the fix would give it (``Permute((2, 1))`` does,
+    ``Permute((2, 1, 3))`` needs rank 4 and does not)."""
+    assert vector is not None
+    sequence: Shape = (vector[0], UNKNOWN, *vector[1:])
+    _, error = shapes.infer(app.layer, [sequence, *(t.shape for t in app.inputs[1:])], {})
+    return error is None
 
 
 def fix(report: Report) -> Edit | None:
