@@ -23,7 +23,7 @@ from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Report, describe
 from kerascheck.sources import may_have_findings
 
-_RECURSION_LIMIT = 10_000
+RECURSION_LIMIT = 10_000  # deep trees are walked recursively (by libcst too)
 
 
 def parse(text: str, path: str) -> cst.Module:
@@ -38,19 +38,23 @@ def parse_both(text: str, path: str, tree: ast.Module | None = None) -> tuple[as
     reported nodes cheaply (see ``positions``). A caller that has parsed ``text`` with ast
     already (flake8) passes its ``tree``.
     """
-    if tree is not None:
-        return tree, _libcst_parse(text, path)
+    if tree is None:
+        tree = parse_ast(text, path)
+    return tree, _libcst_parse(text, path)
+
+
+def parse_ast(text: str, path: str) -> ast.Module:
+    """CPython's parse of ``text``; SourceError, in the words users know, when it fails."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(text, filename=path)
+            return ast.parse(text, filename=path)
     except SyntaxError as error:
         if "too many nested" in (error.msg or ""):
             raise SourceError(path, "too deeply nested to parse") from None
         raise SourceError(path, f"syntax error on line {error.lineno}: {error.msg}") from None
     except (RecursionError, MemoryError):
         raise SourceError(path, "too deeply nested to parse") from None
-    return tree, _libcst_parse(text, path)
 
 
 def _libcst_parse(text: str, path: str) -> cst.Module:
@@ -141,9 +145,42 @@ def _analyse(
     tree: ast.Module | None,
 ) -> Analysis:
     tree, module = parse_both(text, path, tree)
+    return analyse_parsed(module, tree, text, path, select=select, ignore=ignore, noqa=noqa, line_label=line_label)
+
+
+def analyse_parsed(
+    module: cst.Module,
+    tree: ast.Module,
+    text: str,
+    path: str = "<string>",
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    noqa: bool = True,
+    line_label: Callable[[int], str] = str,
+) -> Analysis:
+    """The analysis of a text both parsers have read, ``module`` and ``tree`` being their trees.
+
+    Checking a fix goes through here with the edited tree and its code: the fixed text is then
+    not parsed by libcst again (a parse costs several times the analysis).
+    """
+    with collector_off():
+        return _analyse_parsed(module, tree, text, path, select, ignore, noqa, line_label)
+
+
+def _analyse_parsed(
+    module: cst.Module,
+    tree: ast.Module,
+    text: str,
+    path: str,
+    select: Iterable[str] | None,
+    ignore: Iterable[str] | None,
+    noqa: bool,
+    line_label: Callable[[int], str],
+) -> Analysis:
     chosen = {rule.CODE for rule in rules.selected(select, ignore)}
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
         graph = build_graph(module)
         reports = list(rules.run(graph, rules.RULES))

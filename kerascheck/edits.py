@@ -8,6 +8,7 @@ from typing import Union
 import libcst as cst
 
 from kerascheck.graph.model import Layer
+from kerascheck.walk import walk
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,5 @@ def is_blank(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
     return isinstance(whitespace, cst.SimpleWhitespace) and whitespace.value == ""
 
 
-class _CommentCounter(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def visit_Comment(self, node: cst.Comment) -> None:
-        self.count += 1
-
-
 def _comments(node: cst.CSTNode) -> int:
-    counter = _CommentCounter()
-    node.visit(counter)
-    return counter.count
+    return sum(1 for n in walk(node, everything=True) if type(n) is cst.Comment)

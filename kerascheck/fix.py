@@ -1,24 +1,25 @@
 """Fixes: what a rule proposes (an edit, as data), whether it is offered, and applying it.
 
-Edits are applied with a libcst transformer to the very tree the analysis read, so every
-byte a fix does not touch stays as it was. A fix is offered only when the fixed text parses
+Edits are applied to the very tree the analysis read, so every byte a fix does not touch stays
+as it was; only the nodes on the way to an edit are made anew. A fix is offered only when the fixed text parses
 and no new finding appears in it; ``fix_text`` applies the offered fixes, re-checking after
 every pass.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable
 
 import libcst as cst
 
 from kerascheck import rules, shapes
-from kerascheck.check import Analysis, analyse
+from kerascheck.check import RECURSION_LIMIT, Analysis, analyse, analyse_parsed, collector_off, parse_ast
 from kerascheck.edits import Edit, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
+from kerascheck.walk import Change, rebuild
 
 MAX_PASSES = 8
 MAX_SINGLE_CHECKS = 16  # fixes checked one at a time when their group fails as a whole
@@ -100,28 +101,29 @@ def _unwrapped(wrapper: cst.Call) -> cst.BaseExpression:
     return result
 
 
-class _Apply(cst.CSTTransformer):
-    def __init__(self, edits: Iterable[Edit]) -> None:
-        self.values: dict[int, bool] = {}
-        self.unwraps: set[int] = set()
-        self.unwrapped_names: set[str] = set()
-        for edit in edits:
-            if isinstance(edit, SetReturnSequences):
-                for call in edit.calls:
-                    self.values.setdefault(id(call), edit.value)
-            else:
-                self.unwraps.add(id(edit.wrapper))
-                if isinstance(edit.wrapper.func, cst.Name):
-                    self.unwrapped_names.add(edit.wrapper.func.value)
+def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str]]:
+    """What each edited call becomes, by the call's id; and the wrapper names unwrapped."""
+    values: dict[int, bool] = {}
+    unwraps: dict[int, cst.Call] = {}
+    for edit in edits:
+        if isinstance(edit, SetReturnSequences):
+            for call in edit.calls:
+                values.setdefault(id(call), edit.value)
+        else:
+            unwraps[id(edit.wrapper)] = edit.wrapper
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        key = id(original)
-        if key in self.values:
-            position = _positional_index(updated)
-            updated = _set_keyword(updated, "return_sequences", _arg_name(self.values[key]), position)
-        if key in self.unwraps:
-            return _unwrapped(updated)
-        return updated
+    def change(key: int) -> Change:
+        def apply(updated: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(updated, cst.Call)
+            if key in values:
+                position = _positional_index(updated)
+                updated = _set_keyword(updated, "return_sequences", _arg_name(values[key]), position)
+            return _unwrapped(updated) if key in unwraps else updated
+
+        return apply
+
+    names = {w.func.value for w in unwraps.values() if isinstance(w.func, cst.Name)}
+    return {key: change(key) for key in {*values, *unwraps}}, names
 
 
 def _positional_index(call: cst.Call) -> int | None:
@@ -161,10 +163,17 @@ def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
     return RemoveImportsVisitor(context).transform_module(module) if scheduled else module
 
 
-def apply_edits(module: cst.Module, edits: Iterable[Edit]) -> str:
-    transformer = _Apply(edits)
-    fixed = module.visit(transformer)
-    return _remove_unused_imports(fixed, transformer.unwrapped_names).code
+def apply_edits(module: cst.Module, edits: Iterable[Edit]) -> cst.Module:
+    """The module with the edits made (and imports they left unused removed)."""
+    changes, unwrapped = _changes(edits)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        fixed = rebuild(module, changes)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert isinstance(fixed, cst.Module)
+    return _remove_unused_imports(fixed, unwrapped)
 
 
 # ---------------------------------------------------------------- offering and applying fixes
@@ -177,17 +186,31 @@ class Offer:
     fix: Fix
 
 
-@lru_cache(maxsize=8)
-def _fixed_counts(text: str, path: str) -> Counter[str] | None:
-    """Finding codes in a fixed text, or None when it does not parse.
+_COUNTS_KEPT = 8
+_counts: dict[tuple[str, str], Counter[str] | None] = {}
 
-    Cached: ``fix_text`` re-checks the very text ``offers`` has just checked. Callers only read.
+
+def _fixed_counts(module: cst.Module, text: str, path: str) -> Counter[str] | None:
+    """Finding codes in a fixed text (``module`` edited, ``text`` its code), or None when the
+    text does not parse.
+
+    Remembered for the last few texts: ``fix_text`` re-checks the very text ``offers`` has just
+    checked. Callers only read.
     """
-    try:
-        analysis = analyse(text, path, validate=True)
-    except SourceError:
-        return None
-    return Counter() if analysis is None else Counter(f.code for f in analysis.all_findings)
+    key = (text, path)
+    if key not in _counts:
+        counts: Counter[str] | None = None
+        with collector_off():
+            try:
+                analysis = analyse_parsed(module, parse_ast(text, path), text, path)
+                counts = Counter(f.code for f in analysis.all_findings)
+                del analysis
+            except SourceError:
+                pass
+        if len(_counts) >= _COUNTS_KEPT:
+            del _counts[next(iter(_counts))]
+        _counts[key] = counts
+    return _counts[key]
 
 
 def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Counter[str]) -> bool:
@@ -200,8 +223,9 @@ def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Co
 def _checked(analysis: Analysis, path: str, candidates: list[Offer]) -> str | None:
     """The text with these fixes applied together, when it parses and adds no finding."""
     before = Counter(f.code for f in analysis.all_findings)
-    fixed = apply_edits(analysis.module, [c.edit for c in candidates])
-    valid = _no_new_findings(before, _fixed_counts(fixed, path), Counter(c.finding.code for c in candidates))
+    edited = apply_edits(analysis.module, [c.edit for c in candidates])
+    fixed = edited.code
+    valid = _no_new_findings(before, _fixed_counts(edited, fixed, path), Counter(c.finding.code for c in candidates))
     return fixed if valid else None
 
 
@@ -250,7 +274,7 @@ def fix_text(text: str, path: str, *, unsafe: bool, select: Iterable[str] | None
         fixed = _checked(analysis, path, chosen)
         if fixed is None:
             chosen = chosen[:1]  # together they interact: one at a time
-            fixed = apply_edits(analysis.module, [chosen[0].edit])
+            fixed = apply_edits(analysis.module, [chosen[0].edit]).code
         if fixed == text:
             break
         text, applied = fixed, applied + len(chosen)

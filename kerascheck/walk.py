@@ -7,7 +7,7 @@ as parsing again; reading the dataclass fields costs a small part of that.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from typing import Callable, Iterator
 
 import libcst as cst
 
@@ -36,6 +36,7 @@ SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {
 }
 
 _fields: dict[type, tuple[str, ...]] = {}
+_every: dict[type, tuple[str, ...]] = {}
 _is_node: dict[type, bool] = {}
 _shut: dict[tuple[type, ...], dict[type, bool]] = {}  # opaque types -> class -> is one of them
 
@@ -51,12 +52,22 @@ def code_fields(cls: type) -> tuple[str, ...]:
     return names
 
 
-def walk(root: cst.CSTNode, opaque: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
-    """``root`` and every node of code under it, in source order (outer before inner).
+def every_field(cls: type) -> tuple[str, ...]:
+    """All the fields of ``cls``, whitespace and comments included (in no particular order)."""
+    names = _every.get(cls)
+    if names is None:
+        names = _every[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def walk(root: cst.CSTNode, opaque: tuple[type, ...] = (), everything: bool = False) -> Iterator[cst.CSTNode]:
+    """``root`` and every node of code under it, in source order (outer before inner); with
+    ``everything``, whitespace and comments too, in no particular order.
 
     Nodes of an ``opaque`` type below ``root`` are given but not entered. Type tests go through
     dictionaries: libcst's base classes are ABCs, and isinstance on those is slow.
     """
+    table, make = (_every, every_field) if everything else (_fields, code_fields)
     is_node = _is_node
     shut = _shut.setdefault(opaque, {})
     stack: list[cst.CSTNode] = [root]
@@ -70,7 +81,9 @@ def walk(root: cst.CSTNode, opaque: tuple[type, ...] = ()) -> Iterator[cst.CSTNo
                 closed = shut[cls] = issubclass(cls, opaque)
             if closed:
                 continue
-        names = _fields.get(cls) or code_fields(cls)
+        names = table.get(cls)
+        if names is None:
+            names = make(cls)
         for name in reversed(names):  # pushed last to first, so taken first to last
             value = getattr(node, name)
             kind = type(value)
@@ -87,3 +100,30 @@ def walk(root: cst.CSTNode, opaque: tuple[type, ...] = ()) -> Iterator[cst.CSTNo
                     known = is_node[kind] = isinstance(value, cst.CSTNode)
                 if known:
                     stack.append(value)
+
+
+Change = Callable[[cst.CSTNode], cst.CSTNode]
+
+
+def rebuild(root: cst.CSTNode, changes: dict[int, Change]) -> cst.CSTNode:
+    """``root`` with ``changes[id(node)]`` applied to those nodes, innermost first (a change
+    gets the node with its own children changed already), as a libcst transformer would.
+
+    Only the nodes on the way to a change are made anew; everything else is shared with
+    ``root``. Recursive, like libcst's own visitors: callers raise the recursion limit.
+    """
+    changed: dict[str, object] = {}
+    for name in code_fields(type(root)):
+        value = getattr(root, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            items = [rebuild(v, changes) if isinstance(v, cst.CSTNode) else v for v in value]
+            if any(new is not old for new, old in zip(items, value)):
+                changed[name] = items
+        elif isinstance(value, cst.CSTNode):
+            new = rebuild(value, changes)
+            if new is not value:
+                changed[name] = new
+    node = root.with_changes(**changed) if changed else root
+    change = changes.get(id(root))
+    return change(node) if change is not None else node

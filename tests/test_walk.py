@@ -59,3 +59,26 @@ def test_walk_matches_libcst_visitor(path) -> None:
     assert [id(n) for n in visitor.seen if id(n) in wanted] == [id(n) for n in ours]
     code = (cst.BaseExpression, cst.BaseStatement, cst.BaseSmallStatement, cst.Arg, cst.Param)
     assert {id(n) for n in visitor.seen if isinstance(n, code)} <= wanted
+
+
+def test_rebuild_changes_innermost_first_and_shares_the_rest() -> None:
+    from kerascheck.walk import rebuild
+
+    module = cst.parse_module("a = f(g(1))\nb = h(2)  # kept\n")
+    outer, inner, other = (n for n in walk(module) if isinstance(n, cst.Call))
+    seen: list[str] = []
+
+    def rename(to: str):
+        def change(node: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(node, cst.Call)
+            seen.append(cst.Module([]).code_for_node(node))
+            return node.with_changes(func=cst.Name(to))
+
+        return change
+
+    fixed = rebuild(module, {id(outer): rename("F"), id(inner): rename("G")})
+    assert isinstance(fixed, cst.Module)
+    assert fixed.code == "a = F(G(1))\nb = h(2)  # kept\n"
+    assert seen == ["g(1)", "f(G(1))"]  # the outer change sees its argument changed already
+    assert fixed.body[1] is module.body[1]  # untouched statements are shared, not copied
+    assert rebuild(module, {id(other): lambda n: n}).code == module.code
