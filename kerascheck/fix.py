@@ -19,7 +19,7 @@ from kerascheck import rules, shapes
 from kerascheck.check import RECURSION_LIMIT, Analysis, analyse, analyse_parsed, collector_off, parse_ast
 from kerascheck.edits import Edit, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
-from kerascheck.walk import Change, rebuild
+from kerascheck.walk import Change, rebuild, walk
 
 MAX_PASSES = 8
 MAX_SINGLE_CHECKS = 16  # fixes checked one at a time when their group fails as a whole
@@ -138,9 +138,11 @@ def _positional_index(call: cst.Call) -> int | None:
 
 def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
     """Drop ``from ... import TimeDistributed`` aliases that the unwrapping left unused."""
+    names = names - _names_used(module)
     if not names:
         return module
-    # libcst.codemod costs 0.2 s to import: only when an import may go.
+    # libcst.codemod costs 0.2 s to import, and its scope analysis more than a parse: only when
+    # an import is left unused.
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import RemoveImportsVisitor
 
@@ -163,17 +165,74 @@ def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
     return RemoveImportsVisitor(context).transform_module(module) if scheduled else module
 
 
-def apply_edits(module: cst.Module, edits: Iterable[Edit]) -> cst.Module:
-    """The module with the edits made (and imports they left unused removed)."""
+def _names_used(module: cst.Module) -> set[str]:
+    """Every name the module's code mentions outside its imports (attribute names too: a name
+    counted used when it is not keeps its import, which is harmless)."""
+    return {n.value for n in walk(module, (cst.Import, cst.ImportFrom)) if type(n) is cst.Name}
+
+
+class Layout:
+    """An analysed module's top-level statements: which one holds each call, and the text of
+    each, so that applying edits rebuilds and prints only the statements the edits touch."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.index: dict[int, int] = {}  # id of a call -> its top-level statement
+        for i, statement in enumerate(module.body):
+            self.index.update((id(n), i) for n in walk(statement) if type(n) is cst.Call)
+        self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
+
+    def code(self, edited: cst.Module) -> str:
+        """``edited.code``, printing only the statements that differ from the analysed ones
+        (and those not printed yet, once).
+
+        A module prints as its header, statements and footer one after the other, except that
+        without a newline at its end the last one is taken off: then it is printed whole.
+        """
+        module = self.module
+        if not module.has_trailing_newline or edited.header is not module.header or edited.footer is not module.footer:
+            return edited.code
+        if len(edited.body) != len(module.body):
+            return edited.code
+        parts = [edited.code_for_node(line) for line in edited.header]
+        for i, (old, new) in enumerate(zip(module.body, edited.body)):
+            if new is not old:
+                parts.append(edited.code_for_node(new))
+                continue
+            piece = self.pieces[i]
+            if piece is None:
+                piece = self.pieces[i] = module.code_for_node(old)
+            parts.append(piece)
+        parts += [edited.code_for_node(line) for line in edited.footer]
+        return "".join(parts)
+
+
+def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
+    """The laid out module with the edits made, and imports they left unused removed."""
+    module = layout.module
     changes, unwrapped = _changes(edits)
+    index = layout.index
+    touched = {index.get(key) for key in changes}
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
-        fixed = rebuild(module, changes)
+        if None in touched:
+            fixed = rebuild(module, changes)
+        else:
+            body = list(module.body)
+            for i in touched:
+                body[i] = rebuild(body[i], changes)  # type: ignore[index]
+            fixed = module.with_changes(body=body)
     finally:
         sys.setrecursionlimit(limit)
     assert isinstance(fixed, cst.Module)
     return _remove_unused_imports(fixed, unwrapped)
+
+
+def fixed_code(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str]:
+    """The edited module and its code; statements the edits leave alone keep their text."""
+    edited = apply_edits(layout, edits)
+    return edited, layout.code(edited)
 
 
 # ---------------------------------------------------------------- offering and applying fixes
@@ -220,23 +279,24 @@ def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Co
     return all(after[code] <= expected[code] for code in after)
 
 
-def _checked(analysis: Analysis, path: str, candidates: list[Offer]) -> str | None:
+def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> str | None:
     """The text with these fixes applied together, when it parses and adds no finding."""
     before = Counter(f.code for f in analysis.all_findings)
-    edited = apply_edits(analysis.module, [c.edit for c in candidates])
-    fixed = edited.code
+    edited, fixed = fixed_code(layout, [c.edit for c in candidates])
     valid = _no_new_findings(before, _fixed_counts(edited, fixed, path), Counter(c.finding.code for c in candidates))
     return fixed if valid else None
 
 
-def offers(analysis: Analysis, path: str) -> list[Offer]:
+def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[Offer]:
     """The fixes an analysis can offer: applied as ``--fix`` applies them, they parse and add
     no finding.
 
     ``--fix`` applies the safe fixes together, ``--fix --unsafe-fixes`` all of them: each group
     is checked as a whole (one re-analysis, however many findings). Where a group fails, its
     fixes are checked one by one, up to MAX_SINGLE_CHECKS of them; the rest are not offered.
+    ``layout`` is the analysed module's, when the caller has made it already.
     """
+    layout = layout or Layout(analysis.module)
     candidates = []
     for finding, report in analysis.results:
         rule = rules.BY_CODE[report.code]
@@ -250,11 +310,11 @@ def offers(analysis: Analysis, path: str) -> list[Offer]:
         fresh = [c for c in group if c not in offered]
         if not fresh:
             continue
-        if _checked(analysis, path, offered + fresh) is not None:
+        if _checked(analysis, layout, path, offered + fresh) is not None:
             offered += fresh
             continue
         for candidate in fresh[:budget]:
-            if _checked(analysis, path, [candidate]) is not None:
+            if _checked(analysis, layout, path, [candidate]) is not None:
                 offered.append(candidate)
         budget = max(0, budget - len(fresh))
     return [c for c in candidates if c in offered]
@@ -268,13 +328,14 @@ def fix_text(text: str, path: str, *, unsafe: bool, select: Iterable[str] | None
         analysis = analyse(text, path, select=select, ignore=ignore)
         if analysis is None:
             break
-        chosen = [o for o in offers(analysis, path) if unsafe or o.fix.applicability == "safe"]
+        layout = Layout(analysis.module)
+        chosen = [o for o in offers(analysis, path, layout) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break
-        fixed = _checked(analysis, path, chosen)
+        fixed = _checked(analysis, layout, path, chosen)
         if fixed is None:
             chosen = chosen[:1]  # together they interact: one at a time
-            fixed = apply_edits(analysis.module, [chosen[0].edit]).code
+            fixed = fixed_code(layout, [chosen[0].edit])[1]
         if fixed == text:
             break
         text, applied = fixed, applied + len(chosen)

@@ -105,3 +105,24 @@ def test_fixing_every_fixture_leaves_nothing_fixable(tmp_path: Path) -> None:
     for path in copy.rglob("*.py"):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
     assert untouched.stat().st_mtime_ns == mtime
+
+
+FIXABLE = sorted(FIXTURES.glob("*.py")) + sorted((FIXTURES / "fixes").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", FIXABLE, ids=lambda p: p.name)
+def test_printing_only_the_touched_statements_gives_the_whole_code(path: Path) -> None:
+    """Every fix, alone and all together: the statements it leaves alone keep their original
+    text, and the result is exactly what libcst prints for the whole edited module."""
+    from kerascheck import rules
+    from kerascheck.check import analyse
+    from kerascheck.fix import Layout, fixed_code
+
+    analysis = analyse(path.read_text(encoding="utf-8"), str(path), noqa=False)
+    if analysis is None:
+        return
+    edits = [e for _, r in analysis.results if (e := rules.BY_CODE[r.code].fix(r)) is not None]
+    layout = Layout(analysis.module)
+    for group in [[e] for e in edits] + [edits]:
+        edited, code = fixed_code(layout, group)
+        assert code == edited.code
