@@ -1,9 +1,9 @@
 """Fixes: what a rule proposes (an edit, as data), whether it is offered, and applying it.
 
 Edits are applied to the very tree the analysis read, so every byte a fix does not touch stays
-as it was; only the nodes on the way to an edit are made anew. A fix is offered only when the fixed text parses
-and no new finding appears in it; ``fix_text`` applies the offered fixes, re-checking after
-every pass.
+as it was; only the nodes on the way to an edit are made anew. A fix is offered only when the
+fixed text parses and no new finding appears in it; ``fix_text`` applies the offered fixes,
+re-checking after every pass.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -71,13 +71,16 @@ if hasattr(ast, "TryStar"):
     _TRY_STAR = (cst.TryStar,)
 
 
-def _blocks(ours: cst.CSTNode, theirs: ast.stmt) -> list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]] | None:
+_Blocks = list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]]  # statement lists: libcst's, ast's
+
+
+def _blocks(ours: cst.CSTNode, theirs: ast.stmt) -> _Blocks | None:
     """The statement lists inside a compound statement, libcst's beside ast's."""
     if isinstance(ours, cst.Match):
         if len(ours.cases) != len(theirs.cases):  # type: ignore[attr-defined]
             return None
         return [(c.body.body, a.body) for c, a in zip(ours.cases, theirs.cases)]  # type: ignore[attr-defined]
-    pairs: list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]] = [(ours.body.body, theirs.body)]  # type: ignore[attr-defined]
+    pairs: _Blocks = [(ours.body.body, theirs.body)]  # type: ignore[attr-defined]
     if isinstance(ours, (cst.Try, *_TRY_STAR)):
         if len(ours.handlers) != len(theirs.handlers):  # type: ignore[attr-defined]
             return None
@@ -156,10 +159,12 @@ def positions(
     twins: dict[int, ast.stmt] | None = None  # id of a libcst statement -> its ast statement
     pairs: dict[int, dict[int, ast.Call] | None] = {}  # statement id (0: the module) -> call pairs
 
-    def lookup(node: cst.CSTNode, key: int, calls: Callable[[], tuple[list[cst.Call], list[ast.Call]]]) -> ast.Call | None:
+    def lookup(node: cst.CSTNode, ours: cst.CSTNode, theirs: ast.AST, own: bool) -> ast.Call | None:
+        """The twin of ``node`` among the calls of ``ours`` and ``theirs`` (their own code's)."""
+        key = id(ours) if own else 0
         if key not in pairs:
-            ours, theirs = calls()
-            pairs[key] = dict(zip(map(id, ours), theirs)) if len(ours) == len(theirs) else None
+            a, b = cst_calls(ours, statements=not own), ast_calls([theirs], statements=not own)
+            pairs[key] = dict(zip(map(id, a), b)) if len(a) == len(b) else None
         table = pairs[key]
         return table.get(id(node)) if table is not None else None
 
@@ -172,11 +177,11 @@ def positions(
                 twins = {}
                 if not _pair_statements(module.body, tree.body, twins):
                     twins.clear()
-            theirs = twins.get(id(statement))
-            if theirs is not None:
-                call = lookup(node, id(statement), lambda: (cst_calls(statement, False), ast_calls([theirs], False)))
+            twin = twins.get(id(statement))
+            if twin is not None:
+                call = lookup(node, statement, twin, own=True)
         if call is None:
-            call = lookup(node, 0, lambda: (cst_calls(module), ast_calls([tree])))
+            call = lookup(node, module, tree, own=False)
         if call is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         found[node] = lines.range(call)

@@ -74,7 +74,8 @@ def test_same_call_text_in_one_statement() -> None:
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_line_endings_and_wide_characters(newline: str) -> None:
-    lines = ["x = 'ü'; y = f(g('é'), h())", "@deco(1)", "def k(a=f(2)) -> t(3):", "    return (a if b() else c())", ""]
+    lines = ["x = 'ü'; y = f(g('é'), h())", "@deco(1)", "def k(a=f(2)) -> t(3):", "    return (a if b() else c())"]
+    lines.append("")
     text = newline.join(lines)
     module = cst.parse_module(text)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

@@ -17,9 +17,10 @@ DOC = """\
 ## What it does
 
 Finds a layer that needs a sequence `(batch, timesteps, features)` (an RNN, `Bidirectional`,
-`Conv1D`, 1-D pooling, global 1-D pooling, `Permute((2, 1))`, ...) that receives the rank-2 output of an RNN with
-`return_sequences=False` (the default), directly or through layers that keep the rank (`Dropout`,
-`Activation`, normalization, `Masking`, `Dense`, `TimeDistributed(Dense)`).
+`Conv1D`, 1-D pooling, global 1-D pooling, `Permute((2, 1))`, ...) that receives the rank-2
+output of an RNN with `return_sequences=False` (the default), directly or through layers that
+keep the rank (`Dropout`, `Activation`, normalization, `Masking`, `Dense`,
+`TimeDistributed(Dense)`).
 
 ## Why it matters
 
