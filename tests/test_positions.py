@@ -167,3 +167,18 @@ def test_pairing_failure_falls_back_to_the_whole_module() -> None:
     located = positions(module, ast.parse(text), text, [first, second], wrong)
     assert isinstance(located, dict)
     assert located[first] == expected[first] and located[second] == expected[second]
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_fixtures_are_placed_without_falling_back(path) -> None:
+    """The builder names, for every call it reports, a statement whose own code holds it."""
+    from kerascheck.check import analyse
+    from kerascheck.walk import walk
+
+    analysis = analyse(path.read_text(encoding="utf-8"), str(path), noqa=False)
+    if analysis is None or not analysis.results:
+        return
+    assert isinstance(analysis.positions, dict)  # not PositionProvider's answer
+    inner = (cst.BaseStatement, cst.BaseSmallStatement)
+    for call_id, statement in analysis.graph.statement_of.items():
+        assert statement is not None and call_id in {id(n) for n in walk(statement, inner)}
