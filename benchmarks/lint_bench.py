@@ -3,9 +3,10 @@
 Whole tree (the installed keras package's source, about 900 files):
   kerascheck check; libcst.parse_module of every file; of the files the prefilter keeps;
   ruff check --select ALL --no-cache; flake8 --select KER.
-Per file, as an editor sees it (the flake8 plugin's work):
+Per file, as an editor sees it (the flake8 plugin's work, given flake8's ast tree):
   median and worst time over the fixtures and a generated 500-line model file; the analysis
-  time over the bare libcst parse of the same text; a file without Keras.
+  time over the bare libcst parse of the same text (and over a parse with the collector off,
+  and standalone with kerascheck's own ast parse), each timed in turn; a file without Keras.
 
 Usage: python benchmarks/lint_bench.py [--tree PATH] [--repeat N] [--rounds N] [--json FILE]
 """
