@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import ast
+from typing import Mapping
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from kerascheck.positions import positions
 from tests.conftest import fixture_files
 
 FILES = fixture_files()
+
+
+def _truth(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Where libcst's own PositionProvider puts every node: what the locator must match."""
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
 def _calls(module: cst.Module) -> list[cst.Call]:
@@ -29,7 +35,7 @@ def _calls(module: cst.Module) -> list[cst.Call]:
 def test_same_positions_as_libcst(path) -> None:
     text = path.read_text(encoding="utf-8")
     module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     tree = ast.parse(text)
     for call in _calls(module):
         assert positions(module, tree, text, [call])[call] == expected[call]
@@ -38,7 +44,7 @@ def test_same_positions_as_libcst(path) -> None:
 def test_non_ascii_and_parentheses_and_repeats() -> None:
     text = 'é = "ü"; x = (TD(Dense(3)))  # ö\ny = TD(Dense(3))\nz = f(TD(Dense(4)))\n'
     module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     calls = _calls(module)
     located = positions(module, ast.parse(text), text, calls)
     assert all(located[c] == expected[c] for c in calls)
@@ -51,7 +57,7 @@ def test_same_call_text_in_several_statements() -> None:
     text = "import keras\n\n" + "".join(block.format(i=i) for i in range(3))
     analysis = analyse(text)
     module = analysis.module
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     nodes = [report.node for _, report in analysis.results]
     assert len(nodes) == 3
     located = positions(module, ast.parse(text), text, nodes, analysis.graph.statement_of)
@@ -64,7 +70,7 @@ def test_same_call_text_in_one_statement() -> None:
 
     text = "import keras\nm = keras.Sequential([keras.Input(shape=(5, 3)), keras.layers.LSTM(4), keras.layers.LSTM(4),\n    keras.layers.LSTM(4)])\n"
     analysis = analyse(text)
-    expected = MetadataWrapper(analysis.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(analysis.module)
     nodes = [report.node for _, report in analysis.results]
     assert len(nodes) == 2
     located = positions(analysis.module, ast.parse(text), text, nodes, analysis.graph.statement_of)
@@ -78,7 +84,7 @@ def test_line_endings_and_wide_characters(newline: str) -> None:
     lines.append("")
     text = newline.join(lines)
     module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     calls = _calls(module)
     located = positions(module, ast.parse(text), text, calls)
     assert len(calls) == 8
@@ -90,7 +96,7 @@ def test_calls_in_f_strings_fall_back() -> None:
     """ast places calls inside f-strings unreliably before 3.12: those fall back, still right."""
     text = "a = f'{g(1)}' + str(h(2))\n"
     module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     calls = _calls(module)
     assert all(positions(module, ast.parse(text), text, [c])[c] == expected[c] for c in calls)
 
@@ -146,7 +152,7 @@ def _own_statements(module: cst.Module) -> dict[int, cst.CSTNode]:
 def test_every_compound_statement_pairs_with_ast(star: str) -> None:
     text = COMPOUND.replace("except* make(21)", "except make(21)").replace("except ", f"except{star} ")
     module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     calls = _calls(module)
     assert len(calls) == 36
     statement_of = _own_statements(module)
@@ -161,7 +167,7 @@ def test_pairing_failure_falls_back_to_the_whole_module() -> None:
     """A statement map that names the wrong statement still gives right positions."""
     text = "a = f(1)\nb = f(1)\n"
     module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = _truth(module)
     first, second = _calls(module)
     wrong = {id(first): module.body[1].body[0], id(second): module.body[0].body[0]}
     located = positions(module, ast.parse(text), text, [first, second], wrong)
