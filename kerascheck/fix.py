@@ -22,7 +22,7 @@ from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.walk import Change, rebuild, walk
 
 MAX_PASSES = 8
-MAX_SINGLE_CHECKS = 16  # fixes checked one at a time when their group fails as a whole
+MAX_CHECKS = 32  # re-analyses to decide one file's offers (see offers)
 
 
 # ---------------------------------------------------------------- applying edits
@@ -292,9 +292,11 @@ def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[
     no finding.
 
     ``--fix`` applies the safe fixes together, ``--fix --unsafe-fixes`` all of them: each group
-    is checked as a whole (one re-analysis, however many findings). Where a group fails, its
-    fixes are checked one by one, up to MAX_SINGLE_CHECKS of them; the rest are not offered.
-    ``layout`` is the analysed module's, when the caller has made it already.
+    is checked as a whole (one re-analysis, however many findings). A group that fails is
+    halved, and its halves checked, until the fixes to blame are alone: one bad fix among n
+    costs about 2 log2(n) checks, and every other fix is still offered. After MAX_CHECKS
+    checks, the fixes not yet checked are not offered. ``layout`` is the analysed module's,
+    when the caller has made it already.
     """
     layout = layout or Layout(analysis.module)
     candidates = []
@@ -303,20 +305,25 @@ def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[
         edit = rule.fix(report)
         if edit is not None:
             candidates.append(Offer(finding, edit, Fix(rule.FIX_APPLICABILITY, analysis.fix_message(report, edit))))
-    safe = [c for c in candidates if c.fix.applicability == "safe"]
     offered: list[Offer] = []
-    budget = MAX_SINGLE_CHECKS
+    budget = MAX_CHECKS
+
+    def passing(group: list[Offer]) -> list[Offer]:
+        """The fixes of ``group`` that pass their check, with those offered before applied too."""
+        nonlocal budget
+        if not group or budget == 0:
+            return []
+        budget -= 1
+        if _checked(analysis, layout, path, offered + group) is not None:
+            return group
+        if len(group) == 1:
+            return []
+        half = len(group) // 2
+        return passing(group[:half]) + passing(group[half:])
+
+    safe = [c for c in candidates if c.fix.applicability == "safe"]
     for group in (safe, candidates):
-        fresh = [c for c in group if c not in offered]
-        if not fresh:
-            continue
-        if _checked(analysis, layout, path, offered + fresh) is not None:
-            offered += fresh
-            continue
-        for candidate in fresh[:budget]:
-            if _checked(analysis, layout, path, [candidate]) is not None:
-                offered.append(candidate)
-        budget = max(0, budget - len(fresh))
+        offered += passing([c for c in group if c not in offered])
     return [c for c in candidates if c in offered]
 
 

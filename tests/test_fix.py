@@ -126,3 +126,20 @@ def test_printing_only_the_touched_statements_gives_the_whole_code(path: Path) -
     for group in [[e] for e in edits] + [edits]:
         edited, code = fixed_code(layout, group)
         assert code == edited.code
+
+
+def test_one_fix_that_would_add_a_finding_does_not_hide_the_others() -> None:
+    """24 stacked-LSTM fixes and one whose fix would make a KER101: the group fails, halving
+    finds the one to blame, and all 24 others are offered, however many there are."""
+    from kerascheck.check import analyse
+    from kerascheck.fix import MAX_CHECKS, offers
+
+    lines = [f"m{i} = keras.Sequential([keras.Input(shape=(9, 2)), layers.LSTM(4), layers.LSTM(4)])" for i in range(24)]
+    lines.insert(12, "y = layers.TimeDistributed(layers.Dense(1))(layers.LSTM(8)(keras.Input(shape=(9, 2))))")
+    text = "\n".join(["import keras", "from keras import layers", *lines, ""])
+    analysis = analyse(text, "many.py")
+    assert analysis is not None
+    assert sorted(f.code for f in analysis.findings) == ["KER102"] + ["KER103"] * 24
+    offered = offers(analysis, "many.py")
+    assert sorted(o.finding.code for o in offered) == ["KER103"] * 24
+    assert 24 > MAX_CHECKS // 2  # more fixes than one-by-one checks could have reached
