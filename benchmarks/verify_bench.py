@@ -100,27 +100,41 @@ def main() -> int:
     imp, lint, cold, warm = (statistics.median(v) for v in (imports, lints, colds, warms))
     goal_cold = imp + 0.2 * models
     verify_only = max(cold - lint - imp, 0.0)
-    print(f"paths: {' '.join(args.paths)}   ({len(findings)} findings, {models} distinct models, median of {args.repeat})")
+    print(
+        f"paths: {' '.join(args.paths)}   ({len(findings)} findings, {models} distinct models, median of {args.repeat})"
+    )
     print(f"  {summary}")
     print(f"  statuses: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}")
     print(f"python -c 'import {module}'        {imp:7.2f} s")
     print(f"check (lint only)                 {lint:7.2f} s")
-    print(f"check --verify, cold              {cold:7.2f} s   goal <= import + 0.2 s x {models} = {goal_cold:.2f} s"
-          f"   -> {cold / goal_cold:.2f} of the goal ({'met' if cold <= goal_cold else 'MISSED'})")
-    print(f"check --verify, warm              {warm:7.2f} s   goal <= 10% of cold = {0.1 * cold:.2f} s"
-          f"   -> {warm / cold:.1%} of cold ({'met' if warm <= 0.1 * cold else 'MISSED'});"
-          f" {warm_match.group(1) if warm_match else '?'} of {models} models from the cache")
+    print(
+        f"check --verify, cold              {cold:7.2f} s   goal <= import + 0.2 s x {models} = {goal_cold:.2f} s"
+        f"   -> {cold / goal_cold:.2f} of the goal ({'met' if cold <= goal_cold else 'MISSED'})"
+    )
+    print(
+        f"check --verify, warm              {warm:7.2f} s   goal <= 10% of cold = {0.1 * cold:.2f} s"
+        f"   -> {warm / cold:.1%} of cold ({'met' if warm <= 0.1 * cold else 'MISSED'});"
+        f" {warm_match.group(1) if warm_match else '?'} of {models} models from the cache"
+    )
     if models:
-        print(f"per model, cold                   {verify_only / models * 1000:7.1f} ms   (cold - lint - import) / models")
+        print(
+            f"per model, cold                   {verify_only / models * 1000:7.1f} ms   (cold - lint - import) / models"
+        )
     (vcold, cstats), (vwarm, wstats) = phases
     print("phase by phase, in one process:")
     print(f"  lint with plans                 {planning:7.2f} s")
-    print(f"  verification, cold              {vcold:7.2f} s   ({cstats.built} models built; worker {cstats.worker_seconds:.2f} s"
-          f" including the import; goal <= {imp + 0.2 * cstats.models:.2f} s -> {vcold / (imp + 0.2 * cstats.models):.2f})")
-    print(f"  verification, warm              {vwarm:7.2f} s   ({wstats.cached} from the cache; {vwarm / vcold:.1%} of cold)")
+    print(
+        f"  verification, cold              {vcold:7.2f} s   ({cstats.built} models built; worker {cstats.worker_seconds:.2f} s"
+        f" including the import; goal <= {imp + 0.2 * cstats.models:.2f} s -> {vcold / (imp + 0.2 * cstats.models):.2f})"
+    )
+    print(
+        f"  verification, warm              {vwarm:7.2f} s   ({wstats.cached} from the cache; {vwarm / vcold:.1%} of cold)"
+    )
     if cstats.built:
-        print(f"  per model, cold                 {(cstats.worker_seconds - imp) / cstats.built * 1000:7.1f} ms"
-              f"   (worker time - import) / models")
+        print(
+            f"  per model, cold                 {(cstats.worker_seconds - imp) / cstats.built * 1000:7.1f} ms"
+            f"   (worker time - import) / models"
+        )
     return 0
 
 

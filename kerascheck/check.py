@@ -6,9 +6,9 @@ import ast
 import gc
 import sys
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping
 
 import libcst as cst
 from libcst.metadata import CodeRange

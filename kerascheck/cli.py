@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from kerascheck import __version__, config, rules
 from kerascheck.discovery import discover
@@ -119,7 +119,11 @@ def _check(args: argparse.Namespace) -> int:
     targets, errors = discover(args.paths, excluded=excluded, from_hook=args.from_hook)
     fix = None if not (args.fix or args.diff) else "unsafe" if args.unsafe_fixes else "safe"
     results = check_files(
-        targets, select=args.select, ignore=args.ignore, jobs=args.jobs, fix=fix,
+        targets,
+        select=args.select,
+        ignore=args.ignore,
+        jobs=args.jobs,
+        fix=fix,
         per_file_ignore=settings.ignores_for if settings.per_file_ignores else None,
         verify=verify_cli.wanted(args) and not args.diff,
     )

@@ -23,18 +23,13 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import sys
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kerascheck import rules
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 TABLE = "tool.kerascheck"
 # The verify-* keys tune --verify; kerascheck.verify reads them from Settings.table (VerifyOptions.from_config).
@@ -232,7 +227,7 @@ def find(start: Path | None = None) -> Path | None:
 
 def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
-        raise ConfigError(path, f"[{TABLE}] {key}: must be a list of rule codes, e.g. [\"KER101\"]")
+        raise ConfigError(path, f'[{TABLE}] {key}: must be a list of rule codes, e.g. ["KER101"]')
     codes = tuple(code.strip().upper() for code in value)
     for code in codes:
         problem = unknown_code(code)

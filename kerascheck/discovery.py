@@ -6,17 +6,38 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from kerascheck.findings import SourceError
 
 SUFFIXES = (".py", ".ipynb")
 EXCLUDED_DIRS = frozenset(
-    {".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
-     ".nox", ".pants.d", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__",
-     "__pypackages__", "_build", "buck-out", "dist", "node_modules", "venv"}
+    {
+        ".bzr",
+        ".direnv",
+        ".eggs",
+        ".git",
+        ".git-rewrite",
+        ".hg",
+        ".ipynb_checkpoints",
+        ".mypy_cache",
+        ".nox",
+        ".pants.d",
+        ".pytype",
+        ".ruff_cache",
+        ".svn",
+        ".tox",
+        ".venv",
+        "__pycache__",
+        "__pypackages__",
+        "_build",
+        "buck-out",
+        "dist",
+        "node_modules",
+        "venv",
+    }
 )
 
 
@@ -53,8 +74,10 @@ def _walk(root: Path, excluded: Callable[[Path], bool]) -> list[Path]:
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [
-            d for d in dirs
-            if d not in EXCLUDED_DIRS and not (Path(folder, d) / "pyvenv.cfg").exists()
+            d
+            for d in dirs
+            if d not in EXCLUDED_DIRS
+            and not (Path(folder, d) / "pyvenv.cfg").exists()
             and not excluded(Path(folder, d))
         ]
         found.extend(Path(folder, f) for f in files)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import libcst as cst
 
@@ -26,7 +25,7 @@ class Unwrap:
     wrapper: cst.Call
 
 
-Edit = Union[SetReturnSequences, Unwrap]
+Edit = SetReturnSequences | Unwrap
 
 
 # ---------------------------------------------------------------- what rules propose

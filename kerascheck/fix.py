@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import libcst as cst
 
@@ -45,8 +45,10 @@ def _append_arg(call: cst.Call, new: cst.Arg) -> cst.Call:
         closing = comma.whitespace_after
         if isinstance(before, cst.ParenthesizedWhitespace):
             indent, line = before.indent, before.last_line
-        elif len(args) > 1 and isinstance(args[-2].comma, cst.Comma) and isinstance(
-            args[-2].comma.whitespace_after, cst.ParenthesizedWhitespace
+        elif (
+            len(args) > 1
+            and isinstance(args[-2].comma, cst.Comma)
+            and isinstance(args[-2].comma.whitespace_after, cst.ParenthesizedWhitespace)
         ):
             indent, line = args[-2].comma.whitespace_after.indent, args[-2].comma.whitespace_after.last_line
         else:
@@ -160,7 +162,9 @@ def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
             for alias in small.names:
                 bound = alias.evaluated_alias or alias.evaluated_name
                 if bound in names:
-                    RemoveImportsVisitor.remove_unused_import(context, module_name, alias.evaluated_name, alias.evaluated_alias)
+                    RemoveImportsVisitor.remove_unused_import(
+                        context, module_name, alias.evaluated_name, alias.evaluated_alias
+                    )
                     scheduled = True
     return RemoveImportsVisitor(context).transform_module(module) if scheduled else module
 
@@ -327,8 +331,9 @@ def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[
     return [c for c in candidates if c in offered]
 
 
-def fix_text(text: str, path: str, *, unsafe: bool, select: Iterable[str] | None = None,
-             ignore: Iterable[str] | None = None) -> tuple[str, int]:
+def fix_text(
+    text: str, path: str, *, unsafe: bool, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+) -> tuple[str, int]:
     """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many."""
     applied = 0
     for _ in range(MAX_PASSES):

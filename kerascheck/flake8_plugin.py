@@ -7,7 +7,7 @@ the 0-based column. flake8 has parsed the file with ast already; the plugin reus
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from collections.abc import Iterator
 
 from kerascheck import __version__
 from kerascheck.check import check_source

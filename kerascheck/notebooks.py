@@ -517,4 +517,3 @@ def check_notebook(
     if not text.strip():
         return []
     return check_program(text, line_map, path, select=select, ignore=ignore, noqa=noqa)
-

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 from kerascheck import notebooks, sources
 from kerascheck.check import analyse, collector_off
@@ -143,7 +143,9 @@ def check_files(
             skip = ignore
             if per_file_ignore is not None and (extra := per_file_ignore(path)):
                 skip = (ignore or ()) + extra
-            pending.append((len(results) - 1, Job(path, text, target.explicit, select, skip, fix, line_map, verify, raw)))
+            pending.append(
+                (len(results) - 1, Job(path, text, target.explicit, select, skip, fix, line_map, verify, raw))
+            )
     workers = min(jobs or os.cpu_count() or 1, len(pending))
     done = _run_all([job for _, job in pending], workers)
     for (index, _), result in zip(pending, done):

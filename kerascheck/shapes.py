@@ -10,9 +10,9 @@ table has unknown outputs, which silences every rule downstream.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
 
 from kerascheck.graph.model import UNKNOWN, Const, Dim, Layer, Seq, Shape, Value
 
@@ -398,7 +398,9 @@ TABLE: dict[str, LayerSpec] = {
     "SimpleRNN": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence"),
     "LSTM": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence"),
     "GRU": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence"),
-    "RNN": LayerSpec(("cell", "return_sequences", "return_state", "go_backwards", "stateful"), Role.RNN, (3, 3), _rnn, "sequence"),
+    "RNN": LayerSpec(
+        ("cell", "return_sequences", "return_state", "go_backwards", "stateful"), Role.RNN, (3, 3), _rnn, "sequence"
+    ),
     "Bidirectional": LayerSpec(("layer", "merge_mode"), Role.RNN, (3, 3), _bidirectional, "sequence"),
     "ConvLSTM1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, 4), _conv_lstm(1)),
     "ConvLSTM2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, 5), _conv_lstm(2)),
@@ -434,7 +436,13 @@ TABLE: dict[str, LayerSpec] = {
     "Permute": LayerSpec(("dims",), Role.OTHER, None, _permute, "sequence"),  # when it takes rank 3
     "Conv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
     "SeparableConv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
-    "DepthwiseConv1D": LayerSpec(("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"), Role.OTHER, (3, 3), _conv1d, "sequence"),
+    "DepthwiseConv1D": LayerSpec(
+        ("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"),
+        Role.OTHER,
+        (3, 3),
+        _conv1d,
+        "sequence",
+    ),
     "Conv1DTranspose": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
     "MaxPooling1D": LayerSpec(_POOL_PARAMS, Role.OTHER, (3, 3), _pool1d, "sequence"),
     "AveragePooling1D": LayerSpec(_POOL_PARAMS, Role.OTHER, (3, 3), _pool1d, "sequence"),
@@ -452,7 +460,9 @@ TABLE: dict[str, LayerSpec] = {
     "Minimum": LayerSpec((), Role.OTHER, None, _elementwise),
     "Attention": LayerSpec(("use_scale", "score_mode"), Role.OTHER, None, _attention),
     "AdditiveAttention": LayerSpec(("use_scale",), Role.OTHER, None, _attention),
-    "MultiHeadAttention": LayerSpec(("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape"), Role.OTHER, None, _attention),
+    "MultiHeadAttention": LayerSpec(
+        ("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape"), Role.OTHER, None, _attention
+    ),
     # Cells are arguments of RNN(...), never applied on their own by the rules.
     "LSTMCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
     "GRUCell": LayerSpec(("units",), Role.OTHER, None, _unknown),

@@ -7,7 +7,7 @@ as parsing again; reading the dataclass fields costs a small part of that.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 

@@ -65,7 +65,7 @@ class _Unk:
 
     _instance: _Unk | None = None
 
-    def __new__(cls) -> _Unk:  # noqa: PYI034
+    def __new__(cls) -> _Unk:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -121,14 +121,35 @@ RNN_KINDS = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional"})
 # DESIGN.md's pass-through layers: Dropout and its kin, Activation, normalization, Masking, Dense,
 # TimeDistributed(Dense).
 PASS_THROUGH = frozenset(
-    {"Dropout", "SpatialDropout1D", "GaussianNoise", "Activation", "BatchNormalization", "LayerNormalization",
-     "Masking", "Dense"}
+    {
+        "Dropout",
+        "SpatialDropout1D",
+        "GaussianNoise",
+        "Activation",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Masking",
+        "Dense",
+    }
 )
 # Layers that need a sequence (KER103) and a vector (KER106).
 NEEDS_SEQUENCE = frozenset(
-    {"SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "Conv1D", "MaxPooling1D", "AveragePooling1D",
-     "GlobalAveragePooling1D", "GlobalMaxPooling1D", "UpSampling1D", "ZeroPadding1D", "Cropping1D",
-     "SpatialDropout1D"}
+    {
+        "SimpleRNN",
+        "LSTM",
+        "GRU",
+        "RNN",
+        "Bidirectional",
+        "Conv1D",
+        "MaxPooling1D",
+        "AveragePooling1D",
+        "GlobalAveragePooling1D",
+        "GlobalMaxPooling1D",
+        "UpSampling1D",
+        "ZeroPadding1D",
+        "Cropping1D",
+        "SpatialDropout1D",
+    }
 )
 NEEDS_VECTOR = frozenset({"RepeatVector"})
 
@@ -246,7 +267,7 @@ def _call_keras_fresh(keras, spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims
         layer = spare.pop() if spare else build_layer(spec)  # a constructor error is a generator bug
         try:
             result = layer(keras.Input(batch_shape=batch_shape))
-        except Exception as error:  # noqa: BLE001 - whatever Keras raises is the oracle's answer
+        except Exception as error:
             if _REFUSED_BEFORE_BUILD.search(str(error)) and not _built(layer):
                 _unbuilt.setdefault(spec, []).append(layer)
             return None, f"{type(error).__name__}: {error}"
@@ -264,7 +285,7 @@ def _call_keras_fresh(keras, spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims
         tf_logger.setLevel(logging.CRITICAL)  # the failed loop leaves a TensorArray that TF logs about
         try:
             ran = build_layer(spec)(np.zeros(tuple(2 if d is None else d for d in batch_shape), "float32"))
-        except Exception as error:  # noqa: BLE001 - as above
+        except Exception as error:
             return None, f"{type(error).__name__} when run: {error}"
         finally:
             gc.collect()
@@ -307,6 +328,7 @@ def canonical(spec: Spec) -> Spec:
 
 def _variant(spec: Spec, shift: int) -> Spec:
     """The spec with every opaque integer given its value plus ``shift``."""
+
     def value(v: object) -> object:
         if isinstance(v, Spec):
             return _variant(v, shift)
@@ -350,7 +372,9 @@ def _keras_apply(spec: Spec, dims: Dims) -> Outcome:
     """
     outputs, error = _call_keras(spec, _keras_dims(dims))
     if outputs is not None or dims[-1] is not UNK:
-        return Outcome(outputs) if outputs is not None else Outcome(None, error, _refuses_rank(spec, len(dims), dims[-1]))
+        return (
+            Outcome(outputs) if outputs is not None else Outcome(None, error, _refuses_rank(spec, len(dims), dims[-1]))
+        )
     first, _ = _call_keras(spec, _keras_dims(dims, 7))
     if first is None:
         return Outcome(None, error, _refuses_rank(spec, len(dims)))
@@ -679,8 +703,15 @@ class Renderer:
     def __init__(self, program: Program) -> None:
         self.program = program
         spelling = program.spelling
-        self.layer_prefix = {"layers": "layers.", "keras": "keras.layers.", "tf": "tf.keras.layers.",
-                             "alias": "KL.", "bare": "", "star": "", "tf_keras": "tf_keras.layers."}[spelling]
+        self.layer_prefix = {
+            "layers": "layers.",
+            "keras": "keras.layers.",
+            "tf": "tf.keras.layers.",
+            "alias": "KL.",
+            "bare": "",
+            "star": "",
+            "tf_keras": "tf_keras.layers.",
+        }[spelling]
         self.model_prefix = {"tf": "tf.keras.", "tf_keras": "tf_keras.", "bare": ""}.get(spelling, "keras.")
         self.open_features = False
 
@@ -749,7 +780,12 @@ class Renderer:
     def input_dims(self) -> str:
         dims = self.program.input_dims
         if self.open_features:  # inside build_model(n_features)
-            return "(" + ", ".join([self.value(d) for d in dims[:-1]] + ["n_features"]) + ("," if len(dims) == 1 else "") + ")"
+            return (
+                "("
+                + ", ".join([self.value(d) for d in dims[:-1]] + ["n_features"])
+                + ("," if len(dims) == 1 else "")
+                + ")"
+            )
         return self.value(dims)
 
     def input_call(self) -> str:
@@ -779,7 +815,11 @@ class Renderer:
         for index, op in enumerate(program.ops):
             if isinstance(op, Compile):
                 loss = op.loss.source
-                w.add(f'model.compile("adam", {loss})' if op.positional else f'model.compile(optimizer="adam", loss={loss})')
+                w.add(
+                    f'model.compile("adam", {loss})'
+                    if op.positional
+                    else f'model.compile(optimizer="adam", loss={loss})'
+                )
             else:
                 y = f"y={op.target}" if op.keyword else op.target
                 lines[Anchor("train", index)] = w.add(f"model.{op.method}(X, {y})")
@@ -801,8 +841,13 @@ class Renderer:
         for index, layer in enumerate(self.program.layers):
             previous = self.program.layers[index - 1] if index else None
             if (
-                groups and previous is not None and previous.spec == layer.spec and layer.outputs == 1
-                and not layer.split and not previous.split and not self._input_shape_kw(index - 1)
+                groups
+                and previous is not None
+                and previous.spec == layer.spec
+                and layer.outputs == 1
+                and not layer.split
+                and not previous.split
+                and not self._input_shape_kw(index - 1)
             ):
                 groups[-1].append(index)
             else:
@@ -1019,8 +1064,9 @@ def _rnn_spec(c: Chooser, multi_output: bool) -> Spec:
     wrapped = kind == "Bidirectional"
     if wrapped:
         kind = c.choice(["LSTM", "GRU", "SimpleRNN", "RNN"])
-    seq_spelling = c.weighted([(3, "absent"), (4, "True"), (2, "False"), (1, "opaque"),
-                               (2 if kind == "RNN" else 0, "positional")])
+    seq_spelling = c.weighted(
+        [(3, "absent"), (4, "True"), (2, "False"), (1, "opaque"), (2 if kind == "RNN" else 0, "positional")]
+    )
     seq_value = {"True": True, "False": False, "positional": c.chance(50)}.get(seq_spelling)
     args: list[tuple[str | None, object]] = []
     if kind == "RNN":
@@ -1106,7 +1152,7 @@ def _shape_dependent(c: Chooser, kind: str, dims: Dims | None) -> Spec | None:
             target = c.choice(options)
             if len(target) > 1 and c.chance(30):
                 at = c.integer(0, len(target) - 1)
-                target = target[:at] + (-1,) + target[at + 1:]
+                target = target[:at] + (-1,) + target[at + 1 :]
         return Spec("Reshape", ((None, target),))
     if kind == "Permute":
         r = rank if rank is not None and 3 <= rank <= 4 and c.chance(85) else c.choice([3, 4])
@@ -1119,21 +1165,46 @@ def _shape_dependent(c: Chooser, kind: str, dims: Dims | None) -> Spec | None:
 
 
 def _layer_spec(c: Chooser, dims: Dims | None, multi_output: bool) -> Spec | None:
-    kind = c.weighted([
-        (12, "rnn"), (5, "Dense"), (5, "TimeDistributed"), (2, "Dropout"), (1, "SpatialDropout1D"),
-        (1, "GaussianNoise"), (1, "Activation"), (1, "BatchNormalization"), (1, "LayerNormalization"),
-        (1, "Masking"), (3, "RepeatVector"), (2, "Conv1D"), (2, "MaxPooling1D"), (1, "AveragePooling1D"),
-        (2, "GlobalAveragePooling1D"), (1, "GlobalMaxPooling1D"), (2, "Flatten"), (2, "Reshape"),
-        (1, "Permute"), (1, "UpSampling1D"), (1, "ZeroPadding1D"), (1, "Cropping1D"), (1, "Embedding"),
-    ])
+    kind = c.weighted(
+        [
+            (12, "rnn"),
+            (5, "Dense"),
+            (5, "TimeDistributed"),
+            (2, "Dropout"),
+            (1, "SpatialDropout1D"),
+            (1, "GaussianNoise"),
+            (1, "Activation"),
+            (1, "BatchNormalization"),
+            (1, "LayerNormalization"),
+            (1, "Masking"),
+            (3, "RepeatVector"),
+            (2, "Conv1D"),
+            (2, "MaxPooling1D"),
+            (1, "AveragePooling1D"),
+            (2, "GlobalAveragePooling1D"),
+            (1, "GlobalMaxPooling1D"),
+            (2, "Flatten"),
+            (2, "Reshape"),
+            (1, "Permute"),
+            (1, "UpSampling1D"),
+            (1, "ZeroPadding1D"),
+            (1, "Cropping1D"),
+            (1, "Embedding"),
+        ]
+    )
     if kind == "rnn":
         return _rnn_spec(c, multi_output)
     if kind == "Dense":
         args: tuple = ((None, _units(c)),)
         return Spec("Dense", args + ((("activation", "softmax"),) if c.chance(20) else ()))
     if kind == "TimeDistributed":
-        inner = c.weighted([(8, Spec("Dense", ((None, _units(c)),))), (1, Spec("Dropout", ((None, 0.1),))),
-                            (1, Spec("Activation", ((None, "relu"),)))])
+        inner = c.weighted(
+            [
+                (8, Spec("Dense", ((None, _units(c)),))),
+                (1, Spec("Dropout", ((None, 0.1),))),
+                (1, Spec("Activation", ((None, "relu"),))),
+            ]
+        )
         return Spec("TimeDistributed", ((None, inner),) + ((("name", "td"),) if c.chance(10) else ()))
     if kind in ("Dropout", "SpatialDropout1D", "GaussianNoise"):
         return Spec(kind, ((None, 0.1),))
@@ -1163,8 +1234,9 @@ def _target(c: Chooser, output: Dims | None, input_dims: tuple[int, ...]) -> str
     pool = small + known
     last = output[-1] if output is not None and isinstance(output[-1], int) else None
     per_sequence = 6 if output is not None and len(output) == 3 else 3
-    kind = c.weighted([(4, "like_output"), (3, "per_step"), (per_sequence, "per_sequence"), (2, "random"),
-                       (1, "unknown")])
+    kind = c.weighted(
+        [(4, "like_output"), (3, "per_step"), (per_sequence, "per_sequence"), (2, "random"), (1, "unknown")]
+    )
     if kind == "unknown":
         return 'np.load("targets.npy")'
     if kind == "like_output" and output is not None and all(isinstance(d, int) for d in output[1:]):
@@ -1177,8 +1249,17 @@ def _target(c: Chooser, output: Dims | None, input_dims: tuple[int, ...]) -> str
         dims = tuple(c.choice(pool) for _ in range(c.integer(0, 3)))
     shape = (N_SAMPLES,) + dims
     spelled = "(N" + "".join(f", {d}" for d in dims) + ("," if not dims else "") + ")"
-    maker = c.weighted([(4, "zeros"), (1, "ones"), (2, "rand"), (1, "random"), (1, "randint"), (1, "reshape"),
-                        (2 if dims else 0, "to_categorical")])
+    maker = c.weighted(
+        [
+            (4, "zeros"),
+            (1, "ones"),
+            (2, "rand"),
+            (1, "random"),
+            (1, "randint"),
+            (1, "reshape"),
+            (2 if dims else 0, "to_categorical"),
+        ]
+    )
     if maker == "zeros":
         return f"np.zeros({spelled})"
     if maker == "ones":

@@ -43,7 +43,9 @@ def test_text_output_and_exit_status(project: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{project / 'model.py'}:7:5: KER101 TimeDistributed(Dense(15)) on (None, 64, 16)")
     assert "same 255 parameters" in lines[0]
-    assert lines[1].startswith(f"{project / 'model.py'}:9:5: KER103 [*] LSTM(4) needs a sequence (rank 3) but gets (None, 8)")
+    assert lines[1].startswith(
+        f"{project / 'model.py'}:9:5: KER103 [*] LSTM(4) needs a sequence (rank 3) but gets (None, 8)"
+    )
     assert lines[2:] == [
         "Found 2 findings in 1 file.",
         "[*] 1 fixable with --fix.",
@@ -128,7 +130,9 @@ def test_jobs_do_not_change_the_output_over_the_fixtures() -> None:
     ],
 )
 def test_noqa(comment: str, kept: list[str]) -> None:
-    source = TWO_FINDINGS.replace("layers.TimeDistributed(layers.Dense(15)),", "layers.TimeDistributed(layers.Dense(15))," + comment)
+    source = TWO_FINDINGS.replace(
+        "layers.TimeDistributed(layers.Dense(15)),", "layers.TimeDistributed(layers.Dense(15))," + comment
+    )
     codes = [f.code for f in check_source(source, select=["KER101"])]
     assert codes == kept
 
@@ -201,6 +205,7 @@ def test_prefilter_skips_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     calls: list[str] = []
     real_parse = check_module.parse_both
+
     def parse_both(text: str, path: str, tree: object = None) -> object:
         calls.append(path)
         return real_parse(text, path, tree)

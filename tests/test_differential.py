@@ -140,7 +140,7 @@ def test_rendered_lines_point_at_the_reported_nodes() -> None:
         text = source.splitlines()
         assert "TimeDistributed(" in text[lines[diff.Anchor("td", 1)] - 1], form
         site = text[lines[diff.Anchor("site", 1)] - 1]
-        assert ("layer1(" in site or "TimeDistributed(" in site or ".add(" in site), form
+        assert "layer1(" in site or "TimeDistributed(" in site or ".add(" in site, form
 
 
 # ---------------------------------------------------------------- what it found
@@ -153,15 +153,23 @@ FOUND = {
     "spatial_dropout_rank": _program((5, 3), S("SpatialDropout1D", ((None, 0.1),)), TD_DENSE),
     "permute_rank": _program((6,), S("Permute", ((None, (2, 1)),)), S("Dropout", ((None, 0.1),)), TD_DENSE),
     "padding_time_steps": _program(
-        (5, 2), S("ZeroPadding1D", ((None, (1, 0)),)), S("SimpleRNN", ((None, 1), ("return_sequences", True))),
+        (5, 2),
+        S("ZeroPadding1D", ((None, (1, 0)),)),
+        S("SimpleRNN", ((None, 1), ("return_sequences", True))),
         ops=_MSE_FIT,
     ),
     "upsampling_time_steps": _program(
-        (1, 1), S("RepeatVector", ((None, 1),)), S("UpSampling1D", ((None, 2),)),
-        S("LSTM", ((None, diff.HIDDEN), ("return_sequences", True))), S("Dense", ((None, 1),)), ops=_MSE_FIT,
+        (1, 1),
+        S("RepeatVector", ((None, 1),)),
+        S("UpSampling1D", ((None, 2),)),
+        S("LSTM", ((None, diff.HIDDEN), ("return_sequences", True))),
+        S("Dense", ((None, 1),)),
+        ops=_MSE_FIT,
     ),
     "reshape_inferred_axis": _program(
-        (3, 3), S("LSTM", ((None, 4),)), S("Reshape", ((None, (-1, 2)),)),
+        (3, 3),
+        S("LSTM", ((None, 4),)),
+        S("Reshape", ((None, (-1, 2)),)),
         S("LSTM", ((None, 2), ("return_sequences", True))),
         ops=[diff.Compile(diff.LOSSES[0]), diff.Train("fit", "np.zeros((N, 2))")],
     ),

@@ -152,8 +152,17 @@ def test_magics_and_shell_lines_become_neutral_lines() -> None:
     compile(text, "<notebook>", "exec")  # nothing breaks
     changed = {original[i] for i in range(len(original)) if program[i] != original[i]}
     assert changed == {
-        "%matplotlib inline", "%load_ext autoreload", "!pip install keras", "files = !ls -la", "x = %pwd",
-        "pip install keras", "np?", "??np.zeros", "np.zeros??", "    %time y = 1", "    !echo {i} \\",
+        "%matplotlib inline",
+        "%load_ext autoreload",
+        "!pip install keras",
+        "files = !ls -la",
+        "x = %pwd",
+        "pip install keras",
+        "np?",
+        "??np.zeros",
+        "np.zeros??",
+        "    %time y = 1",
+        "    !echo {i} \\",
         "        continued",
     }
     assert program[original.index("    %time y = 1")] == "    pass"
@@ -200,8 +209,10 @@ def test_other_languages_and_empty_notebooks_are_nothing_to_check(tmp_path: Path
         ('{"metadata": {}}', 'not a notebook: no "cells" list'),
         ('{"worksheets": [], "nbformat": 3}', "nbformat 3 notebooks are not supported"),
         ('{"cells": [{"cell_type": "code", "source": 3}]}', "cell 1 has a source that is not text"),
-        (nbformat_text(notebook(code(lines(IMPORTS)), code(["model = keras.Sequential([LSTM(4)\n"]))),
-         "syntax error in cell 2 on line 1"),
+        (
+            nbformat_text(notebook(code(lines(IMPORTS)), code(["model = keras.Sequential([LSTM(4)\n"]))),
+            "syntax error in cell 2 on line 1",
+        ),
     ],
 )
 def test_a_bad_notebook_gets_one_clear_line(tmp_path: Path, content: str, reason: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Mapping
+from collections.abc import Mapping
 
 import libcst as cst
 import pytest

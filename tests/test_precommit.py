@@ -39,8 +39,13 @@ CLEAN_NOTEBOOK = """\
  "metadata": {}, "nbformat": 4, "nbformat_minor": 5
 }
 """
-_OFFLINE = ("Could not find a version that satisfies", "NewConnectionError", "Temporary failure in name resolution",
-            "No matching distribution found", "Network is unreachable")
+_OFFLINE = (
+    "Could not find a version that satisfies",
+    "NewConnectionError",
+    "Temporary failure in name resolution",
+    "No matching distribution found",
+    "Network is unreachable",
+)
 
 
 def git(*args: str, cwd: Path) -> str:

@@ -93,7 +93,10 @@ def test_cli_on_a_folder_of_garbage(tmp_path: Path) -> None:
         "import keras\nfrom keras import layers\nm = keras.Sequential([\n    keras.Input(shape=(10, 4)),\n"
         "    layers.LSTM(4, return_sequences=True),\n" + "    layers.Dense(4),\n" * 5000 + "])\n",
         "import keras\nfrom keras import layers\nx = keras.Input(shape=(10, 4))\ny = "
-        + "layers.Dense(4)(" * 150 + "layers.LSTM(4, return_sequences=True)(x)" + ")" * 150 + "\n",
+        + "layers.Dense(4)(" * 150
+        + "layers.LSTM(4, return_sequences=True)(x)"
+        + ")" * 150
+        + "\n",
         "import keras\nfrom keras import layers\nm = keras.Sequential()\n"
         + "if m:\n    m.add(layers.LSTM(4))\n" * 3000,
     ],

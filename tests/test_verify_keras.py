@@ -65,7 +65,9 @@ def fixture_verdicts(worker, tmp_path_factory) -> dict[str, list[tuple[object, d
 def test_every_fixture_finding_is_confirmed(path: Path, fixture_verdicts) -> None:
     for finding, verification in fixture_verdicts.get(path.name, []):
         where = (path.name, finding.line, finding.code)
-        assert verification["status"] != "refuted", f"Keras disagrees with kerascheck at {where}: {verification['detail']}"
+        assert verification["status"] != "refuted", (
+            f"Keras disagrees with kerascheck at {where}: {verification['detail']}"
+        )
         if verification["status"] == "unverified":
             assert where in LEGITIMATELY_UNVERIFIED, f"unverified at {where}: {verification['detail']}"
             continue
@@ -154,7 +156,9 @@ def test_the_cache_is_hit_on_the_second_run(worker, tmp_path: Path) -> None:
     assert warm.cached == warm.models == cold.models and warm.built == 0
     assert [v["status"] for v in second] == [v["status"] for v in first]
     assert [v["original"] for v in second] == [v["original"] for v in first]
-    again, _, nocache = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path, enabled=False))
+    _again, _, nocache = verify_plans(
+        plans, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path, enabled=False)
+    )
     assert nocache.cached == 0 and nocache.built == cold.models
 
 
@@ -262,12 +266,23 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
     (work / "pyproject.toml").unlink()
 
     missing = _cli("explain", f"{copy_.name}:3", cwd=work, env=env)
-    assert missing.returncode == 2 and "no finding on line 3" in missing.stderr and "(findings at: 12, 18)" in missing.stderr
+    assert (
+        missing.returncode == 2
+        and "no finding on line 3" in missing.stderr
+        and "(findings at: 12, 18)" in missing.stderr
+    )
 
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "keras.py").write_text("raise ModuleNotFoundError(\"No module named 'keras'\", name='keras')\n")
-    without = _cli("check", "--verify", "--no-cache", copy_.name, cwd=work, env={**env, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"})
+    without = _cli(
+        "check",
+        "--verify",
+        "--no-cache",
+        copy_.name,
+        cwd=work,
+        env={**env, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"},
+    )
     assert without.returncode == 1
     assert without.stdout.splitlines()[0].endswith("[unverified]")
     assert "could not verify: keras is not installed" in without.stderr
@@ -278,10 +293,15 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
 
 def test_tf_keras_confirms_the_seed_findings(tmp_path: Path) -> None:
     pytest.importorskip("tf_keras", reason="tf-keras (Keras 2) is not installed")
-    picks = [("seed_question_timedistributed.py", 12), ("layers_embedding_masking.py", 12),
-             ("ker102_time_distributed_on_vector.py", 8), ("ker103_missing_return_sequences.py", 13),
-             ("ker104_per_sequence_output.py", 20), ("ker105_per_step_output.py", 25),
-             ("ker106_sequence_into_repeatvector.py", 30)]
+    picks = [
+        ("seed_question_timedistributed.py", 12),
+        ("layers_embedding_masking.py", 12),
+        ("ker102_time_distributed_on_vector.py", 8),
+        ("ker103_missing_return_sequences.py", 13),
+        ("ker104_per_sequence_output.py", 20),
+        ("ker105_per_step_output.py", 25),
+        ("ker106_sequence_into_repeatvector.py", 30),
+    ]
     plans = [_seed_plan(name, line) for name, line in picks]
     out, _, stats = verify_plans(plans, VerifyOptions(keras="tf_keras", progress=False), cache=Cache(tmp_path))
     assert stats.environment["module"] == "tf_keras"

@@ -78,7 +78,9 @@ def test_seed_question_spec() -> None:
 
 def test_fixes_flip_return_sequences_on_the_rnn_to_blame() -> None:
     ker103 = plan_at(FIXTURES / "ker103_missing_return_sequences.py", 13)["job"]  # SimpleRNN(32) -> Bidirectional
-    changed = [(lid, layer) for lid, layer in ker103["fixed"]["layers"].items() if layer != ker103["original"]["layers"][lid]]
+    changed = [
+        (lid, layer) for lid, layer in ker103["fixed"]["layers"].items() if layer != ker103["original"]["layers"][lid]
+    ]
     assert [(layer["class"], layer["config"]["return_sequences"]) for _, layer in changed] == [("SimpleRNN", True)]
 
     ker106 = plan_at(FIXTURES / "ker106_sequence_into_repeatvector.py", 30)["job"]  # Bidirectional(LSTM) blamed
@@ -92,7 +94,10 @@ def test_fixes_flip_return_sequences_on_the_rnn_to_blame() -> None:
 
 def test_a_return_sequences_false_fix_unwraps_the_time_distributed_dense_in_between() -> None:
     plan = plan_at(FIXTURES / "ker106_sequence_into_repeatvector.py", 35)
-    assert plan["fix"] == "return_sequences=False on SimpleRNN(16) on line 33 and TimeDistributed(Dense(8)) on line 34 unwrapped (KER101)"
+    assert (
+        plan["fix"]
+        == "return_sequences=False on SimpleRNN(16) on line 33 and TimeDistributed(Dense(8)) on line 34 unwrapped (KER101)"
+    )
     fixed = plan["job"]["fixed"]
     assert "TimeDistributed" not in {fixed["layers"][n["layer"]]["class"] for n in fixed["nodes"]}
 
@@ -119,7 +124,7 @@ def test_keras2_spellings_and_arguments_are_mapped() -> None:
         "m = keras.Sequential([keras.Input(shape=(5, 3)), keras.layers.LSTM(8, return_sequences=True),"
         " keras.layers.TimeDistributed(keras.layers.Dense(output_dim=2))])\n"
     )[0]
-    dense = [layer for layer in keras1["job"]["original"]["layers"].values() if layer["class"] == "Dense"][0]
+    dense = next(layer for layer in keras1["job"]["original"]["layers"].values() if layer["class"] == "Dense")
     assert dense["config"] == {"units": 2}
 
 
@@ -164,7 +169,10 @@ def test_what_cannot_be_rebuilt_is_unverified_with_the_reason() -> None:
     # LSTM(8, **options) has a hidden return_sequences: no finding there at all (precision first).
     plans = plans_of(source)
     assert [p["code"] for p in plans] == ["KER102"]
-    assert plans[0]["unverified"] == "the layer TimeDistributed(...) on line 9 wraps is not a Keras layer kerascheck rebuilds"
+    assert (
+        plans[0]["unverified"]
+        == "the layer TimeDistributed(...) on line 9 wraps is not a Keras layer kerascheck rebuilds"
+    )
     assert plans[0]["job"] is None
 
 
@@ -207,7 +215,9 @@ def test_unverified_plans_need_no_worker(tmp_path: Path) -> None:
 
 def test_text_output_says_the_verdict_after_the_message() -> None:
     finding = Finding("m.py", 3, 1, 3, 9, "KER101", "redundant-time-distributed", "TimeDistributed(Dense(1)) ...")
-    verified = Finding(**{**finding.__dict__, "verification": {"status": "confirmed", "detail": "", "original": [], "fixed": []}})
+    verified = Finding(
+        **{**finding.__dict__, "verification": {"status": "confirmed", "detail": "", "original": [], "fixed": []}}
+    )
     assert text_report.render([finding]).splitlines()[0].endswith("TimeDistributed(Dense(1)) ...")
     assert text_report.render([verified]).splitlines()[0].endswith("TimeDistributed(Dense(1)) ... [confirmed]")
 

@@ -10,8 +10,8 @@ rules only ever judge what is certain.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -41,8 +41,29 @@ from kerascheck.walk import walk
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
 
 _BUILTINS = frozenset(
-    {"range", "len", "enumerate", "zip", "list", "tuple", "int", "print", "isinstance", "float",
-     "str", "min", "max", "abs", "sum", "sorted", "reversed", "bool", "round", "super", "type"}
+    {
+        "range",
+        "len",
+        "enumerate",
+        "zip",
+        "list",
+        "tuple",
+        "int",
+        "print",
+        "isinstance",
+        "float",
+        "str",
+        "min",
+        "max",
+        "abs",
+        "sum",
+        "sorted",
+        "reversed",
+        "bool",
+        "round",
+        "super",
+        "type",
+    }
 )
 
 _BINARY: dict[type, Callable[[object, object], object]] = {
@@ -398,9 +419,13 @@ class Builder:
         value: Value = UNKNOWN
         for method in sorted(methods, key=lambda m: first.get(m.name.value, 2)):
             result = self.define_function(method, obj)
-            if is_model and method.name.value == "call" and isinstance(result, UserFunction):
-                if isinstance(result.returns, Tensor):
-                    value = ModelClass(node.name.value, result.returns)
+            if (
+                is_model
+                and method.name.value == "call"
+                and isinstance(result, UserFunction)
+                and isinstance(result.returns, Tensor)
+            ):
+                value = ModelClass(node.name.value, result.returns)
         self.bind(node.name, value)
 
     # ------------------------------------------------------------ expressions
@@ -484,9 +509,13 @@ class Builder:
         index = node.slice[0].slice
         if isinstance(index, cst.Index):
             key = self.ev(index.value)
-            if isinstance(base, Seq) and isinstance(key, Const) and type(key.value) is int:
-                if -len(base.items) <= key.value < len(base.items):
-                    return base.items[key.value]
+            if (
+                isinstance(base, Seq)
+                and isinstance(key, Const)
+                and type(key.value) is int
+                and -len(base.items) <= key.value < len(base.items)
+            ):
+                return base.items[key.value]
             self.escape(base)
             return UNKNOWN
         bounds = [None if part is None else self.ev(part) for part in (index.lower, index.upper, index.step)]

@@ -39,9 +39,27 @@ if TYPE_CHECKING:
 TRAIN_METHODS = frozenset({"fit", "evaluate", "train_on_batch", "test_on_batch"})
 # Model methods that never change which layers a model holds.
 _READ_ONLY = frozenset(
-    {"summary", "predict", "predict_on_batch", "predict_step", "save", "save_weights", "load_weights",
-     "count_params", "get_config", "to_json", "get_layer", "build", "evaluate_generator",
-     "predict_generator", "fit_generator", "reset_states", "get_weights", "set_weights", "export"}
+    {
+        "summary",
+        "predict",
+        "predict_on_batch",
+        "predict_step",
+        "save",
+        "save_weights",
+        "load_weights",
+        "count_params",
+        "get_config",
+        "to_json",
+        "get_layer",
+        "build",
+        "evaluate_generator",
+        "predict_generator",
+        "fit_generator",
+        "reset_states",
+        "get_weights",
+        "set_weights",
+        "export",
+    }
 )
 
 
@@ -192,7 +210,9 @@ def _as_tensor(value: Value) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(None)
 
 
-def apply_layer(b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict[str, Value], site: cst.CSTNode) -> Value:
+def apply_layer(
+    b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict[str, Value], site: cst.CSTNode
+) -> Value:
     """Apply ``layer`` to ``inputs``: record the graph node, return the output tensor(s)."""
     tensors = tuple(_as_tensor(v) for v in inputs)
     result, error = shapes.infer(layer, [t.shape for t in tensors], call_kwargs)
@@ -223,7 +243,9 @@ def _new_sequential(b: Builder, node: cst.Call) -> ModelRef:
     args = Args(b, node)
     ref = ModelRef(b.alloc(ModelState(output=None)))
     layers = args.node("layers", 0)
-    if isinstance(layers, (cst.List, cst.Tuple)) and not any(isinstance(e, cst.StarredElement) for e in layers.elements):
+    if isinstance(layers, (cst.List, cst.Tuple)) and not any(
+        isinstance(e, cst.StarredElement) for e in layers.elements
+    ):
         for element in layers.elements:
             _sequential_add(b, ref, args.value(element.value), element.value)
     elif layers is not None:
@@ -408,7 +430,7 @@ def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
     args = Args(b, node)
     values = [args.value(a) for a in args.positional]
     args.all(escape=False)
-    if args.starred or args.keywords and name != "enumerate":
+    if args.starred or (args.keywords and name != "enumerate"):
         return UNKNOWN
     consts = [v.value for v in values if isinstance(v, Const)]
     all_ints = len(consts) == len(values) and all(type(c) is int for c in consts)
@@ -437,6 +459,11 @@ def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
         return Seq(tuple(Seq(items) for items in zip(*(v.items for v in values))))  # type: ignore[union-attr]
     if name in ("list", "tuple") and len(values) == 1 and isinstance(values[0], Seq):
         return values[0]
-    if name == "int" and len(values) == 1 and isinstance(values[0], Const) and type(values[0].value) in (int, float, bool):
+    if (
+        name == "int"
+        and len(values) == 1
+        and isinstance(values[0], Const)
+        and type(values[0].value) in (int, float, bool)
+    ):
         return Const(int(values[0].value))  # type: ignore[arg-type]
     return UNKNOWN

@@ -8,7 +8,6 @@ statically (Keras' own ``None`` dimensions stay ``None``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import libcst as cst
 
@@ -32,9 +31,9 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 
-Dim = Union[int, None, _Unknown]
+Dim = int | None | _Unknown
 # A shape includes the batch axis. ``None`` as a whole shape means the rank is unknown.
-Shape = Union[tuple[Dim, ...], None]
+Shape = tuple[Dim, ...] | None
 
 
 @dataclass(frozen=True)
@@ -141,9 +140,9 @@ class Builtin:
     name: str
 
 
-Value = Union[
-    _Unknown, Const, Seq, Module, Layer, Tensor, Array, ModelRef, ObjRef, UserFunction, ModelClass, Builtin
-]
+Value = (
+    _Unknown | Const | Seq | Module | Layer | Tensor | Array | ModelRef | ObjRef | UserFunction | ModelClass | Builtin
+)
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ class ObjState:
         return ObjState(tuple((k, v) for k, v in self.attrs if k != name) + ((name, value),))
 
 
-HeapState = Union[ModelState, ObjState]
+HeapState = ModelState | ObjState
 
 
 @dataclass(eq=False)

@@ -10,8 +10,8 @@ what it changes, not the size of the state (a 50,000-line module has thousands o
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from kerascheck.graph.model import (
     UNKNOWN,
@@ -85,10 +85,7 @@ def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
             merged = merged.set(name, merge_values(a.get(name), b.get(name)))
         return merged
     if isinstance(a, ModelState) and isinstance(b, ModelState):
-        if a.output is None or b.output is None:
-            output = Tensor(None)
-        else:
-            output = merge_tensors(a.output, b.output)
+        output = Tensor(None) if a.output is None or b.output is None else merge_tensors(a.output, b.output)
         return ModelState(output=output, loss=a.loss if a.loss == b.loss else None)
     return havoc(a)
 

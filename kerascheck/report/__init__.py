@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from kerascheck.findings import Finding
 from kerascheck.report import github, json_format, sarif, text

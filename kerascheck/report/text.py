@@ -24,8 +24,7 @@ def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
 def render(findings: list[Finding], *, unsafe_fixes: bool = False) -> str:
     """One line a finding, ``[*]`` marking those ``--fix`` would fix, then a summary."""
     lines = [
-        f"{where(f)}: {f.code} {'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}{_verdict(f)}"
-        for f in findings
+        f"{where(f)}: {f.code} {'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}{_verdict(f)}" for f in findings
     ]
     files = len({f.path for f in findings})
     if findings:

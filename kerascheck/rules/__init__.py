@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from types import ModuleType
-from typing import Iterable, Iterator
 
 from kerascheck.graph.model import Graph
 from kerascheck.rules import ker101, ker102, ker103, ker104, ker105, ker106

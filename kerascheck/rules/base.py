@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import libcst as cst
 
@@ -12,7 +11,7 @@ from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Tens
 
 # A message is text with nodes in it; a node is written as its line number once positions
 # are known (they are computed only for files that have something to report).
-MessagePart = Union[str, cst.CSTNode]
+MessagePart = str | cst.CSTNode
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,9 @@ def describe(layer: Layer) -> str:
     first = spec.params[0] if spec is not None and spec.params else None
     value = layer.arg(first) if first is not None else None
     if isinstance(value, Const) and isinstance(value.value, (int, float, str)) and not isinstance(value.value, bool):
-        return f"{layer.spelled}({value.value!r})" if isinstance(value.value, str) else f"{layer.spelled}({value.value})"
+        return (
+            f"{layer.spelled}({value.value!r})" if isinstance(value.value, str) else f"{layer.spelled}({value.value})"
+        )
     if isinstance(value, Seq):
         return f"{layer.spelled}({shapes.format_shape(shapes.dims(value))[0:]})"
     return f"{layer.spelled}(...)" if value is not None else f"{layer.spelled}()"

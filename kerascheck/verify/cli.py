@@ -90,8 +90,15 @@ def _not_run(finding: Finding) -> bool:
     """Unverified because the worker could not serve (the same reason for many findings)."""
     v = finding.verification or {}
     detail = str(v.get("detail", ""))
-    return v.get("status") == verdict.UNVERIFIED and not v.get("original") and (
-        "not installed" in detail or "cannot be imported" in detail or "did not start" in detail or "cannot run" in detail
+    return (
+        v.get("status") == verdict.UNVERIFIED
+        and not v.get("original")
+        and (
+            "not installed" in detail
+            or "cannot be imported" in detail
+            or "did not start" in detail
+            or "cannot run" in detail
+        )
     )
 
 
@@ -153,7 +160,7 @@ def explain_command(args: argparse.Namespace) -> int:
         print(f"error: no finding on {where} of {path} (findings at: {lines})", file=sys.stderr)
         return EXIT_ERROR
     plans = [f.verification["plan"] for f in chosen]  # type: ignore[index]
-    verifications, results, stats = verify_plans(plans, options(args))
+    verifications, results, _stats = verify_plans(plans, options(args))
     width = shutil.get_terminal_size((120, 24)).columns
     blocks = []
     for finding, plan, verification, result in zip(chosen, plans, verifications, results):
@@ -162,7 +169,9 @@ def explain_command(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _table(title: str, plan: dict[str, Any], build: dict[str, Any] | None, nodes: list[str], fixed: bool = False) -> list[str]:
+def _table(
+    title: str, plan: dict[str, Any], build: dict[str, Any] | None, nodes: list[str], fixed: bool = False
+) -> list[str]:
     """Summary rows of one build, one line per node in ``nodes`` (blank where it has none)."""
     labels = plan.get("labels") or {}
     by_node = {row["node"]: row for row in (build or {}).get("rows", [])}
@@ -186,14 +195,22 @@ def _table(title: str, plan: dict[str, Any], build: dict[str, Any] | None, nodes
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
     total = (build or {}).get("total_params")
     out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
-    out += ["  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cell, widths))) for cell in cells]
+    out += [
+        "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cell, widths))) for cell in cells
+    ]
     out.append(rule)
-    out.append(f"Total params: {total:,}" if isinstance(total, int) else "Total params: - (it does not build)" if build else "")
+    out.append(
+        f"Total params: {total:,}" if isinstance(total, int) else "Total params: - (it does not build)" if build else ""
+    )
     return out
 
 
 def render_explanation(
-    finding: Finding, plan: dict[str, Any], verification: dict[str, Any], result: dict[str, Any] | None, width: int = 120
+    finding: Finding,
+    plan: dict[str, Any],
+    verification: dict[str, Any],
+    result: dict[str, Any] | None,
+    width: int = 120,
 ) -> str:
     head = f"{text_report.where(finding)}: {finding.code} {finding.message} [{verification['status']}]"
     lines = [head]
@@ -206,7 +223,9 @@ def render_explanation(
         for row in (build or {}).get("rows", []):
             if row["node"] not in nodes:
                 nodes.append(row["node"])
-    nodes.sort(key=lambda n: (0 if n.startswith("i") else 1, int(n[1:].split(":")[0]) if n[1:].split(":")[0].isdigit() else 0))
+    nodes.sort(
+        key=lambda n: (0 if n.startswith("i") else 1, int(n[1:].split(":")[0]) if n[1:].split(":")[0].isdigit() else 0)
+    )
     left = _table("original", plan, original, nodes)
     if fixed is None:
         right: list[str] = []

@@ -81,7 +81,7 @@ class Worker:
             assert self.hello is not None
             return self.hello
         self.starts += 1
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed when the worker stops)
         command = [self.options.python, str(WORKER), "--keras", self.options.keras]
         if self.options.memory_mb:
             command += ["--memory-mb", str(self.options.memory_mb)]

@@ -7,8 +7,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from kerascheck.findings import Finding
 from kerascheck.verify import verdict
@@ -37,8 +38,13 @@ class VerifyOptions:
         """Options from ``[tool.kerascheck]`` (``verify-keras``, ``verify-cache``,
         ``verify-timeout``, ``verify-python``, ``verify-memory-mb``), then ``overrides``."""
         values: dict[str, Any] = {}
-        for name, attr in (("verify-keras", "keras"), ("verify-cache", "cache"), ("verify-timeout", "timeout"),
-                           ("verify-python", "python"), ("verify-memory-mb", "memory_mb")):
+        for name, attr in (
+            ("verify-keras", "keras"),
+            ("verify-cache", "cache"),
+            ("verify-timeout", "timeout"),
+            ("verify-python", "python"),
+            ("verify-memory-mb", "memory_mb"),
+        ):
             if name in table:
                 values[attr] = table[name]
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -25,8 +25,9 @@ from __future__ import annotations
 import ast
 import copy
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import libcst as cst
 
@@ -270,12 +271,19 @@ def _input(walk: _Walk, tensor: Tensor, rank: int | None, consumer: Application,
         unknown = [axis for axis, d in enumerate(shape) if d is UNKNOWN]
         if unknown:
             axes = " and ".join(str(a) for a in unknown)
-            walk.shape_notes.append((f"the input to {where} is built as {{shape}} (axis {axes} not known statically)", shape))
+            walk.shape_notes.append(
+                (f"the input to {where} is built as {{shape}} (axis {axes} not known statically)", shape)
+            )
     elif rank is not None:
         walk.assumed = True
         shape = [None] + [UNKNOWN] * (rank - 1)
-        walk.shape_notes.append((f"the input to {where} is built as {{shape}} (its rank is not known statically: "
-                                 f"rank {rank} is the one {consumer.layer.kind} can take here)", shape))
+        walk.shape_notes.append(
+            (
+                f"the input to {where} is built as {{shape}} (its rank is not known statically: "
+                f"rank {rank} is the one {consumer.layer.kind} can take here)",
+                shape,
+            )
+        )
     else:
         raise Unverifiable(f"the rank of the input to {where} is not known statically{why}")
     for axis, d in enumerate(shape):
@@ -372,8 +380,9 @@ def _repaired_input(walk: _Walk, app: Application, x: Tensor, need: int) -> str:
     walk.inputs.append({"id": ref, "shape": shape, "dtype": "float32"})
     walk.labels[ref] = {"line": None, "where": None, "text": "Input"}
     walk.analyzer[ref] = [None]
-    walk.shape_notes.append((f"{where} is itself given rank {len(x.shape)} (its own finding): it is rebuilt on an "
-                             "input {shape}", shape))
+    walk.shape_notes.append(
+        (f"{where} is itself given rank {len(x.shape)} (its own finding): it is rebuilt on an input {{shape}}", shape)
+    )
     return ref
 
 
@@ -518,7 +527,9 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
     for node in original["nodes"]:
         error = walk.apps[node["id"]].error
         if error is not None and node["id"] != subject:
-            node["fallback"] = [_fallback_shape(walk, walk.apps[node["id"]], out) for out in walk.apps[node["id"]].outputs]
+            node["fallback"] = [
+                _fallback_shape(walk, walk.apps[node["id"]], out) for out in walk.apps[node["id"]].outputs
+            ]
     also: list[str] = []
     relabel: dict[str, str] = {}
     if fixed is not None:
@@ -538,9 +549,15 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
             # A sequence turned into a vector: a TimeDistributed(Dense) after the RNN, which
             # kerascheck takes as the Dense it is (KER101), must become that Dense to build.
             for node in fixed["nodes"]:
-                if node["id"] in after - changed and (node["id"] != subject or app is None) and _unwrap(fixed, original, node["id"]):
+                if (
+                    node["id"] in after - changed
+                    and (node["id"] != subject or app is None)
+                    and _unwrap(fixed, original, node["id"])
+                ):
                     relabel[node["id"]] = describe(walk.apps[node["id"]].layer.inner)  # type: ignore[arg-type]
-                    also.append(f"{walk.labels[node['id']]['text']} on line {walk.labels[node['id']]['where']} unwrapped (KER101)")
+                    also.append(
+                        f"{walk.labels[node['id']]['text']} on line {walk.labels[node['id']]['where']} unwrapped (KER101)"
+                    )
     _number_placeholders(walk)
     plan["notes"] = walk.notes
     plan["job"] = _resolve({"original": original, "fixed": fixed, "subject": subject, "numeric": code == "KER101"})
@@ -612,7 +629,9 @@ def _fix_words(code: str, report: Report, walk: _Walk) -> str | None:
     return f"return_sequences={value} on {_where(walk, report.rnn)}"
 
 
-def plans_for(results: Iterable[tuple[Any, Report]], lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str) -> list[dict[str, Any]]:
+def plans_for(
+    results: Iterable[tuple[Any, Report]], lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str
+) -> list[dict[str, Any]]:
     """One plan per finding of an analysis."""
     plans = []
     for _, report in results:

@@ -98,7 +98,9 @@ def _disagreements(plan: dict[str, Any], build: dict[str, Any]) -> list[str]:
                 continue
             same = len(mine) == len(keras) and all(a == "?" or a == b for a, b in zip(mine, keras))
             if not same:
-                found.append(f"{_label(plan, row['node'])}: kerascheck infers {_ours(mine)}, Keras builds {shape_text(keras)}")
+                found.append(
+                    f"{_label(plan, row['node'])}: kerascheck infers {_ours(mine)}, Keras builds {shape_text(keras)}"
+                )
                 break
     return found
 
@@ -141,7 +143,11 @@ def _judge(plan: dict[str, Any], result: dict[str, Any]) -> tuple[str, str]:
         earlier = f"Keras refuses an earlier layer, {_label(plan, error['node'])}, which kerascheck expects to build: {_keras_error(error)}"
         # With nothing assumed, that is kerascheck reasoning on past a layer that cannot build;
         # with sizes or ranks assumed, it may be the assumption.
-        return (UNVERIFIED, earlier + " (perhaps because of what was assumed)") if plan.get("assumed") else (REFUTED, earlier)
+        return (
+            (UNVERIFIED, earlier + " (perhaps because of what was assumed)")
+            if plan.get("assumed")
+            else (REFUTED, earlier)
+        )
     disagreements = _disagreements(plan, original)
     if disagreements:
         return REFUTED, "shapes differ from what kerascheck infers: " + "; ".join(disagreements)
@@ -159,7 +165,9 @@ def _row(build: dict[str, Any] | None, node: str) -> dict[str, Any] | None:
     return None
 
 
-def _ker101(plan: dict[str, Any], original: dict[str, Any], fixed: dict[str, Any] | None, numeric: Any) -> tuple[str, str]:
+def _ker101(
+    plan: dict[str, Any], original: dict[str, Any], fixed: dict[str, Any] | None, numeric: Any
+) -> tuple[str, str]:
     subject = plan["subject"]
     what = _label(plan, subject)
     if original.get("error") is not None:
@@ -167,7 +175,10 @@ def _ker101(plan: dict[str, Any], original: dict[str, Any], fixed: dict[str, Any
     if not fixed:
         return UNVERIFIED, "no fixed model to compare"
     if fixed.get("error") is not None:
-        return REFUTED, f"without the wrapper Keras refuses {_label(plan, fixed['error']['node'])}: {_keras_error(fixed['error'])}"
+        return (
+            REFUTED,
+            f"without the wrapper Keras refuses {_label(plan, fixed['error']['node'])}: {_keras_error(fixed['error'])}",
+        )
     a, b = _row(original, subject), _row(fixed, subject)
     if a is None or b is None:
         return UNVERIFIED, "the head was not built"
@@ -217,7 +228,10 @@ def _rank_error(plan: dict[str, Any], original: dict[str, Any], fixed: dict[str,
     if error is None:
         row = _row(original, subject)
         built = row["output_shape"] if row else "?"
-        return REFUTED, f"Keras builds {what} on {_ours(expected) if expected else 'its input'} without an error: {built}"
+        return (
+            REFUTED,
+            f"Keras builds {what} on {_ours(expected) if expected else 'its input'} without an error: {built}",
+        )
     got = (error.get("input_shapes") or [None])[0]
     if expected is not None and got is not None and len(expected) != len(got):
         return REFUTED, f"{what} gets {shape_text(got)} in Keras, kerascheck infers {_ours(expected)}"
@@ -226,7 +240,10 @@ def _rank_error(plan: dict[str, Any], original: dict[str, Any], fixed: dict[str,
     if fixed is None:
         return CONFIRMED, f"{text}; no fix to build (no RNN answers for the rank)"
     if fixed.get("error") is not None:
-        return REFUTED, f"{text}; but with {fix} Keras still refuses {_label(plan, fixed['error']['node'])}: {_keras_error(fixed['error'])}"
+        return (
+            REFUTED,
+            f"{text}; but with {fix} Keras still refuses {_label(plan, fixed['error']['node'])}: {_keras_error(fixed['error'])}",
+        )
     row = _row(fixed, subject)
     built = row["output_shape"] if row else "?"
     return CONFIRMED, f"{text}; with {fix} it builds: {built}"
@@ -252,7 +269,10 @@ def _targets(plan: dict[str, Any], original: dict[str, Any], fixed: dict[str, An
     if not fixed:
         return CONFIRMED, text
     if fixed.get("error") is not None:
-        return REFUTED, f"{text}; but with {fix} Keras refuses {_label(plan, fixed['error']['node'])}: {_keras_error(fixed['error'])}"
+        return (
+            REFUTED,
+            f"{text}; but with {fix} Keras refuses {_label(plan, fixed['error']['node'])}: {_keras_error(fixed['error'])}",
+        )
     fouts = fixed.get("outputs") or []
     if not fouts:
         return UNVERIFIED, f"{text}; the fixed model's output was not built"

@@ -15,6 +15,7 @@ itself failed. Anything Keras or TensorFlow prints goes to stderr, never into th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -27,19 +28,81 @@ PROTOCOL = 1
 # Must match kerascheck.verify.spec.ALLOWLIST (the worker checks it again: it only ever
 # constructs classes named here).
 ALLOWLIST = frozenset(
-    """
-    SimpleRNN LSTM GRU RNN Bidirectional ConvLSTM1D ConvLSTM2D ConvLSTM3D TimeDistributed Dense
-    Activation Dropout SpatialDropout1D GaussianNoise GaussianDropout AlphaDropout
-    ActivityRegularization ReLU LeakyReLU PReLU ELU Softmax ThresholdedReLU BatchNormalization
-    LayerNormalization UnitNormalization GroupNormalization Masking Embedding Flatten Reshape
-    RepeatVector Permute Conv1D SeparableConv1D DepthwiseConv1D Conv1DTranspose MaxPooling1D
-    AveragePooling1D GlobalMaxPooling1D GlobalAveragePooling1D UpSampling1D ZeroPadding1D
-    Cropping1D Concatenate Add Subtract Multiply Average Maximum Minimum Attention
-    AdditiveAttention MultiHeadAttention LSTMCell GRUCell SimpleRNNCell StackedRNNCells Conv2D
-    Conv3D SeparableConv2D DepthwiseConv2D Conv2DTranspose MaxPooling2D AveragePooling2D
-    MaxPooling3D AveragePooling3D GlobalMaxPooling2D GlobalAveragePooling2D UpSampling2D
-    ZeroPadding2D Cropping2D SpatialDropout2D
-    """.split()
+    [
+        "SimpleRNN",
+        "LSTM",
+        "GRU",
+        "RNN",
+        "Bidirectional",
+        "ConvLSTM1D",
+        "ConvLSTM2D",
+        "ConvLSTM3D",
+        "TimeDistributed",
+        "Dense",
+        "Activation",
+        "Dropout",
+        "SpatialDropout1D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "ActivityRegularization",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "Softmax",
+        "ThresholdedReLU",
+        "BatchNormalization",
+        "LayerNormalization",
+        "UnitNormalization",
+        "GroupNormalization",
+        "Masking",
+        "Embedding",
+        "Flatten",
+        "Reshape",
+        "RepeatVector",
+        "Permute",
+        "Conv1D",
+        "SeparableConv1D",
+        "DepthwiseConv1D",
+        "Conv1DTranspose",
+        "MaxPooling1D",
+        "AveragePooling1D",
+        "GlobalMaxPooling1D",
+        "GlobalAveragePooling1D",
+        "UpSampling1D",
+        "ZeroPadding1D",
+        "Cropping1D",
+        "Concatenate",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Attention",
+        "AdditiveAttention",
+        "MultiHeadAttention",
+        "LSTMCell",
+        "GRUCell",
+        "SimpleRNNCell",
+        "StackedRNNCells",
+        "Conv2D",
+        "Conv3D",
+        "SeparableConv2D",
+        "DepthwiseConv2D",
+        "Conv2DTranspose",
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "MaxPooling3D",
+        "AveragePooling3D",
+        "GlobalMaxPooling2D",
+        "GlobalAveragePooling2D",
+        "UpSampling2D",
+        "ZeroPadding2D",
+        "Cropping2D",
+        "SpatialDropout2D",
+    ]
 )
 
 BATCH = 4  # rows of the random batch
@@ -230,7 +293,15 @@ class Build:
             tensor = self._input(spec)
             self.tensors[spec["id"]] = tensor
             shape = _shape(tensor)
-            self.rows.append({"node": spec["id"], "class": "InputLayer", "output_shape": _shape_text([shape]), "params": 0, "shapes": [shape]})
+            self.rows.append(
+                {
+                    "node": spec["id"],
+                    "class": "InputLayer",
+                    "output_shape": _shape_text([shape]),
+                    "params": 0,
+                    "shapes": [shape],
+                }
+            )
         for node in self.spec["nodes"]:
             nid = node["id"]
             try:
@@ -285,8 +356,15 @@ class Build:
         self.error = Failure(nid, phase, error).info
         self.error["input_shapes"] = [_shape(self.tensors[r]) for r in node["inputs"] if r in self.tensors]
         cls = type(layer).__name__ if layer is not None else self.spec["layers"][node["layer"]]["class"]
-        self.rows.append({"node": nid, "class": cls, "output_shape": None, "params": None,
-                          "error": f"{self.error['type']}: {self.error['message']}"})
+        self.rows.append(
+            {
+                "node": nid,
+                "class": cls,
+                "output_shape": None,
+                "params": None,
+                "error": f"{self.error['type']}: {self.error['message']}",
+            }
+        )
 
     def total_params(self) -> int | None:
         seen, total = set(), 0
@@ -411,15 +489,11 @@ def _limit(memory_mb: int | None, cpu_seconds: int | None) -> None:
         # that shared libraries or GPU drivers map; elsewhere RLIMIT_AS is the closest there is.
         which = resource.RLIMIT_DATA if sys.platform.startswith("linux") else resource.RLIMIT_AS
         limit = memory_mb << 20
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(which, (limit, limit))
-        except (ValueError, OSError):
-            pass
     if cpu_seconds:
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-        except (ValueError, OSError):
-            pass
 
 
 def main(argv: list[str] | None = None) -> int:
