@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     rule.add_argument("code", nargs="?", help="a rule code such as KER101")
     rule.set_defaults(handler=_rule)
     verify_cli.add_explain(commands)
+    server = commands.add_parser("server", help="the language server, over stdio (pip install 'kerascheck[server]')")
+    server.set_defaults(handler=_server)
     return parser
 
 
@@ -168,6 +170,12 @@ def _rule(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print(f"# {rule.CODE} {rule.NAME}\n\n{rule.SUMMARY}.\n\n{rule.DOC}", end="")
     return EXIT_CLEAN
+
+
+def _server(args: argparse.Namespace) -> int:
+    from kerascheck.server import run  # pygls is imported by the server command only
+
+    return run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
