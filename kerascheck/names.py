@@ -30,6 +30,16 @@ _ALIASES: dict[str, str] = {
     "GlobalMaxPool1D": "GlobalMaxPooling1D",
     "GlobalAvgPool1D": "GlobalAveragePooling1D",
     "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution3D": "Conv3D",
+    "SeparableConvolution2D": "SeparableConv2D",
+    "Convolution2DTranspose": "Conv2DTranspose",
+    "MaxPool2D": "MaxPooling2D",
+    "AvgPool2D": "AveragePooling2D",
+    "MaxPool3D": "MaxPooling3D",
+    "AvgPool3D": "AveragePooling3D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
     "InputLayer": "InputLayer",
 }
 

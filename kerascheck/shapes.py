@@ -16,6 +16,8 @@ from enum import Enum
 
 from kerascheck.graph.model import UNKNOWN, Const, Dim, Layer, Seq, Shape, Value
 
+_CELLS = frozenset({"LSTMCell", "GRUCell", "SimpleRNNCell"})
+
 
 class Role(Enum):
     RNN = "rnn"  # its output rank is fixed by return_sequences
@@ -117,9 +119,17 @@ def _dense(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
 def rnn_units(layer: Layer) -> Dim:
     """Units of an RNN layer, of ``RNN(cell)`` through its cell, of ``Bidirectional``'s inner."""
     if layer.kind == "RNN":
-        cell = layer.arg("cell")
-        return int_arg(cell, "units") if isinstance(cell, Layer) else UNKNOWN
+        return _cell_units(layer.arg("cell"))
     return int_arg(layer, "units")
+
+
+def _cell_units(cell: Value | None) -> Dim:
+    """Output width of a cell, of a list of cells or of ``StackedRNNCells``: the last cell's."""
+    if isinstance(cell, Layer) and cell.kind == "StackedRNNCells":
+        cell = cell.arg("cells")
+    if isinstance(cell, Seq) and cell.items:
+        cell = cell.items[-1]
+    return int_arg(cell, "units") if isinstance(cell, Layer) and cell.kind in _CELLS else UNKNOWN
 
 
 def _state_count(layer: Layer) -> int | None:
@@ -127,8 +137,8 @@ def _state_count(layer: Layer) -> int | None:
     kind = layer.kind
     if kind == "RNN":
         cell = layer.arg("cell")
-        if not isinstance(cell, Layer):
-            return None
+        if not isinstance(cell, Layer) or cell.kind not in _CELLS:
+            return None  # Keras fails on return_state with stacked cells
         kind = cell.kind.replace("Cell", "")
     return {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}.get(kind)
 
@@ -159,11 +169,16 @@ def _bidirectional(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> In
     if inner is None or spec_of(inner) is None or spec_of(inner).role is not Role.RNN:
         return Inference(None)
     units = rnn_units(inner)
+    backward = layer.arg("backward_layer")
+    if backward is not None and (not isinstance(backward, Layer) or rnn_units(backward) != units):
+        # Keras 3 gives twice the forward width, tf_keras the sum of both: say neither.
+        units = UNKNOWN
     mode = const(layer.arg("merge_mode"), "concat")
     one = _rnn_outputs(inner, ins[0], units, 2)
     if one.outputs is None:
         return one
     out, states = one.outputs[0], one.outputs[1:]
+    assert out is not None
     if mode == "concat":
         merged: tuple[Shape, ...] = (out[:-1] + (mul(units, 2),),)
     elif mode in ("sum", "mul", "ave"):
@@ -191,19 +206,23 @@ def _conv_lstm(spatial: int) -> Infer:
 
 
 def _time_distributed(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+    """The wrapped layer on one step: drop the time axis, apply the layer's own entry, put it back."""
     x, inner = ins[0], layer.inner
-    if x is None or inner is None:
+    if inner is None or spec_of(inner) is None:
         return Inference((None,))
-    if len(x) < 3:
+    if x is not None and len(x) < 3:
         # Keras refuses this; a wrapped Dense still passes the rank on, as a Dense would.
         return _dense(inner, ins, call) if inner.kind == "Dense" else Inference((None,))
-    spec = spec_of(inner)
-    if spec is None:
+    step_in: Shape = None if x is None else (x[0],) + x[2:]
+    step, error = infer(inner, [step_in], {})
+    if error is not None:
+        return Inference((None,), error=f"{inner.kind} per step {error}")
+    if step.outputs is None or len(step.outputs) != 1 or step.outputs[0] is None or len(step.outputs[0]) < 1:
         return Inference((None,))
-    step = spec.infer(inner, [(x[0],) + x[2:]], {})
-    if step.outputs is None or len(step.outputs) != 1 or step.outputs[0] is None:
-        return Inference((None,))
-    return Inference(((x[0], x[1]) + step.outputs[0][1:],))
+    # On an input of unknown rank the step's rank is what the wrapped layer always gives
+    # (Flatten, global pooling ...), and the time axis is not known.
+    batch, time = (None, UNKNOWN) if x is None else (x[0], x[1])
+    return Inference(((batch, time) + step.outputs[0][1:],))
 
 
 def _embedding(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
@@ -348,6 +367,167 @@ def _upsampled(layer: Layer, steps: Dim) -> Dim:
     return mul(steps, int_arg(layer, "size", 2))
 
 
+# ---------------------------------------------------------------- image and volume layers
+# Keras 1 keywords of convolution and pooling (``nb_filter``, ``border_mode`` ...): Keras 2.0's
+# legacy interface read them one way, later versions refuse or read them another, so the sizes are
+# not known; so are they with three or more positional arguments (``Convolution2D(32, 3, 3)``:
+# Keras 2.0 read a 3x3 kernel, Keras 2.3 and later read strides=3).
+_KERAS1_SPATIAL = frozenset(
+    {"nb_filter", "nb_row", "nb_col", "border_mode", "subsample", "dim_ordering", "pool_length"}
+)
+
+
+_SIZES_REFUSED = "refuses these sizes (an axis with nothing left, or strides with dilation)"
+
+
+def _ints_arg(layer: Layer, name: str, n: int, default: int | None) -> tuple[Dim, ...]:
+    """An int or an n-tuple of ints (``kernel_size=3``, ``strides=(2, 1)``), per spatial axis."""
+    raw = layer.arg(name)
+    if raw is None:
+        return (UNKNOWN,) * n if default is None else (default,) * n
+    if isinstance(raw, Seq):
+        values = tuple(dim(item) for item in raw.items)
+        if len(values) != n:
+            return (UNKNOWN,) * n
+        return tuple(v if isinstance(v, int) and v > 0 else UNKNOWN for v in values)
+    single = dim(raw)
+    return (single if isinstance(single, int) and single > 0 else UNKNOWN,) * n
+
+
+def _legacy_sizes(layer: Layer) -> bool:
+    """Whether the sizes depend on which Keras reads a Keras 1 spelling (see _KERAS1_SPATIAL)."""
+    if layer.opaque or any(key in layer.kwargs for key in _KERAS1_SPATIAL):
+        return True
+    positional = sum(1 for arg in layer.call.args if arg.keyword is None and not arg.star)
+    return "Conv" in layer.kind and positional > 2
+
+
+def _channels_last(layer: Layer) -> bool:
+    return const(layer.arg("data_format"), None) in (None, "channels_last")
+
+
+def _spatial(n: int, layer: Layer, x: Shape, kernel: tuple[Dim, ...], strides: tuple[Dim, ...]) -> Shape:
+    """The spatial axes of a convolution or pooling on ``x`` (rank n + 2, channels last):
+    UNKNOWN where unsure, Keras' None where the input's axis is free; None when Keras refuses."""
+    assert x is not None
+    padding = const(layer.arg("padding"), "valid")
+    dilation = _ints_arg(layer, "dilation_rate", n, 1)
+    if padding not in ("same", "valid"):
+        return None if isinstance(padding, str) else (UNKNOWN,) * n  # "causal" is for 1-D layers
+    if any(isinstance(s, int) and s > 1 for s in strides) and any(isinstance(d, int) and d > 1 for d in dilation):
+        return None  # Keras refuses strides > 1 with dilation_rate > 1
+    out: list[Dim] = []
+    for axis in range(n):
+        length = x[1 + axis]
+        steps = None if length is None else _steps(length, kernel[axis], strides[axis], padding, dilation[axis])
+        if isinstance(steps, int) and steps <= 0:
+            return None  # nothing left of the axis: Keras refuses
+        out.append(steps)
+    return tuple(out)
+
+
+def _conv_nd(n: int) -> Infer:
+    """Conv2D/Conv3D and their separable, depthwise and transposed kin, channels last."""
+
+    def infer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+        x = ins[0]
+        if x is None or len(x) != n + 2:
+            return Inference((None,))  # unknown, or a rank only some Keras versions accept
+        if layer.kind.startswith("DepthwiseConv"):
+            channels = mul(x[-1], int_arg(layer, "depth_multiplier", 1)) if x[-1] is not None else UNKNOWN
+        else:
+            channels = int_arg(layer, "filters")
+        if _legacy_sizes(layer) or not _channels_last(layer) or "Transpose" in layer.kind:
+            if not _channels_last(layer) or "dim_ordering" in layer.kwargs:
+                channels = UNKNOWN
+            return Inference(((x[0],) + (UNKNOWN,) * n + (channels,),))
+        space = _spatial(n, layer, x, _ints_arg(layer, "kernel_size", n, None), _ints_arg(layer, "strides", n, 1))
+        if space is None:
+            return Inference((None,), error=_SIZES_REFUSED)
+        return Inference(((x[0],) + space + (channels,),))
+
+    return infer
+
+
+def _pool_nd(n: int) -> Infer:
+    def infer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+        x = ins[0]
+        assert x is not None  # the table fixes the rank, so infer() gives one
+        if _legacy_sizes(layer) or not _channels_last(layer):
+            return Inference(((x[0],) + (UNKNOWN,) * (n + 1),))
+        pool = _ints_arg(layer, "pool_size", n, 2)
+        strides = pool if const(layer.arg("strides"), None) is None else _ints_arg(layer, "strides", n, 1)
+        space = _spatial(n, layer, x, pool, strides)
+        if space is None:
+            return Inference((None,), error=_SIZES_REFUSED)
+        return Inference(((x[0],) + space + (x[-1],),))
+
+    return infer
+
+
+def _global_pool_nd(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+    x = ins[0]
+    assert x is not None
+    keep = flag(layer, "keepdims", False)
+    if keep is UNKNOWN or not _channels_last(layer):
+        return Inference((None,))
+    return Inference(((x[0],) + (1,) * (len(x) - 2) + (x[-1],) if keep else (x[0], x[-1]),))
+
+
+def _pairs(value: Value | None, n: int, default: int) -> tuple[tuple[Dim, Dim], ...]:
+    """Padding or cropping per spatial axis: an int, n ints, or n pairs of ints."""
+    if value is None:
+        return ((default, default),) * n
+    single = dim(value)
+    if isinstance(single, int):
+        return ((single, single),) * n
+    unsure = ((UNKNOWN, UNKNOWN),) * n
+    if not isinstance(value, Seq) or len(value.items) != n:
+        return unsure
+    out: list[tuple[Dim, Dim]] = []
+    for item in value.items:
+        if isinstance(item, Seq):
+            pair = dims(item)
+            if pair is None or len(pair) != 2:
+                return unsure
+            out.append((pair[0], pair[1]))
+        else:
+            out.append((dim(item), dim(item)))
+    return tuple(out)
+
+
+def _resize_nd(n: int, how: str) -> Infer:
+    """UpSampling ("up"), ZeroPadding ("pad") and Cropping ("crop") in n spatial dimensions."""
+
+    def infer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+        x = ins[0]
+        assert x is not None
+        if not _channels_last(layer) or layer.opaque:
+            return Inference(((x[0],) + (UNKNOWN,) * (n + 1),))
+        space: list[Dim] = []
+        sizes = _ints_arg(layer, "size", n, 2)
+        margins = _pairs(layer.arg("padding" if how == "pad" else "cropping"), n, 1 if how == "pad" else 0)
+        for axis in range(n):
+            length = x[1 + axis]
+            if length is None:
+                space.append(None)
+            elif how == "up":
+                space.append(mul(length, sizes[axis]))
+            else:
+                before, after = margins[axis]
+                new = _add(length, before, after) if how == "pad" else _add(length, *(_neg(m) for m in (before, after)))
+                if isinstance(new, int) and new <= 0:
+                    return Inference((None,), error=_SIZES_REFUSED)
+                space.append(new)
+        return Inference(((x[0],) + tuple(space) + (x[-1],),))
+
+    return infer
+
+
+def _neg(value: Dim) -> Dim:
+    return -value if isinstance(value, int) else UNKNOWN
+
+
 def _concatenate(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
     if len(ins) < 2 or any(s is None for s in ins) or len({len(s) for s in ins}) != 1:
         return Inference((None,))
@@ -451,6 +631,28 @@ TABLE: dict[str, LayerSpec] = {
     "UpSampling1D": LayerSpec(("size",), Role.OTHER, (3, 3), _time_1d(_upsampled), "sequence"),
     "ZeroPadding1D": LayerSpec(("padding",), Role.OTHER, (3, 3), _time_1d(_padded), "sequence"),
     "Cropping1D": LayerSpec(("cropping",), Role.OTHER, (3, 3), _time_1d(_cropped), "sequence"),
+    # Image and volume layers (channels last), as wrapped in TimeDistributed over video frames.
+    "Conv2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, None), _conv_nd(2)),
+    "Conv3D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, None), _conv_nd(3)),
+    "SeparableConv2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, None), _conv_nd(2)),
+    "DepthwiseConv2D": LayerSpec(
+        ("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"),
+        Role.OTHER,
+        (4, None),
+        _conv_nd(2),
+    ),
+    # Keras 2 and 3 differ after padding (output_padding): later positions make it opaque.
+    "Conv2DTranspose": LayerSpec(("filters", "kernel_size", "strides", "padding"), Role.OTHER, (4, None), _conv_nd(2)),
+    "MaxPooling2D": LayerSpec(_POOL_PARAMS, Role.OTHER, (4, 4), _pool_nd(2)),
+    "AveragePooling2D": LayerSpec(_POOL_PARAMS, Role.OTHER, (4, 4), _pool_nd(2)),
+    "MaxPooling3D": LayerSpec(_POOL_PARAMS, Role.OTHER, (5, 5), _pool_nd(3)),
+    "AveragePooling3D": LayerSpec(_POOL_PARAMS, Role.OTHER, (5, 5), _pool_nd(3)),
+    "GlobalMaxPooling2D": LayerSpec(("data_format", "keepdims"), Role.OTHER, (4, 4), _global_pool_nd),
+    "GlobalAveragePooling2D": LayerSpec(("data_format", "keepdims"), Role.OTHER, (4, 4), _global_pool_nd),
+    "UpSampling2D": LayerSpec(("size", "data_format"), Role.OTHER, (4, 4), _resize_nd(2, "up")),
+    "ZeroPadding2D": LayerSpec(("padding", "data_format"), Role.OTHER, (4, 4), _resize_nd(2, "pad")),
+    "Cropping2D": LayerSpec(("cropping", "data_format"), Role.OTHER, (4, 4), _resize_nd(2, "crop")),
+    "SpatialDropout2D": LayerSpec(("rate", "data_format"), Role.OTHER, (4, 4), _identity),
     "Concatenate": LayerSpec(("axis",), Role.OTHER, None, _concatenate),
     "Add": LayerSpec((), Role.OTHER, None, _elementwise),
     "Subtract": LayerSpec((), Role.OTHER, None, _elementwise),
@@ -467,6 +669,7 @@ TABLE: dict[str, LayerSpec] = {
     "LSTMCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
     "GRUCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
     "SimpleRNNCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
+    "StackedRNNCells": LayerSpec(("cells",), Role.OTHER, None, _unknown),
 }
 
 # Layers whose several inputs come as one list: ``Concatenate()([a, b])``.
