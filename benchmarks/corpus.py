@@ -3,14 +3,18 @@
 The corpus is pointers and labels only (benchmarks/corpus/entries/<owner>__<repo>.toml, see
 benchmarks/corpus/README.md): each file is taken from a local git mirror of its repository at
 the labelled commit, its sha256 checked, written under a temporary folder, and checked with
-`kerascheck check --format json` (the kerascheck of the Python running this script). Reported
+`kerascheck check --format json` (the kerascheck of the Python running this script, or of
+--python). Reported
 and labelled (file, cell, line, code) are compared in both directions.
 
 Usage: python benchmarks/corpus.py [--mirrors DIR] [--entries DIR] [--keep DIR] [--json]
+                                  [--repo OWNER/NAME ...] [--python PYTHON]
   --mirrors DIR   where the mirrors are (default: $KERASCHECK_CORPUS_MIRRORS); a repository
                   owner/name is looked for in DIR/owner+name, DIR/owner__name, DIR/owner/name
                   and DIR/name, as a bare git directory or a clone, at any depth up to 3
   --keep DIR      materialize into DIR (created; never inside the repository) and keep it
+  --repo R        measure only the entry of repository R (repeatable)
+  --python P      run the kerascheck of interpreter P (default: this one), e.g. another worktree's
 Exit status: 0 when every file was materialized and checked, 1 otherwise, 2 for bad entries.
 """
 
@@ -256,11 +260,16 @@ class Reported:
     message: str
 
 
-def run_kerascheck(dest: Path, paths: Sequence[str], jobs: int) -> tuple[list[Reported], dict[str, list[str]]]:
-    """kerascheck's findings on ``paths`` (relative to ``dest``), and each file's error lines."""
+def run_kerascheck(
+    dest: Path, paths: Sequence[str], jobs: int, python: str = sys.executable
+) -> tuple[list[Reported], dict[str, list[str]]]:
+    """kerascheck's findings on ``paths`` (relative to ``dest``), and each file's error lines.
+
+    ``python`` is the interpreter whose kerascheck is measured (another worktree's .venv, say).
+    """
     if not paths:
         return [], {}
-    command = [sys.executable, "-m", "kerascheck", "check", "--format", "json", "--isolated", "--exit-zero"]
+    command = [python, "-m", "kerascheck", "check", "--format", "json", "--isolated", "--exit-zero"]
     command += ["--jobs", str(jobs), "--", *paths]
     done = subprocess.run(command, cwd=dest, capture_output=True, text=True, check=False)
     errors: dict[str, list[str]] = {}
@@ -426,9 +435,11 @@ def to_json(result: Result) -> dict[str, Any]:
     }
 
 
-def measure(entries: Sequence[Entry], mirrors: Path | None, dest: Path, jobs: int) -> Result:
+def measure(
+    entries: Sequence[Entry], mirrors: Path | None, dest: Path, jobs: int, python: str = sys.executable
+) -> Result:
     written, problems = materialize(entries, mirrors, dest)
-    found, errors = run_kerascheck(dest, written, jobs)
+    found, errors = run_kerascheck(dest, written, jobs, python)
     result = compare(entries, written, found)
     result.problems = problems
     by_local = {entry.local(file): (entry, file) for entry in entries for file in entry.files}
@@ -446,21 +457,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="materialize into this folder and keep it")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="kerascheck's processes")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--repo", action="append", default=[], help="only this owner/name (repeatable)")
+    parser.add_argument("--python", default=sys.executable, help="the Python whose kerascheck is run")
     args = parser.parse_args(argv)
     entries, errors = load_entries(args.entries)
+    unknown = set(args.repo) - {entry.repo for entry in entries}
+    errors += [f"--repo {repo}: no entry for it" for repo in sorted(unknown)]
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     if errors:
         return 2
+    if args.repo:
+        entries = [entry for entry in entries if entry.repo in args.repo]
     mirrors = args.mirrors or (Path(os.environ[MIRRORS_ENV]) if os.environ.get(MIRRORS_ENV) else None)
     if mirrors is None:
         print(f"note: no --mirrors and no ${MIRRORS_ENV}: every file counts as not materialized", file=sys.stderr)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        result = measure(entries, mirrors, args.keep.resolve(), args.jobs)
+        result = measure(entries, mirrors, args.keep.resolve(), args.jobs, args.python)
     else:
         with tempfile.TemporaryDirectory(prefix="kerascheck-corpus-") as folder:
-            result = measure(entries, mirrors, Path(folder), args.jobs)
+            result = measure(entries, mirrors, Path(folder), args.jobs, args.python)
     print(json.dumps(to_json(result), indent=2) if args.json else render(result))
     return 0 if not result.problems and not result.failed else 1
 
