@@ -112,8 +112,8 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 def _check(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
-    except config.ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except config.ConfigError as bad:
+        print(f"error: {bad}", file=sys.stderr)
         return EXIT_ERROR
     # With --from-hook, no path means that pre-commit passed no file: check nothing, not the folder.
     args.paths = args.paths or ([] if args.from_hook else ["."])
@@ -161,8 +161,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _rule(args: argparse.Namespace) -> int:
     if args.code is None:
-        for rule in rules.RULES:
-            print(f"{rule.CODE}  {rule.NAME:40} {rule.SUMMARY}")
+        for each in rules.RULES:
+            print(f"{each.CODE}  {each.NAME:40} {each.SUMMARY}")
         return EXIT_CLEAN
     rule = rules.BY_CODE.get(args.code.upper())
     if rule is None:

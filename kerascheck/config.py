@@ -36,7 +36,10 @@ TABLE = "tool.kerascheck"
 VERIFY_KEYS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "verify-keras": ('"keras" or "tf_keras"', lambda v: v in ("keras", "tf_keras")),
     "verify-cache": ("true or false", lambda v: isinstance(v, bool)),
-    "verify-timeout": ("a number of seconds above 0", lambda v: type(v) in (int, float) and v > 0),
+    "verify-timeout": (
+        "a number of seconds above 0",
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
+    ),
     "verify-python": ("the path of a Python interpreter", lambda v: isinstance(v, str) and bool(v)),
     "verify-memory-mb": ("a number of MiB above 0", lambda v: type(v) is int and v > 0),
 }

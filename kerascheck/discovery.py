@@ -71,7 +71,7 @@ def _git_files(root: Path) -> list[Path] | None:
 
 
 def _walk(root: Path, excluded: Callable[[Path], bool]) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [
             d

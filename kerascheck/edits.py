@@ -63,7 +63,7 @@ def unwrap(wrapper: cst.Call) -> Unwrap | None:
     extra = [a for a in wrapper.args if a is not inner]
     if extra and (not isinstance(inner.value, cst.Call) or any(a.keyword is None for a in extra)):
         return None  # keywords cannot move into a layer built elsewhere
-    kept = [inner.value, *(a.value for a in extra)]
+    kept: list[cst.CSTNode] = [inner.value, *(a.value for a in extra)]
     if isinstance(inner.value, cst.Call) and is_blank(inner.value.whitespace_before_args):
         kept.append(wrapper.whitespace_before_args)  # it moves into the inner call
     if _comments(wrapper) != sum(_comments(node) for node in kept):

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -223,9 +224,10 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
         if None in touched:
             fixed = rebuild(module, changes)
         else:
-            body = list(module.body)
+            body: list[cst.BaseStatement] = list(module.body)
             for i in touched:
-                body[i] = rebuild(body[i], changes)  # type: ignore[index]
+                assert i is not None  # None not in touched
+                body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
             fixed = module.with_changes(body=body)
     finally:
         sys.setrecursionlimit(limit)

@@ -25,7 +25,8 @@ class KerasCheckPlugin:
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         try:
-            findings = check_source("".join(self.lines), self.filename, noqa=False, tree=self.tree)
+            tree = self.tree if isinstance(self.tree, ast.Module) else None  # flake8 always passes a Module
+            findings = check_source("".join(self.lines), self.filename, noqa=False, tree=tree)
         except SourceError:
             return  # flake8 reports unparsable files itself (E902/E999)
         for finding in findings:

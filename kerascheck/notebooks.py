@@ -27,7 +27,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2.6, absent from typeshed
 from pathlib import Path
 
 from kerascheck.findings import Finding, SourceError
@@ -132,7 +132,8 @@ def _load(raw: str) -> _Notebook:
         raise NotebookError("nbformat 3 notebooks are not supported: open and save it in Jupyter to upgrade it")
     if not isinstance(cells, list):
         raise NotebookError('not a notebook: no "cells" list')
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    given = data.get("metadata")
+    metadata = given if isinstance(given, dict) else {}
     language = None
     for key, field in (("language_info", "name"), ("kernelspec", "language")):
         value = metadata.get(key)
@@ -343,7 +344,9 @@ class _Walker:
         self.decoder = json.JSONDecoder()
 
     def skip(self, i: int) -> int:
-        return _WHITESPACE.match(self.text, i).end()  # type: ignore[union-attr]
+        match = _WHITESPACE.match(self.text, i)
+        assert match is not None  # the pattern matches the empty text
+        return match.end()
 
     def value_end(self, i: int) -> int:
         return self.decoder.raw_decode(self.text, i)[1]

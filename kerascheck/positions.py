@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -39,7 +40,7 @@ def ast_calls(roots: Sequence[ast.AST], statements: bool = True) -> list[ast.Cal
         node = stack.pop()
         cls = type(node)
         if cls is ast.Call:
-            found.append(node)  # type: ignore[arg-type]
+            found.append(cast(ast.Call, node))  # type(node) is ast.Call
         elif cls in _AST_OPAQUE:
             continue
         for name in cls._fields:
@@ -74,25 +75,29 @@ if hasattr(ast, "TryStar"):
 _Blocks = list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]]  # statement lists: libcst's, ast's
 
 
-def _blocks(ours: cst.CSTNode, theirs: ast.stmt) -> _Blocks | None:
-    """The statement lists inside a compound statement, libcst's beside ast's."""
+def _blocks(ours: Any, theirs: Any) -> _Blocks | None:
+    """The statement lists inside a compound statement, libcst's beside ast's.
+
+    ``ours`` is a libcst compound statement and ``theirs`` the ast statement ``_COMPOUND`` pairs
+    with it: the fields read here are those both classes have, which no common base declares.
+    """
     if isinstance(ours, cst.Match):
-        if len(ours.cases) != len(theirs.cases):  # type: ignore[attr-defined]
+        if len(ours.cases) != len(theirs.cases):
             return None
-        return [(c.body.body, a.body) for c, a in zip(ours.cases, theirs.cases)]  # type: ignore[attr-defined]
-    pairs: _Blocks = [(ours.body.body, theirs.body)]  # type: ignore[attr-defined]
-    if isinstance(ours, (cst.Try, *_TRY_STAR)):
-        if len(ours.handlers) != len(theirs.handlers):  # type: ignore[attr-defined]
+        return [(c.body.body, a.body) for c, a in zip(ours.cases, theirs.cases)]
+    pairs: _Blocks = [(ours.body.body, theirs.body)]
+    if type(ours) in (cst.Try, *_TRY_STAR):
+        if len(ours.handlers) != len(theirs.handlers):
             return None
-        pairs += [(h.body.body, a.body) for h, a in zip(ours.handlers, theirs.handlers)]  # type: ignore[attr-defined]
+        pairs += [(h.body.body, a.body) for h, a in zip(ours.handlers, theirs.handlers)]
     orelse = getattr(ours, "orelse", None)
     if isinstance(orelse, cst.If):  # elif: an If inside ast's orelse
-        pairs.append(([orelse], theirs.orelse))  # type: ignore[attr-defined]
+        pairs.append(([orelse], theirs.orelse))
     elif orelse is not None:
-        pairs.append((orelse.body.body, theirs.orelse))  # type: ignore[attr-defined]
+        pairs.append((orelse.body.body, theirs.orelse))
     finalbody = getattr(ours, "finalbody", None)
     if finalbody is not None:
-        pairs.append((finalbody.body.body, theirs.finalbody))  # type: ignore[attr-defined]
+        pairs.append((finalbody.body.body, theirs.finalbody))
     return pairs
 
 

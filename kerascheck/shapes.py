@@ -166,7 +166,8 @@ def _rnn(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
 
 def _bidirectional(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
     inner = layer.inner
-    if inner is None or spec_of(inner) is None or spec_of(inner).role is not Role.RNN:
+    inner_spec = None if inner is None else spec_of(inner)
+    if inner is None or inner_spec is None or inner_spec.role is not Role.RNN:
         return Inference(None)
     units = rnn_units(inner)
     backward = layer.arg("backward_layer")
@@ -178,7 +179,7 @@ def _bidirectional(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> In
     if one.outputs is None:
         return one
     out, states = one.outputs[0], one.outputs[1:]
-    assert out is not None
+    assert out is not None  # an RNN's output shape is always known
     if mode == "concat":
         merged: tuple[Shape, ...] = (out[:-1] + (mul(units, 2),),)
     elif mode in ("sum", "mul", "ave"):
@@ -248,8 +249,9 @@ def _reshape(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inferenc
     x = ins[0]
     inferred: Dim = UNKNOWN  # the -1 axis: what the input's size leaves for it
     rest = [d for d in target if d != -1]
-    if x is not None and target.count(-1) == 1 and all(isinstance(d, int) and d > 0 for d in [*x[1:], *rest]):
-        size, known = math.prod(x[1:]), math.prod(rest)  # type: ignore[arg-type]
+    sizes = [d for d in [*(x or ())[1:], *rest] if isinstance(d, int) and d > 0]
+    if x is not None and target.count(-1) == 1 and len(sizes) == len(x) - 1 + len(rest):
+        size, known = math.prod(sizes[: len(x) - 1]), math.prod(sizes[len(x) - 1 :])
         if size % known == 0:
             inferred = size // known
     batch = x[0] if x is not None else None
@@ -265,9 +267,10 @@ def _repeat_vector(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> In
 
 
 def _permute(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
-    order = dims(layer.arg("dims"))
+    given = dims(layer.arg("dims"))
     x = ins[0]
-    if order is None or not all(isinstance(i, int) for i in order):
+    order = [i for i in given or () if isinstance(i, int)]
+    if given is None or len(order) != len(given):
         return Inference((None,))
     if x is None:  # whatever it gets, a Permute that builds gives rank len(dims) + 1
         return Inference(((None,) + (UNKNOWN,) * len(order),))
@@ -280,7 +283,9 @@ def _permute(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inferenc
 
 def _steps(length: Dim, kernel: Dim, stride: Dim, padding: object, dilation: Dim = 1) -> Dim:
     """Output length of a 1-D convolution or pooling along time."""
-    if not all(isinstance(v, int) for v in (length, kernel, stride, dilation)):
+    if not (
+        isinstance(length, int) and isinstance(kernel, int) and isinstance(stride, int) and isinstance(dilation, int)
+    ):
         return UNKNOWN
     if padding == "same" or padding == "causal":
         return math.ceil(length / stride)
@@ -340,7 +345,8 @@ def _pair(value: Value | None, default: int) -> tuple[Dim, Dim]:
 
 
 def _add(*parts: Dim) -> Dim:
-    return sum(parts) if all(isinstance(p, int) for p in parts) else UNKNOWN  # type: ignore[arg-type]
+    ints = [p for p in parts if isinstance(p, int)]
+    return sum(ints) if len(ints) == len(parts) else UNKNOWN
 
 
 def _time_1d(steps: Callable[[Layer, Dim], Dim]) -> Infer:
@@ -528,8 +534,9 @@ def _neg(value: Dim) -> Dim:
     return -value if isinstance(value, int) else UNKNOWN
 
 
-def _concatenate(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
-    if len(ins) < 2 or any(s is None for s in ins) or len({len(s) for s in ins}) != 1:
+def _concatenate(layer: Layer, given: list[Shape], call: dict[str, Value]) -> Inference:
+    ins = [s for s in given if s is not None]
+    if len(given) < 2 or len(ins) != len(given) or len({len(s) for s in ins}) != 1:
         return Inference((None,))
     axis = const(layer.arg("axis"), -1)
     rank = len(ins[0])
@@ -539,13 +546,14 @@ def _concatenate(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Infe
     out = list(ins[0])
     total: Dim = 0
     for s in ins:
-        total = total + s[axis] if isinstance(total, int) and isinstance(s[axis], int) else UNKNOWN
+        size = s[axis]
+        total = total + size if isinstance(total, int) and isinstance(size, int) else UNKNOWN
     out[axis] = total
     return Inference((tuple(out),))
 
 
 def _elementwise(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
-    if len(ins) < 2 or any(s is None for s in ins) or len({len(s) for s in ins}) != 1:
+    if len(ins) < 2 or any(s is None for s in ins) or len({len(s) for s in ins if s is not None}) != 1:
         return Inference((None,))
     return Inference((ins[0],))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeGuard
 
 import libcst as cst
 
@@ -74,7 +75,7 @@ _BINARY: dict[type, Callable[[object, object], object]] = {
     cst.Divide: operator.truediv,
     cst.Modulo: operator.mod,
 }
-_COMPARE: dict[type, Callable[[object, object], object]] = {
+_COMPARE: dict[type, Callable[[Any, Any], object]] = {
     cst.LessThan: operator.lt,
     cst.LessThanEqual: operator.le,
     cst.GreaterThan: operator.gt,
@@ -333,7 +334,7 @@ class Builder:
             if mapping is not self.heap:
                 journal.write(mapping, key, UNKNOWN)
             elif key in self.heap:
-                journal.write(mapping, key, havoc(self.heap[key]))  # type: ignore[index]
+                journal.write(mapping, key, havoc(self.heap[key]))
         body()
         after = journal.changes(mark)
         journal.undo(mark)
@@ -518,10 +519,17 @@ class Builder:
                 return base.items[key.value]
             self.escape(base)
             return UNKNOWN
+        assert isinstance(index, cst.Slice)  # libcst's only other BaseSlice
         bounds = [None if part is None else self.ev(part) for part in (index.lower, index.upper, index.step)]
-        if not all(b is None or (isinstance(b, Const) and (b.value is None or type(b.value) is int)) for b in bounds):
-            return UNKNOWN
-        lower, upper, step = (None if b is None else b.value for b in bounds)  # type: ignore[union-attr]
+        ints: list[int | None] = []
+        for bound in bounds:
+            if bound is None or (isinstance(bound, Const) and bound.value is None):
+                ints.append(None)
+            elif isinstance(bound, Const) and type(bound.value) is int:
+                ints.append(bound.value)
+            else:
+                return UNKNOWN
+        lower, upper, step = ints
         if isinstance(base, Seq):
             return Seq(base.items[lower:upper:step])
         if isinstance(base, Array) and base.shape:
@@ -534,7 +542,7 @@ class Builder:
         left, right = self.ev(node.left), self.ev(node.right)
         if isinstance(node.operator, cst.Power):
             if isinstance(left, Const) and isinstance(right, Const) and _small_int(right.value) and _number(left.value):
-                return Const(left.value**right.value)  # type: ignore[operator]
+                return Const(left.value**right.value)
             return UNKNOWN
         return self._arith(_BINARY.get(type(node.operator)), left, right)
 
@@ -544,8 +552,8 @@ class Builder:
         if isinstance(left, Seq) and isinstance(right, Seq) and op is operator.add:
             return Seq(left.items + right.items)
         if isinstance(left, Seq) and isinstance(right, Const) and op is operator.mul and _small_int(right.value):
-            if len(left.items) * max(0, right.value) <= MAX_CONST_LEN:  # type: ignore[operator]
-                return Seq(left.items * right.value)  # type: ignore[operator]
+            if len(left.items) * max(0, right.value) <= MAX_CONST_LEN:
+                return Seq(left.items * right.value)
             return UNKNOWN
         if not (isinstance(left, Const) and isinstance(right, Const)):
             return UNKNOWN
@@ -553,8 +561,8 @@ class Builder:
         if isinstance(a, str) or isinstance(b, str):
             if op is operator.add and isinstance(a, str) and isinstance(b, str):
                 return Const(a + b) if len(a) + len(b) <= MAX_CONST_LEN else UNKNOWN
-            if op is operator.mul and isinstance(a, str) and _small_int(b) and len(a) * max(0, b) <= MAX_CONST_LEN:  # type: ignore[operator]
-                return Const(a * b)  # type: ignore[operator]
+            if op is operator.mul and isinstance(a, str) and _small_int(b) and len(a) * max(0, b) <= MAX_CONST_LEN:
+                return Const(a * b)
             return UNKNOWN
         if not (_number(a) and _number(b)):
             return UNKNOWN
@@ -572,7 +580,7 @@ class Builder:
         if not _number(value.value):
             return UNKNOWN
         if isinstance(node.operator, cst.Minus):
-            return Const(-value.value)  # type: ignore[operator]
+            return Const(-value.value)
         if isinstance(node.operator, cst.Plus):
             return value
         return UNKNOWN
@@ -629,11 +637,11 @@ def _keras_class(path: str) -> str | None:
     return None if name is None else name.name
 
 
-def _small_int(value: object) -> bool:
-    return type(value) is int and -MAX_CONST_LEN <= value <= MAX_CONST_LEN  # type: ignore[operator]
+def _small_int(value: object) -> TypeGuard[int]:
+    return type(value) is int and -MAX_CONST_LEN <= value <= MAX_CONST_LEN
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return type(value) in (int, float)
 
 
@@ -702,7 +710,8 @@ _AUG: dict[type, Callable[[object, object], object]] = {
     cst.ModuloAssign: operator.mod,
 }
 
-_STATEMENTS: dict[type, Callable[[Builder, cst.CSTNode], None]] = {
+# Each handler takes the node type it is keyed by, which a dict's type cannot say: Any.
+_STATEMENTS: dict[type, Callable[[Builder, Any], None]] = {
     cst.SimpleStatementLine: Builder._simple_line,
     cst.Expr: Builder._expr,
     cst.Assign: Builder._assign,
@@ -723,9 +732,9 @@ _STATEMENTS: dict[type, Callable[[Builder, cst.CSTNode], None]] = {
     cst.Match: Builder._match,
     cst.FunctionDef: Builder._function_def,
     cst.ClassDef: Builder._class_def,
-}  # type: ignore[dict-item]
+}
 
-_EXPRESSIONS: dict[type, Callable[[Builder, cst.BaseExpression], Value]] = {
+_EXPRESSIONS: dict[type, Callable[[Builder, Any], Value]] = {
     cst.Name: Builder._name,
     cst.Integer: Builder._integer,
     cst.Float: Builder._float,
@@ -745,4 +754,4 @@ _EXPRESSIONS: dict[type, Callable[[Builder, cst.BaseExpression], Value]] = {
     cst.IfExp: Builder._if_exp,
     cst.NamedExpr: Builder._named,
     cst.Call: Builder._call,
-}  # type: ignore[dict-item]
+}

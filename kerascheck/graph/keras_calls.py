@@ -398,10 +398,12 @@ def _array_method(b: Builder, array: Array, name: str, node: cst.Call) -> Value:
     if target is None:
         return UNKNOWN
     if target.count(-1) == 1:
-        total = math.prod(d for d in array.shape) if all(isinstance(d, int) for d in array.shape) else None
+        known = [d for d in array.shape if isinstance(d, int)]
+        total = math.prod(known) if len(known) == len(array.shape) else None
         rest = [d for d in target if d != -1]
-        if total is not None and all(isinstance(d, int) and d > 0 for d in rest) and total % math.prod(rest) == 0:  # type: ignore[arg-type]
-            target = tuple(total // math.prod(rest) if d == -1 else d for d in target)  # type: ignore[arg-type]
+        sizes = [d for d in rest if isinstance(d, int) and d > 0]
+        if total is not None and len(sizes) == len(rest) and total % math.prod(sizes) == 0:
+            target = tuple(total // math.prod(sizes) if d == -1 else d for d in target)
         else:
             target = tuple(UNKNOWN if d == -1 else d for d in target)
     return Array(target)
@@ -445,7 +447,7 @@ def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
         return UNKNOWN
     if name == "range" and 1 <= len(values) <= 3 and all_ints:
         try:
-            span = range(*consts)  # type: ignore[arg-type]
+            span = range(*(c for c in consts if isinstance(c, int)))  # all of them (all_ints)
         except ValueError:
             return UNKNOWN
         return Seq(tuple(Const(i) for i in span)) if len(span) <= MAX_UNROLL else UNKNOWN
@@ -455,15 +457,12 @@ def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
         if offset is None:
             return UNKNOWN
         return Seq(tuple(Seq((Const(offset + i), item)) for i, item in enumerate(values[0].items)))
-    if name == "zip" and values and all(isinstance(v, Seq) for v in values):
-        return Seq(tuple(Seq(items) for items in zip(*(v.items for v in values))))  # type: ignore[union-attr]
+    seqs = [v for v in values if isinstance(v, Seq)]
+    if name == "zip" and values and len(seqs) == len(values):
+        return Seq(tuple(Seq(items) for items in zip(*(v.items for v in seqs))))
     if name in ("list", "tuple") and len(values) == 1 and isinstance(values[0], Seq):
         return values[0]
-    if (
-        name == "int"
-        and len(values) == 1
-        and isinstance(values[0], Const)
-        and type(values[0].value) in (int, float, bool)
-    ):
-        return Const(int(values[0].value))  # type: ignore[arg-type]
+    number = values[0].value if len(values) == 1 and isinstance(values[0], Const) else None
+    if name == "int" and type(number) in (int, float, bool) and isinstance(number, (int, float)):
+        return Const(int(number))
     return UNKNOWN

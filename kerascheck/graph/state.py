@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from kerascheck.graph.model import (
     UNKNOWN,
@@ -91,7 +92,7 @@ def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
 
 
 Key = tuple[int, object]  # (id of the dict, key in it)
-Changes = dict[Key, tuple[dict, object, object]]  # key -> (dict, key, value at the end)
+Changes = dict[Key, tuple[dict[Any, Any], object, object]]  # key -> (dict, key, value at the end)
 
 
 class Journal:
@@ -99,10 +100,10 @@ class Journal:
 
     def __init__(self, heap: dict[int, HeapState]) -> None:
         self.heap = heap
-        self._trail: list[tuple[dict, object, object]] = []
+        self._trail: list[tuple[dict[Any, Any], object, object]] = []
         self._marks = 0
 
-    def write(self, mapping: dict, key: object, value: object) -> None:
+    def write(self, mapping: dict[Any, Any], key: object, value: object) -> None:
         if self._marks:
             self._trail.append((mapping, key, mapping.get(key, MISSING)))
         if value is MISSING:
@@ -139,7 +140,7 @@ class Journal:
     def merge_into_current(self, ends: Iterable[Changes]) -> None:
         """Continue from the merge of several ends reached from the current state."""
         ends = list(ends)
-        keys: dict[Key, tuple[dict, object]] = {}
+        keys: dict[Key, tuple[dict[Any, Any], object]] = {}
         for end in ends:
             for ident, (mapping, key, _) in end.items():
                 keys.setdefault(ident, (mapping, key))
@@ -152,14 +153,14 @@ class Journal:
             if merged is not base:
                 self.write(mapping, key, merged)
 
-    def _merge(self, mapping: dict, a: object, b: object) -> object:
+    def _merge(self, mapping: dict[Any, Any], a: object, b: object) -> object:
         if a is MISSING or b is MISSING:
             if mapping is self.heap:
                 return b if a is MISSING else a  # an object made on one path only
             return MISSING if a is b else UNKNOWN
         if mapping is self.heap:
-            return merge_heap_states(a, b)  # type: ignore[arg-type]
-        return merge_values(a, b)  # type: ignore[arg-type]
+            return merge_heap_states(cast(HeapState, a), cast(HeapState, b))  # the heap holds HeapStates
+        return merge_values(cast(Value, a), cast(Value, b))  # scopes hold Values
 
     def branch(self, bodies: Iterable[Callable[[], None] | None]) -> None:
         """Run each body from the current state, then continue from the merge of their ends."""

@@ -70,7 +70,8 @@ def check(graph: Graph) -> Iterator[Report]:
         out, targets = train.output, train.targets
         if train.loss is None or out.origin is None or rank(out) != 2 or len(targets.shape) != 3:
             continue
-        if not _mismatch(out.shape[-1], targets.shape[1], targets.shape[2]):  # type: ignore[index]
+        assert out.shape is not None  # rank 2
+        if not _mismatch(out.shape[-1], targets.shape[1], targets.shape[2]):
             continue
         yield Report(
             CODE,

@@ -159,7 +159,7 @@ def explain_command(args: argparse.Namespace) -> int:
         lines = ", ".join(sorted({text_report.where(f).split(":", 1)[1].rsplit(":", 1)[0] for f in findings})) or "none"
         print(f"error: no finding on {where} of {path} (findings at: {lines})", file=sys.stderr)
         return EXIT_ERROR
-    plans = [f.verification["plan"] for f in chosen]  # type: ignore[index]
+    plans = [f.verification["plan"] for f in chosen if f.verification is not None]
     verifications, results, _stats = verify_plans(plans, options(args))
     width = shutil.get_terminal_size((120, 24)).columns
     blocks = []

@@ -190,7 +190,8 @@ class Worker:
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
-            return json.loads(line)
+            message: dict[str, Any] = json.loads(line)
+            return message
         except ValueError:
             raise JobFailed(f"the worker said something that is not JSON: {line[:200]!r}") from None
 
@@ -222,7 +223,8 @@ class Worker:
             raise
         if "error" in message:
             raise JobFailed(f"the worker failed: {message['error'].strip().splitlines()[-1]}")
-        return message["result"]
+        result: dict[str, Any] = message["result"]
+        return result
 
     def __enter__(self) -> Worker:
         return self

@@ -84,7 +84,7 @@ class Stats:
 # ---------------------------------------------------------------- the environment
 
 
-def _metadata(module: str, backend: str) -> dict:
+def _metadata(module: str, backend: str) -> dict[str, Any]:
     """Versions from package metadata (this function also runs, as source, in another Python)."""
     from importlib import metadata
 
@@ -226,19 +226,19 @@ def verify_plans(
     out: list[dict[str, Any]] = []
     behind: list[dict[str, Any] | None] = []
     for plan in plans:
-        result = None
+        found: dict[str, Any] | None = None
         if plan.get("job") is None:
             verification = verdict.unverified(plan.get("unverified") or "nothing to rebuild", plan)
         else:
             text = canonical(plan["job"])
-            result = results.get(text)
-            if result is None:
+            found = results.get(text)
+            if found is None:
                 verification = verdict.unverified(failures.get(text, "no result"), plan)
             else:
-                verification = verdict.judge(plan, result, environment)
+                verification = verdict.judge(plan, found, environment)
         stats.count(verification["status"])
         out.append(verification)
-        behind.append(result)
+        behind.append(found)
     return out, behind, stats
 
 
@@ -246,7 +246,7 @@ def verify_findings(findings: Iterable[Finding], options: VerifyOptions, **kwarg
     """Findings carrying their plans (``verification["status"] == "pending"``) -> verified."""
     findings = list(findings)
     indexes = [i for i, f in enumerate(findings) if f.verification and f.verification.get("status") == "pending"]
-    plans = [findings[i].verification["plan"] for i in indexes]  # type: ignore[index]
+    plans = [v["plan"] for v in (findings[i].verification for i in indexes) if v is not None]
     verifications, _, stats = verify_plans(plans, options, **kwargs)
     for i, verification in zip(indexes, verifications):
         findings[i] = replace(findings[i], verification=verification)

@@ -208,7 +208,7 @@ def _layer_ref(walk: _Walk, layer: Layer) -> str:
             config[name] = {"$layer": _layer_ref(walk, value)}
             continue
         if isinstance(value, Seq) and name in _NESTED and all(isinstance(v, Layer) for v in value.items):
-            config[name] = [{"$layer": _layer_ref(walk, v)} for v in value.items]  # type: ignore[arg-type]
+            config[name] = [{"$layer": _layer_ref(walk, v)} for v in value.items if isinstance(v, Layer)]
             continue
         if name in _NESTED:
             what = "cell" if name in ("cell", "cells") else "layer"
@@ -337,8 +337,8 @@ def _node(walk: _Walk, app: Application, out_rank: int | None = None) -> str:
     need = _required_rank(app.layer, out_rank)
     refs = [_tensor(walk, t, need if i == 0 else None, app) for i, t in enumerate(app.inputs[1:], start=1)]
     first = app.inputs[0] if app.inputs else None
-    if first is not None and _broken_fix_target(walk, app, first, need):
-        refs.insert(0, _repaired_input(walk, app, first, need))  # type: ignore[arg-type]
+    if first is not None and need is not None and _broken_fix_target(walk, app, first, need):
+        refs.insert(0, _repaired_input(walk, app, first, need))
     elif first is not None:
         refs.insert(0, _tensor(walk, first, need, app))
     nid = f"n{len(walk.nodes)}"
@@ -514,7 +514,12 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
             outputs = [walk.refs[id(train.output)]]
             plan["targets"] = _shape_json(train.targets.shape)
             plan["method"] = train.method
-        original = {"inputs": walk.inputs, "layers": walk.layers, "nodes": walk.nodes, "outputs": outputs}
+        original: dict[str, Any] = {
+            "inputs": walk.inputs,
+            "layers": walk.layers,
+            "nodes": walk.nodes,
+            "outputs": outputs,
+        }
         fixed = _fixed(code, report, walk, original, subject)
     except Unverifiable as why:
         plan["unverified"] = str(why)
@@ -540,7 +545,7 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         if code == "KER101":
             changed.add(subject)
             _unwrap(fixed, original, subject)
-            relabel[subject] = describe(walk.apps[subject].layer.inner)  # type: ignore[arg-type]
+            relabel[subject] = _describe_inner(walk.apps[subject].layer)
         after = _downstream(fixed, changed)
         for node in fixed["nodes"]:
             if node["id"] in after:
@@ -554,7 +559,7 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
                     and (node["id"] != subject or app is None)
                     and _unwrap(fixed, original, node["id"])
                 ):
-                    relabel[node["id"]] = describe(walk.apps[node["id"]].layer.inner)  # type: ignore[arg-type]
+                    relabel[node["id"]] = _describe_inner(walk.apps[node["id"]].layer)
                     also.append(
                         f"{walk.labels[node['id']]['text']} on line {walk.labels[node['id']]['where']} unwrapped (KER101)"
                     )
@@ -667,3 +672,9 @@ def attach_plans(findings: list[Finding], analysis: Any, text: str) -> list[Find
 def canonical(job: dict[str, Any]) -> str:
     """The job as one canonical JSON text: equal jobs give equal texts (and cache keys)."""
     return json.dumps(job, sort_keys=True, separators=(",", ":"))
+
+
+def _describe_inner(wrapper: Layer) -> str:
+    """The layer a TimeDistributed wraps, as the fixed model writes it once unwrapped."""
+    assert wrapper.inner is not None  # only wrappers are unwrapped
+    return describe(wrapper.inner)

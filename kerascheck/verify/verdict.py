@@ -35,8 +35,9 @@ def shape_text(shape: list[Any] | None) -> str:
 def label_text(plan: dict[str, Any], node: str, fixed: bool = False) -> str | None:
     """How a node's layer is written in the source (in the fixed model: after the fix)."""
     if fixed and node in (plan.get("fixed_labels") or {}):
-        return plan["fixed_labels"][node]
-    return ((plan.get("labels") or {}).get(node) or {}).get("text")
+        return str(plan["fixed_labels"][node])
+    text = ((plan.get("labels") or {}).get(node) or {}).get("text")
+    return None if text is None else str(text)
 
 
 def rows(plan: dict[str, Any], build: dict[str, Any] | None, fixed: bool = False) -> list[dict[str, Any]]:
@@ -161,7 +162,7 @@ def _judge(plan: dict[str, Any], result: dict[str, Any]) -> tuple[str, str]:
 def _row(build: dict[str, Any] | None, node: str) -> dict[str, Any] | None:
     for row in (build or {}).get("rows", []):
         if row["node"] == node:
-            return row
+            return dict(row)
     return None
 
 

@@ -22,8 +22,13 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 PROTOCOL = 1
+
+# JSON as it crosses the pipe, and Keras objects, which carry no type information.
+JSON = dict[str, Any]
 
 # Must match kerascheck.verify.spec.ALLOWLIST (the worker checks it again: it only ever
 # constructs classes named here).
@@ -116,7 +121,7 @@ class Failure(Exception):
 
     def __init__(self, node: str, phase: str, error: BaseException) -> None:
         super().__init__(node, phase)
-        self.info = {"node": node, "phase": phase, "type": type(error).__name__, "message": _message(error)}
+        self.info: JSON = {"node": node, "phase": phase, "type": type(error).__name__, "message": _message(error)}
 
 
 def _message(error: BaseException) -> str:
@@ -132,11 +137,11 @@ class Keras:
 
     def __init__(self, module_name: str) -> None:
         if module_name == "tf_keras":
-            import tf_keras as keras  # type: ignore[import-not-found]
+            import tf_keras as keras
 
             self.backend = "tensorflow"
         else:
-            import keras  # type: ignore[import-not-found, no-redef]
+            import keras
 
             self.backend = keras.backend.backend()
         self.keras = keras
@@ -148,8 +153,8 @@ class Keras:
 
         self.np = numpy
 
-    def hello(self) -> dict:
-        backend_version = None
+    def hello(self) -> JSON:
+        backend_version: str | None = None
         try:
             if self.backend == "tensorflow":
                 import tensorflow
@@ -174,7 +179,7 @@ class Keras:
             "python": sys.version.split()[0],
         }
 
-    def layer_class(self, name: str):
+    def layer_class(self, name: str) -> Any:
         if name not in ALLOWLIST:
             raise ValueError(f"{name} is not an allowlisted Keras layer")
         cls = getattr(self.keras.layers, name, None)
@@ -182,7 +187,7 @@ class Keras:
             raise ValueError(f"Keras {self.version} has no layer {name}")
         return cls
 
-    def to_numpy(self, tensor):
+    def to_numpy(self, tensor: Any) -> Any:
         if hasattr(tensor, "numpy"):
             try:
                 return self.np.asarray(tensor.numpy())
@@ -190,23 +195,23 @@ class Keras:
                 pass
         return self.np.asarray(self.keras.ops.convert_to_numpy(tensor))
 
-    def get_mask(self, tensor):
+    def get_mask(self, tensor: Any) -> Any:
         try:
             if not self.legacy:
-                from keras.src.backend import get_keras_mask  # type: ignore[import-not-found]
+                from keras.src.backend import get_keras_mask
 
                 return get_keras_mask(tensor)
         except ImportError:
             pass
         return getattr(tensor, "_keras_mask", None)
 
-    def with_mask(self, tensor, mask):
+    def with_mask(self, tensor: Any, mask: Any) -> Any:
         """``tensor`` carrying ``mask`` the way a Keras model passes masks between layers."""
         if mask is None:
             return tensor
         try:
             if not self.legacy:
-                from keras.src.backend import set_keras_mask  # type: ignore[import-not-found]
+                from keras.src.backend import set_keras_mask
 
                 set_keras_mask(tensor, mask)
                 return tensor
@@ -215,7 +220,7 @@ class Keras:
         tensor._keras_mask = mask
         return tensor
 
-    def constant(self, array, dtype):
+    def constant(self, array: Any, dtype: str) -> Any:
         if self.legacy:
             import tensorflow as tf
 
@@ -227,7 +232,7 @@ class Keras:
 
 
 def _snake(name: str) -> str:
-    out = []
+    out: list[str] = []
     for i, char in enumerate(name):
         if char.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
             out.append("_")
@@ -235,12 +240,12 @@ def _snake(name: str) -> str:
     return "".join(out)
 
 
-def _shape(tensor) -> list:
+def _shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tuple(tensor.shape)]
 
 
-def _shape_text(shapes: list) -> str:
-    def one(shape: list) -> str:
+def _shape_text(shapes: list[list[int | None]]) -> str:
+    def one(shape: list[int | None]) -> str:
         parts = ["None" if d is None else str(d) for d in shape]
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
@@ -250,21 +255,21 @@ def _shape_text(shapes: list) -> str:
 class Build:
     """One spec built with symbolic inputs: per-node rows, and the first error Keras raised."""
 
-    def __init__(self, k: Keras, spec: dict, subject: str | None) -> None:
+    def __init__(self, k: Keras, spec: JSON, subject: str | None) -> None:
         self.k = k
         self.spec = spec
         self.subject = subject
-        self.objects: dict = {}  # layer id -> Keras layer
-        self.tensors: dict = {}  # tensor ref -> symbolic tensor
-        self.rows: list[dict] = []
-        self.error: dict | None = None
-        self.substituted: list[dict] = []
-        self.outputs: list | None = None
-        self.layer_of: dict = {}  # node id -> Keras layer
-        self.inputs_of: dict = {}  # node id -> its symbolic inputs
+        self.objects: dict[str, Any] = {}  # layer id -> Keras layer
+        self.tensors: dict[str, Any] = {}  # tensor ref -> symbolic tensor
+        self.rows: list[JSON] = []
+        self.error: JSON | None = None
+        self.substituted: list[JSON] = []
+        self.outputs: list[list[int | None]] | None = None
+        self.layer_of: dict[str, Any] = {}  # node id -> Keras layer
+        self.inputs_of: dict[str, list[Any]] = {}  # node id -> its symbolic inputs
         self._run()
 
-    def layer(self, lid: str):
+    def layer(self, lid: str) -> Any:
         if lid in self.objects:
             return self.objects[lid]
         entry = self.spec["layers"][lid]
@@ -276,7 +281,7 @@ class Build:
         self.objects[lid] = obj
         return obj
 
-    def _value(self, value):
+    def _value(self, value: Any) -> Any:
         if isinstance(value, dict) and "$layer" in value:
             return self.layer(value["$layer"])
         if isinstance(value, list):
@@ -284,7 +289,7 @@ class Build:
             return items if any(isinstance(v, self.k.keras.layers.Layer) for v in items) else tuple(items)
         return value
 
-    def _input(self, spec: dict):
+    def _input(self, spec: JSON) -> Any:
         return self.k.keras.Input(batch_shape=tuple(spec["shape"]), dtype=spec.get("dtype", "float32"))
 
     def _run(self) -> None:
@@ -335,12 +340,12 @@ class Build:
             self.rows.append(self._row(nid, layer, outs))
         self.outputs = [_shape(self.tensors[ref]) for ref in self.spec["outputs"] if ref in self.tensors]
 
-    def _bind(self, nid: str, outs: list) -> None:
+    def _bind(self, nid: str, outs: list[Any]) -> None:
         for i, tensor in enumerate(outs):
             self.tensors[nid if i == 0 else f"{nid}:{i}"] = tensor
 
-    def _row(self, nid: str, layer, outs: list | None, error: dict | None = None) -> dict:
-        row = {"node": nid, "class": type(layer).__name__}
+    def _row(self, nid: str, layer: Any, outs: list[Any] | None, error: JSON | None = None) -> JSON:
+        row: JSON = {"node": nid, "class": type(layer).__name__}
         if outs is None:
             row.update(output_shape=None, params=None, error=f"{error['type']}: {error['message']}" if error else None)
             return row
@@ -352,9 +357,9 @@ class Build:
         row.update(output_shape=_shape_text(shapes), params=params, shapes=shapes)
         return row
 
-    def _fail(self, nid: str, phase: str, error: BaseException, node: dict, layer=None) -> None:
-        self.error = Failure(nid, phase, error).info
-        self.error["input_shapes"] = [_shape(self.tensors[r]) for r in node["inputs"] if r in self.tensors]
+    def _fail(self, nid: str, phase: str, error: BaseException, node: JSON, layer: Any = None) -> None:
+        self.error = info = Failure(nid, phase, error).info
+        info["input_shapes"] = [_shape(self.tensors[r]) for r in node["inputs"] if r in self.tensors]
         cls = type(layer).__name__ if layer is not None else self.spec["layers"][node["layer"]]["class"]
         self.rows.append(
             {
@@ -362,12 +367,13 @@ class Build:
                 "class": cls,
                 "output_shape": None,
                 "params": None,
-                "error": f"{self.error['type']}: {self.error['message']}",
+                "error": f"{info['type']}: {info['message']}",
             }
         )
 
     def total_params(self) -> int | None:
-        seen, total = set(), 0
+        seen: set[int] = set()
+        total = 0
         for layer in self.layer_of.values():
             if id(layer) in seen:
                 continue
@@ -378,7 +384,7 @@ class Build:
                 return None
         return total
 
-    def report(self) -> dict:
+    def report(self) -> JSON:
         return {
             "rows": self.rows,
             "error": self.error,
@@ -391,8 +397,8 @@ class Build:
 # ---------------------------------------------------------------- the KER101 comparison
 
 
-def _median_seconds(call, runs: int) -> float:
-    times = []
+def _median_seconds(call: Callable[[], object], runs: int) -> float:
+    times: list[float] = []
     for _ in range(runs):
         start = time.perf_counter()
         call()
@@ -401,7 +407,7 @@ def _median_seconds(call, runs: int) -> float:
     return times[len(times) // 2]
 
 
-def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> dict:
+def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON:
     """TimeDistributed(Dense) against the Dense it wraps, on one random batch of its input.
 
     The layers before it are the same in both models (same classes, same arguments, same
@@ -426,14 +432,14 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> dict
         mask_data = np.ones(concrete[:2], dtype=bool)
         mask_data[: concrete[0] // 2, -(concrete[1] // 3 or 1) :] = False
 
-    def run(layer):
+    def run(layer: Any) -> Any:
         x = k.constant(x_data, "float32")
         mask = None if mask_data is None else k.constant(mask_data, "bool")
         return layer(k.with_mask(x, mask))
 
     y1, y2 = run(wrapper), run(dense)
     a, b = k.to_numpy(y1), k.to_numpy(y2)
-    result: dict = {"batch": list(concrete), "masked": mask_data is not None}
+    result: JSON = {"batch": list(concrete), "masked": mask_data is not None}
     if a.shape != b.shape:
         result.update(equal=False, max_abs_diff=None, shapes=[list(a.shape), list(b.shape)])
     else:
@@ -457,7 +463,7 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> dict
 # ---------------------------------------------------------------- jobs
 
 
-def run_job(k: Keras, job: dict) -> dict:
+def run_job(k: Keras, job: JSON) -> JSON:
     if "sleep" in job:  # used by the tests of the time limit
         time.sleep(float(job["sleep"]))
         return {}
@@ -466,12 +472,18 @@ def run_job(k: Keras, job: dict) -> dict:
         return {"allocated": len(hold)}
     subject = job.get("subject")
     original = Build(k, job["original"], subject)
-    result: dict = {"original": original.report(), "fixed": None}
+    result: JSON = {"original": original.report(), "fixed": None}
     fixed = None
     if job.get("fixed") is not None:
         fixed = Build(k, job["fixed"], None)
         result["fixed"] = fixed.report()
-    if job.get("numeric") and fixed is not None and original.error is None and fixed.error is None:
+    if (
+        job.get("numeric")
+        and subject is not None
+        and fixed is not None
+        and original.error is None
+        and fixed.error is None
+    ):
         try:
             result["numeric"] = compare_heads(k, original, fixed, subject)
         except Exception as error:
@@ -512,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    def send(message: dict) -> None:
+    def send(message: JSON) -> None:
         protocol.write(json.dumps(message) + "\n")
         protocol.flush()
 
