@@ -139,3 +139,39 @@ def test_materialize_checks_each_files_sha256(tmp_path: Path) -> None:
     reasons = {p.path: p.reason for p in problems}
     assert reasons.keys() == {"b.py", "c.py"}
     assert "sha256 mismatch" in reasons["b.py"] and "not in the mirror" in reasons["c.py"]
+
+
+MODEL = b"""import keras
+from keras import layers
+
+inputs = keras.Input(shape=(64, 15))
+x = layers.GRU(16, return_sequences=True)(inputs)
+x = layers.TimeDistributed(layers.Dense(15))(x)
+y = layers.LSTM(4)(layers.LSTM(8)(inputs))
+"""
+
+
+def test_measure_runs_kerascheck_on_the_materialized_files(tmp_path: Path) -> None:
+    """The whole way, without Keras: mirror -> file -> kerascheck check --format json -> counts."""
+    work = tmp_path / "mirrors" / "own+repo"
+    (work / "src").mkdir(parents=True)
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (work / "src" / "model.py").write_bytes(MODEL)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    (tmp_path / "entries").mkdir()
+    _write(
+        tmp_path / "entries",
+        f'repo = "own/repo"\ncommit = "{commit}"\nsource = "tutorial"\n[[file]]\npath = "src/model.py"\n'
+        f'sha256 = "{hashlib.sha256(MODEL).hexdigest()}"\n'
+        'findings = [{ code = "KER101", line = 6, why = "TimeDistributed(Dense) after GRU(return_sequences=True)" },'
+        ' { code = "KER103", line = 8, why = "an LSTM that is not there: a miss on purpose" }]\n',
+    )
+    (entry,) = corpus.load_entries(tmp_path / "entries")[0]
+    result = corpus.measure([entry], tmp_path / "mirrors", tmp_path / "out", jobs=1)
+    assert result.failed == [] and result.problems == []
+    assert (result.per_code["KER101"].tp, result.per_code["KER103"].tp) == (1, 0)
+    assert [(m["line"], m["code"]) for m in result.misses] == [(8, "KER103")]
+    assert [(f["line"], f["code"]) for f in result.false_positives] == [(7, "KER103")]
