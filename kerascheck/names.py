@@ -43,6 +43,26 @@ _ALIASES: dict[str, str] = {
     "InputLayer": "InputLayer",
 }
 
+# The functional merge helpers of keras.layers: ``concatenate([a, b])`` builds the class and
+# applies it at once.
+MERGE_FUNCTIONS: dict[str, str] = {
+    "concatenate": "Concatenate",
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "dot": "Dot",
+}
+# Modules that hold them under a Keras root (Keras 2 kept them in keras.layers.merge).
+_MERGE_MODULES = (("layers",), ("layers", "merge"), ("layers", "merging"))
+
+# Other spellings of the builtins the interpreter models: six.moves and its kin for Python 2.
+_BUILTIN_MODULES = frozenset({"six.moves", "builtins", "future.builtins", "past.builtins"})
+_BUILTIN_SPELLINGS: dict[str, str] = {"xrange": "range", "izip": "zip"}
+MODELLED_BUILTINS = frozenset({"len", "range", "enumerate", "zip", "list", "tuple", "int"})
+
 # Keras objects that are not layers but matter to the analysis.
 MODEL_CLASSES = frozenset({"Sequential", "Model"})
 INPUT_FUNCTION = "Input"
@@ -147,3 +167,24 @@ def builtin_loss(name: str) -> str | None:
     lowered = name.lower()
     lowered = _LOSS_ALIASES.get(lowered, lowered)
     return lowered if lowered in _LOSS_FUNCTIONS else None
+
+
+@lru_cache(maxsize=1024)
+def merge_function(path: str) -> str | None:
+    """``keras.layers.concatenate`` -> ``Concatenate``: the class a merge helper builds, or None
+    (``keras.backend.concatenate`` and ``keras.ops.add`` are tensor functions, not layers)."""
+    parts = tuple(path.split("."))
+    for root in _KERAS_ROOTS:
+        if parts[: len(root)] == root:
+            module, last = parts[len(root) : -1], parts[-1]
+            return MERGE_FUNCTIONS.get(last) if module in _MERGE_MODULES else None
+    return None
+
+
+def builtin_function(path: str) -> str | None:
+    """``six.moves.range`` -> ``range``: a builtin the interpreter models, by another path."""
+    module, _, name = path.rpartition(".")
+    if module not in _BUILTIN_MODULES:
+        return None
+    name = _BUILTIN_SPELLINGS.get(name, name) if module != "builtins" else name
+    return name if name in MODELLED_BUILTINS else None

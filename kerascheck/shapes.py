@@ -405,7 +405,7 @@ def _legacy_sizes(layer: Layer) -> bool:
     if layer.opaque or any(key in layer.kwargs for key in _KERAS1_SPATIAL):
         return True
     positional = sum(1 for arg in layer.call.args if arg.keyword is None and not arg.star)
-    return "Conv" in layer.kind and positional > 2
+    return layer.kind in ("Conv2D", "Conv3D", "SeparableConv2D") and positional > 2
 
 
 def _channels_last(layer: Layer) -> bool:
@@ -555,7 +555,49 @@ def _concatenate(layer: Layer, given: list[Shape], call: dict[str, Value]) -> In
 def _elementwise(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
     if len(ins) < 2 or any(s is None for s in ins) or len({len(s) for s in ins if s is not None}) != 1:
         return Inference((None,))
-    return Inference((ins[0],))
+    if layer.kind == "Subtract" and len(ins) != 2:
+        return Inference((None,), error="takes exactly 2 inputs")
+    out: list[Dim] = []
+    for axis in zip(*ins):
+        wide = {s for s in axis if isinstance(s, int) and s != 1}
+        if len(wide) > 1:
+            return Inference((None,), error=f"cannot broadcast sizes {sorted(wide)}")
+        out.append(_broadcast(axis))
+    return Inference((tuple(out),))
+
+
+def _broadcast(sizes: tuple[Dim, ...]) -> Dim:
+    """One axis of an element-wise merge, as Keras computes it: a size 1 stretches to the others."""
+    if any(s is UNKNOWN for s in sizes):
+        return UNKNOWN
+    if any(s is None for s in sizes):
+        return None
+    wide = {s for s in sizes if s != 1}
+    return wide.pop() if wide else 1
+
+
+def _dot(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
+    """``Dot(axes)`` of two tensors: both lose the summed axis, the second its batch axis too."""
+    a, b = (ins + [None, None])[:2]
+    if len(ins) != 2 or a is None or b is None or flag(layer, "normalize", False) is UNKNOWN:
+        return Inference((None,))
+    axes = dims(layer.arg("axes"))
+    if axes is None or len(axes) not in (1, 2) or not all(isinstance(x, int) for x in axes):
+        return Inference((None,))
+    first, second = (axes[0], axes[0]) if len(axes) == 1 else axes
+    assert isinstance(first, int) and isinstance(second, int)
+    if not (-len(a) <= first < len(a) and -len(b) <= second < len(b)):
+        return Inference((None,))
+    first, second = first % len(a), second % len(b)
+    if first == 0 or second == 0:
+        return Inference((None,))  # the batch axis: not a product Keras makes
+    x, y = a[first], b[second]
+    if isinstance(x, int) and isinstance(y, int) and x != y:
+        return Inference((None,), error=f"sums axes of sizes {x} and {y}")
+    if (x is None) != (y is None):
+        return Inference((None,))  # Keras 3 refuses a free axis against a fixed one
+    out = a[:first] + a[first + 1 :] + tuple(d for i, d in enumerate(b) if i not in (0, second))
+    return Inference((out if len(out) > 1 else out + (1,),))
 
 
 def _attention(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
@@ -668,6 +710,7 @@ TABLE: dict[str, LayerSpec] = {
     "Average": LayerSpec((), Role.OTHER, None, _elementwise),
     "Maximum": LayerSpec((), Role.OTHER, None, _elementwise),
     "Minimum": LayerSpec((), Role.OTHER, None, _elementwise),
+    "Dot": LayerSpec(("axes", "normalize"), Role.OTHER, None, _dot),
     "Attention": LayerSpec(("use_scale", "score_mode"), Role.OTHER, None, _attention),
     "AdditiveAttention": LayerSpec(("use_scale",), Role.OTHER, None, _attention),
     "MultiHeadAttention": LayerSpec(
@@ -680,9 +723,25 @@ TABLE: dict[str, LayerSpec] = {
     "StackedRNNCells": LayerSpec(("cells",), Role.OTHER, None, _unknown),
 }
 
+# Keras 1 names of arguments, per layer: ``Dense(output_dim=8)`` is ``Dense(units=8)``.
+KERAS1_ARGUMENTS: dict[str, dict[str, str]] = {
+    kind: {"output_dim": "units"} for kind in ("Dense", "SimpleRNN", "LSTM", "GRU")
+}
+
 # Layers whose several inputs come as one list: ``Concatenate()([a, b])``.
 LIST_INPUT = frozenset(
-    {"Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Attention", "AdditiveAttention"}
+    {
+        "Concatenate",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Dot",
+        "Attention",
+        "AdditiveAttention",
+    }
 )
 
 

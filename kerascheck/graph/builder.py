@@ -36,7 +36,7 @@ from kerascheck.graph.model import (
     Value,
 )
 from kerascheck.graph.state import MAX_UNROLL, MISSING, Journal, Scope, havoc
-from kerascheck.names import is_keras_module, keras_name
+from kerascheck.names import MERGE_FUNCTIONS, is_keras_module, keras_name
 from kerascheck.walk import walk
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
@@ -165,7 +165,7 @@ class Builder:
         for path in reversed(self.scope.root.stars):
             if not is_keras_module(path):
                 return UNKNOWN  # anything may come from there
-            if name[:1].isupper() or name in ("to_categorical",):
+            if name[:1].isupper() or name in ("to_categorical",) or name in MERGE_FUNCTIONS:
                 return Module(f"{path}.{name}")
         if name in _BUILTINS:
             return Builtin(name)

@@ -31,7 +31,7 @@ from kerascheck.graph.model import (
     Value,
 )
 from kerascheck.graph.state import MAX_UNROLL
-from kerascheck.names import builtin_loss, keras_name, numpy_function
+from kerascheck.names import builtin_function, builtin_loss, keras_name, merge_function, numpy_function
 
 if TYPE_CHECKING:
     from kerascheck.graph.builder import Builder
@@ -149,6 +149,12 @@ def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
 
 
 def _call_path(b: Builder, path: str, node: cst.Call) -> Value:
+    builtin = builtin_function(path)
+    if builtin is not None:
+        return _builtin(b, builtin, node)
+    merge = merge_function(path)
+    if merge is not None:
+        return _merge_function(b, merge, path.rpartition(".")[2], node)
     name = keras_name(path)
     if name is not None:
         if name.name == "Sequential":
@@ -183,9 +189,34 @@ def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
             kwargs[params[i]] = args.value(arg)
     for key, arg in args.keywords.items():
         kwargs[key] = args.value(arg)
+    for old, new in shapes.KERAS1_ARGUMENTS.get(kind, {}).items():
+        if old in kwargs and new not in kwargs:
+            kwargs[new] = kwargs[old]  # ``Dense(output_dim=8)``: Keras 1's name of units
     args.all(escape=True)
     opaque = bool(args.starred) or len(args.positional) > len(params)
     return Layer(kind, spelled, kwargs, node, opaque)
+
+
+def _merge_function(b: Builder, kind: str, spelled: str, node: cst.Call) -> Value:
+    """``layers.concatenate([a, b], axis=1)``: the class built from the other arguments, applied
+    to the list at once, as Keras' helper does."""
+    args = Args(b, node)
+    params = shapes.TABLE[kind].params
+    kwargs: dict[str, Value] = {}
+    for i, arg in enumerate(args.positional[1:]):
+        if i < len(params):
+            kwargs[params[i]] = args.value(arg)
+    for key, arg in args.keywords.items():
+        if key != "inputs":
+            kwargs[key] = args.value(arg)
+    if kind == "Dot" and "axes" not in kwargs:
+        kwargs["axes"] = Const(-1)  # Keras 3's default (tf_keras requires the argument)
+    first = None if args.starred else args.get("inputs", 0)
+    inputs: list[Value] = list(first.items) if isinstance(first, Seq) else [UNKNOWN]
+    args.all(escape=False)
+    opaque = bool(args.starred) or len(args.positional) - 1 > len(params)
+    layer = Layer(kind, spelled, kwargs, node, opaque)
+    return apply_layer(b, layer, inputs, {}, node)
 
 
 def _apply_call(b: Builder, layer: Layer, node: cst.Call) -> Value:

@@ -85,6 +85,7 @@ ALLOWLIST = frozenset(
         "Average",
         "Maximum",
         "Minimum",
+        "Dot",
         "Attention",
         "AdditiveAttention",
         "MultiHeadAttention",
