@@ -86,7 +86,11 @@ def capabilities() -> types.ClientCapabilities:
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(SERVER, client_factory=make_client, server_env=ENV))  # type: ignore[untyped-decorator]
 async def client(lsp_client: Client) -> AsyncIterator[None]:
     (WORKSPACE / "configured").mkdir(parents=True, exist_ok=True)
-    (WORKSPACE / "configured" / "pyproject.toml").write_text('[tool.kerascheck]\nignore = ["KER101"]\n')
+    (WORKSPACE / "configured" / "pyproject.toml").write_text(
+        '[tool.kerascheck]\nignore = ["KER101"]\nexclude = ["skipped_*.py"]\n'
+    )
+    (WORKSPACE / "misconfigured").mkdir(parents=True, exist_ok=True)
+    (WORKSPACE / "misconfigured" / "pyproject.toml").write_text('[tool.kerascheck]\nselct = ["KER101"]\n')
     lsp_client.set_configuration({"ignore": ["KER103"]}, section="kerascheck", scope_uri=uri("by-client") + "/")
     lsp_client.initialization_result = await lsp_client.initialize_session(  # type: ignore[attr-defined]
         types.InitializeParams(
@@ -401,6 +405,21 @@ async def test_configuration_from_pyproject_and_from_the_client(client: Client) 
     assert sorted(str(d.code) for d in await open_document(client, "plain.py", both)) == ["KER101", "KER103"]
     # configured/pyproject.toml ignores KER101.
     assert [d.code for d in await open_document(client, "configured/model.py", both)] == ["KER103"]
+    assert await open_document(client, "configured/skipped_model.py", both) == []  # exclude
+    # An error in the file: said once, and the defaults apply meanwhile.
+    assert sorted(str(d.code) for d in await open_document(client, "misconfigured/model.py", both)) == [
+        "KER101",
+        "KER103",
+    ]
+    said = [m.message for m in client.messages if "selct" in m.message]
+    assert len(said) == 1 and "unknown key 'selct'; did you mean 'select'?" in said[0]
+    # The file changes: the next lint of a document under it reads it again.
+    (WORKSPACE / "configured" / "pyproject.toml").write_text('[tool.kerascheck]\nignore = ["KER101", "KER103"]\n')
+    before = len(client.published)
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri("configured/model.py")))
+    )
+    assert await published(client, uri("configured/model.py"), before) == []
     # The client's kerascheck.ignore for by-client/ ignores KER103.
     assert [d.code for d in await open_document(client, "by-client/model.py", both)] == ["KER101"]
     # A change of the client's settings applies to the documents open.
@@ -503,12 +522,19 @@ async def test_verify_setting_verifies_every_finding_in_the_background(client: C
 
 @pytest_lsp.fixture(config=ClientServerConfig(SERVER, client_factory=make_client, server_env=ENV))  # type: ignore[untyped-decorator]
 async def short_lived(lsp_client: Client) -> AsyncIterator[None]:
-    await lsp_client.initialize_session(types.InitializeParams(capabilities=capabilities()))
+    # A client with no capabilities at all: no workspace/configuration, no notebooks; its settings
+    # come with initialize.
+    options = {"kerascheck": {"ignore": ["KER101"]}}
+    await lsp_client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), initialization_options=options)
+    )
     yield
 
 
-async def test_shutdown_and_exit_are_clean(short_lived: Client) -> None:
-    await open_document(short_lived, "exit.py", SEED)
+async def test_settings_from_initialize_then_shutdown_and_exit_are_clean(short_lived: Client) -> None:
+    assert await open_document(short_lived, "exit.py", SEED) == []
+    with_other = SEED + "\nseq = keras.Sequential([keras.Input(shape=(10, 3)), layers.LSTM(4), layers.GRU(2)])\n"
+    assert [d.code for d in await replace_all(short_lived, "exit.py", with_other, 2)] == ["KER103"]
     await short_lived.shutdown_session()
     server = short_lived._server
     assert server is not None and server.returncode == 0

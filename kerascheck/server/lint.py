@@ -1,19 +1,26 @@
-"""One document's lint: the analysis, its findings placed in their documents, and what can be
-done with them (fixes, ``# noqa``, verification plans), each computed once, when first asked.
+"""One document's lint: its findings placed in their documents, and what can be done with them
+(fixes, ``# noqa``, verification plans), each computed once, when first asked.
 
-Everything here runs in the server's one lint thread: an analysis' libcst tree is only ever
-touched there.
+No analysis is kept. A libcst tree is hundreds of thousands of objects, made with the cyclic
+collector off (``check.collector_off``); kept, the collector would walk all of them in the
+collections that follow, which costs a 500-line file about 100 ms of latency after every change.
+So each analysis is dropped inside its block: fixes and plans analyse the text again when first
+asked, and keep only their results (texts, plain data).
+
+Everything here runs in the server's one lint thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from kerascheck import notebooks
-from kerascheck.check import Analysis, analyse
-from kerascheck.findings import Finding, SourceError
-from kerascheck.fix import Layout, Offer, fix_text, fixed_code, offers
+from kerascheck.check import Analysis, analyse, collector_off
+from kerascheck.findings import Finding, Fix, SourceError
+from kerascheck.fix import Layout, fix_text, fixed_code, offers
 from kerascheck.server import silence
 from kerascheck.server.documents import Source
 from kerascheck.server.settings import Choice
@@ -31,17 +38,21 @@ class Placed:
     local: Finding  # lines of its document (a notebook's cell)
 
 
+@dataclass(frozen=True)
+class Offered:
+    fix: Fix
+    text: str  # the analysed text with this fix applied
+
+
 @dataclass
 class Linted:
     source: Source
     choice: Choice
-    analysis: Analysis | None = None
     placed: list[Placed] = field(default_factory=list)
     error: str | None = None  # why there are no findings: the text does not parse ...
     verdicts: dict[int, Verified] = field(default_factory=dict)  # Keras' verdict on findings, by index
-    _offers: dict[int, Offer] | None = None
+    _offers: dict[int, Offered] | None = None
     _plans: list[dict[str, Any]] | None = None
-    _layout: Layout | None = None
     _fixed_all: tuple[str | None] | None = None
 
     @property
@@ -51,25 +62,38 @@ class Linted:
     def in_document(self, uri: str) -> list[Placed]:
         return [p for p in self.placed if p.uri == uri]
 
+    @contextmanager
+    def _analysis(self) -> Iterator[Analysis]:
+        """The text analysed again, as ``lint`` analysed it (the same findings in the same
+        order); to be dropped inside the block (see the module's docstring)."""
+        with collector_off():
+            analysis = _analyse(self.source, self.choice)
+            assert analysis is not None and len(analysis.results) == len(self.placed)
+            try:
+                yield analysis
+            finally:
+                del analysis
+
     # ------------------------------------------------------------ fixes
 
-    def offers(self) -> dict[int, Offer]:
+    def offers(self) -> dict[int, Offered]:
         """The fix offered for each finding (by index), as ``--fix`` would apply it."""
         if self._offers is None:
             self._offers = {}
-            if self.analysis is not None and self.analysis.results:
-                self._layout = Layout(self.analysis.module)
-                by_id = {id(f): i for i, f in enumerate(self.analysis.findings)}
-                for offer in offers(self.analysis, self.source.path, self._layout):
-                    self._offers[by_id[id(offer.finding)]] = offer
+            if self.placed:
+                with self._analysis() as analysis:
+                    layout = Layout(analysis.module)
+                    by_id = {id(f): i for i, f in enumerate(analysis.findings)}
+                    for offer in offers(analysis, self.source.path, layout):
+                        fixed = fixed_code(layout, [offer.edit])[1]
+                        self._offers[by_id[id(offer.finding)]] = Offered(offer.fix, fixed)
+                    del analysis, layout
         return self._offers
 
     def fixed(self, index: int) -> str | None:
         """The analysed text with the fix of finding ``index`` applied, if it has one."""
-        offer = self.offers().get(index)
-        if offer is None or self._layout is None:
-            return None
-        return fixed_code(self._layout, [offer.edit])[1]
+        offered = self.offers().get(index)
+        return None if offered is None else offered.text
 
     def fix_all(self) -> str | None:
         """The analysed text with every safe fix applied (``--fix``), when there is one."""
@@ -77,9 +101,10 @@ class Linted:
             self._fixed_all = (None,)
             if any(o.fix.applicability == "safe" for o in self.offers().values()):
                 source, choice = self.source, self.choice
-                fixed, count = fix_text(
-                    source.text, source.path, unsafe=False, select=choice.select, ignore=choice.ignore
-                )
+                with collector_off():
+                    fixed, count = fix_text(
+                        source.text, source.path, unsafe=False, select=choice.select, ignore=choice.ignore
+                    )
                 self._fixed_all = (fixed if count else None,)
         return self._fixed_all[0]
 
@@ -106,35 +131,47 @@ class Linted:
     def plan(self, index: int) -> dict[str, Any]:
         """The verification plan of finding ``index`` (``kerascheck.verify.spec``)."""
         if self._plans is None:
-            from kerascheck.verify.spec import attach_plans
-
-            assert self.analysis is not None
-            planned = attach_plans(self.analysis.findings, self.analysis, self.source.text)
-            self._plans = [f.verification["plan"] for f in planned]  # type: ignore[index]
+            with self._analysis() as analysis:
+                self._plans = _plans(analysis, self.source.text)
+                del analysis
         return self._plans[index]
 
 
-def lint(source: Source, choice: Choice) -> Linted:
-    """Analyse a source. Never raises: a text that cannot be analysed has no findings and says why."""
+def _plans(analysis: Analysis, text: str) -> list[dict[str, Any]]:
+    from kerascheck.verify.spec import attach_plans
+
+    planned = attach_plans(analysis.findings, analysis, text)
+    return [f.verification["plan"] for f in planned]  # type: ignore[index]
+
+
+def _analyse(source: Source, choice: Choice) -> Analysis | None:
+    """Raises SourceError."""
+    if source.line_map is not None:
+        if not source.text.strip():
+            return None
+        notebooks.validate(source.text, source.line_map, source.path)
+    label = str if source.line_map is None else source.line_map.label
+    return analyse(source.text, source.path, select=choice.select, ignore=choice.ignore, line_label=label)
+
+
+def lint(source: Source, choice: Choice, plans: bool = False) -> Linted:
+    """Analyse a source (with ``plans``, make the verification plans in the same analysis).
+    Never raises: a text that cannot be analysed has no findings and says why."""
     linted = Linted(source, choice)
     if choice.excluded:
         return linted
-    try:
-        if source.line_map is not None:
-            if not source.text.strip():
-                return linted
-            notebooks.validate(source.text, source.line_map, source.path)
-        label = str if source.line_map is None else source.line_map.label
-        analysis = analyse(source.text, source.path, select=choice.select, ignore=choice.ignore, line_label=label)
-    except SourceError as error:
-        linted.error = error.reason
-        return linted
-    except Exception as error:  # a bug of ours: one line, and the server goes on
-        linted.error = f"internal error, please report: {type(error).__name__}: {error}"
-        return linted
-    linted.analysis = analysis
-    if analysis is not None:
-        for index, finding in enumerate(analysis.findings):
-            uri, local = source.place(finding)
-            linted.placed.append(Placed(index, finding, uri, local))
+    with collector_off():
+        try:
+            analysis = _analyse(source, choice)
+            if analysis is not None:
+                for index, finding in enumerate(analysis.findings):
+                    uri, local = source.place(finding)
+                    linted.placed.append(Placed(index, finding, uri, local))
+                if plans and analysis.results:
+                    linted._plans = _plans(analysis, source.text)
+            del analysis  # freed while the collector is off: never walked by it
+        except SourceError as error:
+            linted.error = error.reason
+        except Exception as error:  # a bug of ours: one line, and the server goes on
+            linted.error = f"internal error, please report: {type(error).__name__}: {error}"
     return linted

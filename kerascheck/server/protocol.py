@@ -59,6 +59,7 @@ class KerascheckServer(LanguageServer):
         self.linted: dict[str, Linted] = {}  # by document (a notebook's, not its cells')
         self.open: set[str] = set()  # the documents open (notebooks by their URI, not their cells')
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.changed: dict[str, float] = {}  # document -> when it last changed (the loop's clock)
         self.background: set[asyncio.Future[Any]] = set()  # verifications under way (kept from the collector)
         self.published: dict[str, set[str]] = {}  # document -> the URIs it has diagnostics on
         self.client_settings: dict[str, ClientSettings] = {}
@@ -140,16 +141,29 @@ class KerascheckServer(LanguageServer):
     # ------------------------------------------------------------ linting
 
     def schedule(self, owner: str, delay: float) -> None:
-        """Lint ``owner`` after ``delay`` seconds; a newer change before then replaces this one."""
+        """Lint ``owner`` after ``delay`` seconds, a newer change before then replacing this one.
+
+        A change after a quiet moment (no change for ``delay``, no lint under way) is linted at
+        once: the debounce only holds back the changes of a burst, to lint the last of them.
+        """
+        now = asyncio.get_running_loop().time()
+        quiet = now - self.changed.get(owner, -delay) >= delay
+        self.changed[owner] = now
         task = self.tasks.pop(owner, None)
-        if task is not None and not task.done():
+        busy = task is not None and not task.done()
+        if task is not None and busy:
             task.cancel()
-        self.tasks[owner] = asyncio.ensure_future(self._lint_later(owner, delay))
+        self.tasks[owner] = asyncio.ensure_future(self._lint_later(owner, 0 if quiet and not busy else delay))
 
     async def _lint_later(self, owner: str, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
-        await self.current(owner)
+        try:
+            await self.current(owner)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a bug of ours: say it in the log, keep serving
+            self.log(f"internal error, please report: {type(error).__name__}: {error}")
 
     async def current(self, owner: str) -> Linted | None:
         """The lint of ``owner`` as it is now (made, and published, when it is not known yet)."""
@@ -163,8 +177,8 @@ class KerascheckServer(LanguageServer):
         choice = self.choose(source, await self.settings_for(owner))
         self.say(list(choice.problems))
         linted = await self.in_thread(self._lint, source, choice)
-        if self.version_of(owner) != source.version:
-            return linted  # changed while it was analysed: the next lint publishes
+        if linted is None or self.version_of(owner) != source.version:
+            return linted  # changed while it waited or was analysed: the next lint publishes
         self.linted[owner] = linted
         self.publish(linted)
         if choice.verify and linted.placed:
@@ -173,18 +187,24 @@ class KerascheckServer(LanguageServer):
             future.add_done_callback(self.background.discard)
         return linted
 
-    def _lint(self, source: Source, choice: Choice) -> Linted:
-        linted = lint(source, choice)
-        if linted.placed and (self.verifier.has_verdicts() or choice.verify):
+    def _lint(self, source: Source, choice: Choice) -> Linted | None:
+        if self.version_of(source.uri) != source.version:
+            return None  # changed while this waited for the lint thread: not worth analysing
+        recall = self.verifier.has_verdicts() or choice.verify
+        linted = lint(source, choice, plans=recall)
+        if linted.placed and recall:
             self._recall(linted)
         return linted
 
     def _recall(self, linted: Linted) -> None:
         """The verdicts known for a lint's findings (lint thread: plans read the tree)."""
-        for placed in linted.placed:
-            verified = self.verifier.known(linted.plan(placed.index), linted.choice.options)
-            if verified is not None:
-                linted.verdicts[placed.index] = verified
+        try:
+            for placed in linted.placed:
+                verified = self.verifier.known(linted.plan(placed.index), linted.choice.options)
+                if verified is not None:
+                    linted.verdicts[placed.index] = verified
+        except Exception:  # planning failed: the findings stand, without verdicts
+            return
 
     def publish(self, linted: Linted) -> None:
         owner, encoding = linted.source.uri, self.encoding
@@ -213,6 +233,7 @@ class KerascheckServer(LanguageServer):
         if task is not None:
             task.cancel()
         self.linted.pop(owner, None)
+        self.changed.pop(owner, None)
         self.client_settings.pop(owner, None)
         self.errors.pop(owner, None)
         for uri in self.published.pop(owner, set()):
