@@ -107,7 +107,7 @@ async def measure(texts: dict[str, str], rounds: int, folder: Path) -> dict[str,
     finally:
         await client.shutdown_async(None)
         client.exit(None)
-        await client.stop()
+        await client.stop()  # type: ignore[no-untyped-call]
     return rows
 
 

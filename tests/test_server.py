@@ -194,7 +194,7 @@ async def actions_at(
 def edits_of(action: types.CodeAction, target: str) -> list[types.TextEdit]:
     assert action.edit is not None and action.edit.changes is not None
     assert set(action.edit.changes) == {target}
-    return [e for e in action.edit.changes[target] if isinstance(e, types.TextEdit)]
+    return list(action.edit.changes[target])
 
 
 def only(items: list[Any], test: Callable[[Any], bool]) -> Any:
