@@ -178,12 +178,12 @@ def _analyse_parsed(
     noqa: bool,
     line_label: Callable[[int], str],
 ) -> Analysis:
-    chosen = {rule.CODE for rule in rules.selected(select, ignore)}
+    chosen = {rule.code for rule in rules.selected(select, ignore)}
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
         graph = build_graph(module)
-        reports = list(rules.run(graph, rules.RULES))
+        reports = list(rules.run(graph, rules.all_rules()))
         analysis = Analysis(module, graph, line_label=line_label)
         if not reports:
             return analysis
@@ -207,7 +207,7 @@ def _analyse_parsed(
             end_line=where.end.line,
             end_column=where.end.column + 1,
             code=report.code,
-            name=rules.BY_CODE[report.code].NAME,
+            name=_rule(report.code).name,
             message=message,
         )
         analysis.results.append((finding, report))
@@ -218,6 +218,12 @@ def _analyse_parsed(
     analysis.results = [(f, r) for f, r in analysis.results if f.code in chosen]
     analysis.results.sort(key=lambda pair: (pair[0].line, pair[0].column, pair[0].code))
     return analysis
+
+
+def _rule(code: str) -> rules.Rule:
+    rule = rules.get(code)
+    assert rule is not None  # reports come from registered rules
+    return rule
 
 
 def _fix_nodes(reports: list[Report]) -> list[cst.CSTNode]:

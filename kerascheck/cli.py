@@ -23,8 +23,8 @@ def _codes(value: str) -> tuple[str, ...]:
     """A comma-separated list of codes or code prefixes, each matching at least one rule."""
     codes = tuple(part.strip().upper() for part in value.split(",") if part.strip())
     for code in codes:
-        if not any(rule.CODE.startswith(code) for rule in rules.RULES):
-            known = ", ".join(rule.CODE for rule in rules.RULES)
+        if not any(rule.code.startswith(code) for rule in rules.all_rules()):
+            known = ", ".join(rule.code for rule in rules.all_rules())
             raise argparse.ArgumentTypeError(f"unknown rule code or prefix {code!r} (known: {known})")
     return codes
 
@@ -161,14 +161,14 @@ def _check(args: argparse.Namespace) -> int:
 
 def _rule(args: argparse.Namespace) -> int:
     if args.code is None:
-        for each in rules.RULES:
-            print(f"{each.CODE}  {each.NAME:40} {each.SUMMARY}")
+        for each in rules.all_rules():
+            print(f"{each.code}  {each.name:40} {each.summary}")
         return EXIT_CLEAN
-    rule = rules.BY_CODE.get(args.code.upper())
+    rule = rules.get(args.code.upper())
     if rule is None:
         print(f"error: unknown rule {args.code!r}; `kerascheck rule` lists them", file=sys.stderr)
         return EXIT_ERROR
-    print(f"# {rule.CODE} {rule.NAME}\n\n{rule.SUMMARY}.\n\n{rule.DOC}", end="")
+    print(rule.page, end="")
     return EXIT_CLEAN
 
 

@@ -162,7 +162,7 @@ def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
     ``extend-select`` to what it inherits; ``ignore`` takes rules away. Within a level, a more
     specific code wins (``select = ["KER101"]`` with ``ignore = ["KER1"]`` keeps KER101), and
     ``ignore`` wins over a selection of the same code."""
-    codes = [rule.CODE for rule in rules.RULES]
+    codes = [rule.code for rule in rules.all_rules()]
     enabled = set(codes)
     for selection in selections:
         chosen = [(p, True) for p in (selection.select or ()) + tuple(selection.extend_select)]
@@ -183,9 +183,9 @@ def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
 
 def unknown_code(code: str) -> str | None:
     """Why ``code`` is not a rule code or prefix, or None when it is one."""
-    if any(rule.CODE.startswith(code) for rule in rules.RULES):
+    if any(rule.code.startswith(code) for rule in rules.all_rules()):
         return None
-    known = ", ".join(rule.CODE for rule in rules.RULES)
+    known = ", ".join(rule.code for rule in rules.all_rules())
     return f"unknown rule code or prefix {code!r} (known: {known})"
 
 

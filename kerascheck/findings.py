@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol
+
+
+class Verification(Protocol):
+    """What ``--verify`` says of a finding (kerascheck.verify.plans: Pending, then a Verdict)."""
+
+    @property
+    def status(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -23,11 +32,14 @@ class Finding:
     name: str
     message: str
     fix: Fix | None = None
-    verification: dict[str, Any] | None = None
+    verification: Verification | None = None
     cell: int | None = None  # notebooks: the cell (1-based, among all cells); line and end_line count in it
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["fix"] = None if self.fix is None else asdict(self.fix)
+        data["verification"] = None if self.verification is None else self.verification.to_json()
+        return data
 
 
 class SourceError(Exception):

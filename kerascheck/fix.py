@@ -307,10 +307,11 @@ def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[
     layout = layout or Layout(analysis.module)
     candidates = []
     for finding, report in analysis.results:
-        rule = rules.BY_CODE[report.code]
+        rule = rules.get(report.code)
+        assert rule is not None  # reports come from registered rules
         edit = rule.fix(report)
         if edit is not None:
-            candidates.append(Offer(finding, edit, Fix(rule.FIX_APPLICABILITY, analysis.fix_message(report, edit))))
+            candidates.append(Offer(finding, edit, Fix(rule.fix_applicability, analysis.fix_message(report, edit))))
     offered: list[Offer] = []
     budget = MAX_CHECKS
 

@@ -1,18 +1,22 @@
-"""How each Keras layer maps input shapes to output shapes: one table, one entry per layer.
+"""What kerascheck knows of each Keras layer: one table, one entry per layer.
 
 An entry gives the layer's positional parameter names, its role for the rules (an RNN that
 answers for its output rank, a pass-through layer that keeps the RNN answerable, or any other
 layer), the input ranks Keras accepts, whether it is a consumer the rules judge ("sequence" for
-KER103, "vector" for KER106), and a function computing output shapes. A layer absent from the
-table has unknown outputs, which silences every rule downstream.
+KER103, "vector" for KER106), a function computing output shapes, and what the verifier needs to
+rebuild it: which arguments are sizes (they change shapes or parameter counts), which never
+change shapes, the Keras 1 spellings of its arguments, how its inputs are passed, and whether it
+may be built at all (the worker's allowlist is the table's buildable layers). A layer absent from
+the table has unknown outputs, which silences every rule downstream, and is never rebuilt.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
 from kerascheck.graph.model import UNKNOWN, Const, Dim, Layer, Seq, Shape, Value
 
@@ -35,13 +39,49 @@ class Inference:
 Infer = Callable[[Layer, list[Shape], dict[str, Value]], Inference]
 
 
+# Arguments that never change shapes or parameter counts, for every layer (an entry may add its
+# own): the verifier leaves them out when they are not literals.
+NEVER_SHAPES = frozenset(
+    {
+        "activation",
+        "recurrent_activation",
+        "dropout",
+        "recurrent_dropout",
+        "seed",
+        "unroll",
+        "implementation",
+        "use_cudnn",
+        "dtype",
+        "mask_zero",
+        "momentum",
+        "epsilon",
+        "activity_regularizer",
+        "go_backwards",
+    }
+)
+NEVER_SHAPES_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+
+
 @dataclass(frozen=True)
 class LayerSpec:
-    params: tuple[str, ...]
+    params: tuple[str, ...]  # positional parameters, in order
     role: Role
     ranks: tuple[int, int | None] | None  # accepted input rank, batch axis included
     infer: Infer
     consumer: str | None = None  # "sequence" or "vector": judged by KER103/KER106
+    # Arguments that change shapes or parameter counts: a stand-in size when not literal.
+    sizes: frozenset[str] = frozenset()
+    # Arguments that never do, beyond NEVER_SHAPES.
+    cosmetic: frozenset[str] = frozenset()
+    # Keras 1 spellings of its arguments -> their names since Keras 2.
+    keras1: Mapping[str, str] = field(default_factory=dict)
+    # How it is applied to several inputs: ``layer([a, b])`` or ``layer(query, value)``.
+    inputs: Literal["one", "list", "args"] = "one"
+    buildable: bool = True  # the verifier may build it (its worker's allowlist)
+
+    def never_shapes(self, argument: str) -> bool:
+        """Whether ``argument`` can never change this layer's shapes or parameter counts."""
+        return argument in NEVER_SHAPES or argument in self.cosmetic or argument.endswith(NEVER_SHAPES_SUFFIXES)
 
 
 # ---------------------------------------------------------------- value helpers
@@ -619,25 +659,30 @@ def _input_layer(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Infe
 # ---------------------------------------------------------------- the table
 
 _RNN_PARAMS = ("units", "activation", "recurrent_activation", "use_bias")
+_UNITS = frozenset({"units"})
+_FILTERS = frozenset({"filters"})
+_KERAS1_RNN = {"output_dim": "units", "dropout_W": "dropout", "dropout_U": "recurrent_dropout"}
 _PASS_ANY = LayerSpec((), Role.PASS, None, _identity)
 _CONV_PARAMS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate")
 _POOL_PARAMS = ("pool_size", "strides", "padding", "data_format")
 
 TABLE: dict[str, LayerSpec] = {
     # Recurrent layers: their output rank is fixed by return_sequences.
-    "SimpleRNN": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence"),
-    "LSTM": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence"),
-    "GRU": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence"),
+    "SimpleRNN": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence", _UNITS, keras1={"output_dim": "units"}),
+    "LSTM": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence", _UNITS, keras1=_KERAS1_RNN),
+    "GRU": LayerSpec(_RNN_PARAMS, Role.RNN, (3, 3), _rnn, "sequence", _UNITS, keras1=_KERAS1_RNN),
     "RNN": LayerSpec(
         ("cell", "return_sequences", "return_state", "go_backwards", "stateful"), Role.RNN, (3, 3), _rnn, "sequence"
     ),
     "Bidirectional": LayerSpec(("layer", "merge_mode"), Role.RNN, (3, 3), _bidirectional, "sequence"),
-    "ConvLSTM1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, 4), _conv_lstm(1)),
-    "ConvLSTM2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, 5), _conv_lstm(2)),
-    "ConvLSTM3D": LayerSpec(_CONV_PARAMS, Role.OTHER, (6, 6), _conv_lstm(3)),
+    "ConvLSTM1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, 4), _conv_lstm(1), sizes=_FILTERS),
+    "ConvLSTM2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, 5), _conv_lstm(2), sizes=_FILTERS),
+    "ConvLSTM3D": LayerSpec(_CONV_PARAMS, Role.OTHER, (6, 6), _conv_lstm(3), sizes=_FILTERS),
     # Wrappers and dense layers.
     "TimeDistributed": LayerSpec(("layer",), Role.OTHER, (3, None), _time_distributed),
-    "Dense": LayerSpec(("units", "activation", "use_bias"), Role.PASS, (2, None), _dense),
+    "Dense": LayerSpec(
+        ("units", "activation", "use_bias"), Role.PASS, (2, None), _dense, sizes=_UNITS, keras1={"output_dim": "units"}
+    ),
     # Pass-through layers: same shape out as in.
     "Activation": LayerSpec(("activation",), Role.PASS, None, _identity),
     "Dropout": LayerSpec(("rate", "noise_shape", "seed"), Role.PASS, None, _identity),
@@ -658,14 +703,16 @@ TABLE: dict[str, LayerSpec] = {
     "GroupNormalization": _PASS_ANY,
     "Masking": LayerSpec(("mask_value",), Role.PASS, None, _identity),
     # Layers that make a new tensor no RNN answers for.
-    "InputLayer": LayerSpec((), Role.OTHER, None, _input_layer),
-    "Embedding": LayerSpec(("input_dim", "output_dim"), Role.OTHER, None, _embedding),
+    "InputLayer": LayerSpec((), Role.OTHER, None, _input_layer, buildable=False),  # the spec's inputs
+    "Embedding": LayerSpec(
+        ("input_dim", "output_dim"), Role.OTHER, None, _embedding, sizes=frozenset({"input_dim", "output_dim"})
+    ),
     "Flatten": LayerSpec(("data_format",), Role.OTHER, None, _flatten),
     "Reshape": LayerSpec(("target_shape",), Role.OTHER, None, _reshape),
-    "RepeatVector": LayerSpec(("n",), Role.OTHER, (2, 2), _repeat_vector, "vector"),
+    "RepeatVector": LayerSpec(("n",), Role.OTHER, (2, 2), _repeat_vector, "vector", frozenset({"n"})),
     "Permute": LayerSpec(("dims",), Role.OTHER, None, _permute, "sequence"),  # when it takes rank 3
-    "Conv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
-    "SeparableConv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
+    "Conv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence", _FILTERS),
+    "SeparableConv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence", _FILTERS),
     "DepthwiseConv1D": LayerSpec(
         ("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"),
         Role.OTHER,
@@ -673,7 +720,7 @@ TABLE: dict[str, LayerSpec] = {
         _conv1d,
         "sequence",
     ),
-    "Conv1DTranspose": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence"),
+    "Conv1DTranspose": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence", _FILTERS),
     "MaxPooling1D": LayerSpec(_POOL_PARAMS, Role.OTHER, (3, 3), _pool1d, "sequence"),
     "AveragePooling1D": LayerSpec(_POOL_PARAMS, Role.OTHER, (3, 3), _pool1d, "sequence"),
     "GlobalMaxPooling1D": LayerSpec(("data_format", "keepdims"), Role.OTHER, (3, 3), _global_pool1d, "sequence"),
@@ -682,9 +729,9 @@ TABLE: dict[str, LayerSpec] = {
     "ZeroPadding1D": LayerSpec(("padding",), Role.OTHER, (3, 3), _time_1d(_padded), "sequence"),
     "Cropping1D": LayerSpec(("cropping",), Role.OTHER, (3, 3), _time_1d(_cropped), "sequence"),
     # Image and volume layers (channels last), as wrapped in TimeDistributed over video frames.
-    "Conv2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, None), _conv_nd(2)),
-    "Conv3D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, None), _conv_nd(3)),
-    "SeparableConv2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, None), _conv_nd(2)),
+    "Conv2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, None), _conv_nd(2), sizes=_FILTERS),
+    "Conv3D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, None), _conv_nd(3), sizes=_FILTERS),
+    "SeparableConv2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, None), _conv_nd(2), sizes=_FILTERS),
     "DepthwiseConv2D": LayerSpec(
         ("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate"),
         Role.OTHER,
@@ -692,7 +739,9 @@ TABLE: dict[str, LayerSpec] = {
         _conv_nd(2),
     ),
     # Keras 2 and 3 differ after padding (output_padding): later positions make it opaque.
-    "Conv2DTranspose": LayerSpec(("filters", "kernel_size", "strides", "padding"), Role.OTHER, (4, None), _conv_nd(2)),
+    "Conv2DTranspose": LayerSpec(
+        ("filters", "kernel_size", "strides", "padding"), Role.OTHER, (4, None), _conv_nd(2), sizes=_FILTERS
+    ),
     "MaxPooling2D": LayerSpec(_POOL_PARAMS, Role.OTHER, (4, 4), _pool_nd(2)),
     "AveragePooling2D": LayerSpec(_POOL_PARAMS, Role.OTHER, (4, 4), _pool_nd(2)),
     "MaxPooling3D": LayerSpec(_POOL_PARAMS, Role.OTHER, (5, 5), _pool_nd(3)),
@@ -703,46 +752,35 @@ TABLE: dict[str, LayerSpec] = {
     "ZeroPadding2D": LayerSpec(("padding", "data_format"), Role.OTHER, (4, 4), _resize_nd(2, "pad")),
     "Cropping2D": LayerSpec(("cropping", "data_format"), Role.OTHER, (4, 4), _resize_nd(2, "crop")),
     "SpatialDropout2D": LayerSpec(("rate", "data_format"), Role.OTHER, (4, 4), _identity),
-    "Concatenate": LayerSpec(("axis",), Role.OTHER, None, _concatenate),
-    "Add": LayerSpec((), Role.OTHER, None, _elementwise),
-    "Subtract": LayerSpec((), Role.OTHER, None, _elementwise),
-    "Multiply": LayerSpec((), Role.OTHER, None, _elementwise),
-    "Average": LayerSpec((), Role.OTHER, None, _elementwise),
-    "Maximum": LayerSpec((), Role.OTHER, None, _elementwise),
-    "Minimum": LayerSpec((), Role.OTHER, None, _elementwise),
-    "Dot": LayerSpec(("axes", "normalize"), Role.OTHER, None, _dot),
-    "Attention": LayerSpec(("use_scale", "score_mode"), Role.OTHER, None, _attention),
-    "AdditiveAttention": LayerSpec(("use_scale",), Role.OTHER, None, _attention),
+    "Concatenate": LayerSpec(("axis",), Role.OTHER, None, _concatenate, inputs="list"),
+    "Add": LayerSpec((), Role.OTHER, None, _elementwise, inputs="list"),
+    "Subtract": LayerSpec((), Role.OTHER, None, _elementwise, inputs="list"),
+    "Multiply": LayerSpec((), Role.OTHER, None, _elementwise, inputs="list"),
+    "Average": LayerSpec((), Role.OTHER, None, _elementwise, inputs="list"),
+    "Maximum": LayerSpec((), Role.OTHER, None, _elementwise, inputs="list"),
+    "Minimum": LayerSpec((), Role.OTHER, None, _elementwise, inputs="list"),
+    "Dot": LayerSpec(("axes", "normalize"), Role.OTHER, None, _dot, inputs="list"),
+    "Attention": LayerSpec(("use_scale", "score_mode"), Role.OTHER, None, _attention, inputs="list"),
+    "AdditiveAttention": LayerSpec(("use_scale",), Role.OTHER, None, _attention, inputs="list"),
     "MultiHeadAttention": LayerSpec(
-        ("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape"), Role.OTHER, None, _attention
+        ("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape"),
+        Role.OTHER,
+        None,
+        _attention,
+        sizes=frozenset({"num_heads", "key_dim", "value_dim"}),
+        inputs="args",
     ),
     # Cells are arguments of RNN(...), never applied on their own by the rules.
-    "LSTMCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
-    "GRUCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
-    "SimpleRNNCell": LayerSpec(("units",), Role.OTHER, None, _unknown),
+    "LSTMCell": LayerSpec(("units",), Role.OTHER, None, _unknown, sizes=_UNITS),
+    "GRUCell": LayerSpec(("units",), Role.OTHER, None, _unknown, sizes=_UNITS),
+    "SimpleRNNCell": LayerSpec(("units",), Role.OTHER, None, _unknown, sizes=_UNITS),
     "StackedRNNCells": LayerSpec(("cells",), Role.OTHER, None, _unknown),
 }
 
-# Keras 1 names of arguments, per layer: ``Dense(output_dim=8)`` is ``Dense(units=8)``.
-KERAS1_ARGUMENTS: dict[str, dict[str, str]] = {
-    kind: {"output_dim": "units"} for kind in ("Dense", "SimpleRNN", "LSTM", "GRU")
-}
-
 # Layers whose several inputs come as one list: ``Concatenate()([a, b])``.
-LIST_INPUT = frozenset(
-    {
-        "Concatenate",
-        "Add",
-        "Subtract",
-        "Multiply",
-        "Average",
-        "Maximum",
-        "Minimum",
-        "Dot",
-        "Attention",
-        "AdditiveAttention",
-    }
-)
+LIST_INPUT = frozenset(name for name, spec in TABLE.items() if spec.inputs == "list")
+# The layers the verifier may build: the worker constructs no other class.
+BUILDABLE = frozenset(name for name, spec in TABLE.items() if spec.buildable)
 
 
 def spec_of(layer: Layer) -> LayerSpec | None:
@@ -797,9 +835,20 @@ def dense_parameters(dense: Layer, input_dim: Dim) -> int | None:
     return input_dim * units + (units if bias else 0)
 
 
-def format_shape(shape: Shape) -> str:
-    """A shape in the words of ``model.summary()``: ``(None, 64, 16)``; ``?`` where unknown."""
+def format_shape(shape: Sequence[object] | None) -> str:
+    """A shape in the words of ``model.summary()``: ``(None, 64, 16)``; ``?`` where unknown.
+
+    The one way shapes are printed: kerascheck's own (``UNKNOWN``), those of a spec (``"?"``) and
+    those Keras built.
+    """
     if shape is None:
         return "(?)"
     parts = ["None" if d is None else "?" if d is UNKNOWN else str(d) for d in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def format_shapes(shapes: Sequence[Sequence[object] | None]) -> str:
+    """A layer's output shapes: one shape, or ``[(...), (...)]`` for several (as Keras prints them)."""
+    if len(shapes) == 1:
+        return format_shape(shapes[0])
+    return "[" + ", ".join(format_shape(s) for s in shapes) + "]"

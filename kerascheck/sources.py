@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kerascheck import rules
 from kerascheck.findings import SourceError
 
-# Every finding involves a Keras RNN or a TimeDistributed, and every Keras name is reached
-# through a spelling that contains "keras": a file without both cannot hold a finding.
-_RULE_WORDS = re.compile(r"TimeDistributed|LSTM|GRU|RNN")
 FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*kerascheck:[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
 
 
 def may_have_findings(text: str) -> bool:
-    """The prefilter: False means no rule can fire in this text, so it need not be parsed."""
-    return "keras" in text and _RULE_WORDS.search(text) is not None and FILE_NOQA.search(text) is None
+    """The prefilter: False means no rule can fire in this text, so it need not be parsed.
+
+    Every Keras name is reached through a spelling that contains "keras", and each rule names the
+    words one of which a file must contain for it to report there (``Rule.words``).
+    """
+    return "keras" in text and rules.words().search(text) is not None and FILE_NOQA.search(text) is None
 
 
 def decode(data: bytes, path: str) -> str:

@@ -1,11 +1,24 @@
-"""Shared helpers: run the CLI as a user would, and read the expectations fixtures carry."""
+"""Shared helpers: run the CLI as a user would, and read the expectations fixtures carry.
+
+A fixture states its findings in two ways, and the tests hold it to both:
+
+- ``# expect: KER101`` on the line of each finding (``# expect: KER101, KER101`` for two on one
+  line), which is what a reader of the fixture sees;
+- ``<fixture>.txt`` beside it, one finding a line as ``LINE:COLUMN CODE message``, in order: the
+  snapshot that pins the column and the message. ``python -m tests.expectations FILE...`` writes
+  it from what kerascheck reports now; read it before you commit it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,17 +26,49 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>KER\d+(?:\s*,\s*KER\d+)*)")
+_SNAPSHOT_LINE = re.compile(r"^(?P<line>\d+):(?P<column>\d+) (?P<code>KER\d+) (?P<message>.*)$")
+
+Expected = tuple[int, int, str, str]  # line, column, code, message
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def checkout_env() -> dict[str, str]:
+    """The environment for a subprocess that must run this checkout's kerascheck, whatever its
+    working folder (not whichever kerascheck is installed)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def run_cli_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess: for tests of what only a process shows (a crash stays in it,
+    ``python -m kerascheck`` itself, another interpreter); others use ``run_cli``."""
     return subprocess.run(
-        [sys.executable, "-m", "kerascheck", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=300
+        [sys.executable, "-m", "kerascheck", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=checkout_env(),
+        timeout=300,
     )
 
 
-def expectations(path: Path) -> set[tuple[int, str]]:
-    """``{(line, code)}`` from the ``# expect: KER101`` comments of a fixture."""
-    found = set()
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in this process, in ``cwd``, reported as a subprocess would be: exit status
+    (argparse's exits included), stdout and stderr."""
+    from kerascheck import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd or ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main(list(args))
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else 0 if done.code is None else 2
+    return subprocess.CompletedProcess(["kerascheck", *args], status, out.getvalue(), err.getvalue())
+
+
+def expectations(path: Path) -> Counter[tuple[int, str]]:
+    """``(line, code)`` -> how many, from the ``# expect: KER101`` comments of a fixture."""
+    found: Counter[tuple[int, str]] = Counter()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         match = _EXPECT.search(line)
         if match:
@@ -31,17 +76,51 @@ def expectations(path: Path) -> set[tuple[int, str]]:
     return found
 
 
+def snapshot_path(path: Path) -> Path:
+    return path.with_suffix(".txt")
+
+
+def snapshot(path: Path) -> list[Expected] | None:
+    """The findings ``<fixture>.txt`` lists, in order; None when the fixture has no snapshot."""
+    where = snapshot_path(path)
+    if not where.exists():
+        return None
+    found = []
+    for number, line in enumerate(where.read_text(encoding="utf-8").splitlines(), start=1):
+        match = _SNAPSHOT_LINE.match(line)
+        assert match, f"{where}:{number}: not LINE:COLUMN CODE message: {line!r}"
+        found.append((int(match["line"]), int(match["column"]), match["code"], match["message"]))
+    return found
+
+
+def render_snapshot(findings: list[Expected]) -> str:
+    return "".join(f"{line}:{column} {code} {message}\n" for line, column, code, message in sorted(findings))
+
+
 def fixture_files() -> list[Path]:
     return sorted(FIXTURES.rglob("*.py"))
 
 
+def fixture_key(path: Path) -> str:
+    """A fixture's name relative to fixtures/ (two folders may hold the same file name)."""
+    return Path(path).resolve().relative_to(FIXTURES).as_posix()
+
+
+def line_of(path: Path, text: str) -> int:
+    """The line of the one line of ``path`` that contains ``text``: tests name a fixture's finding
+    by what is written there, never by a line number that an edit of the fixture would move."""
+    lines = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if text in line]
+    assert len(lines) == 1, f"{text!r} is on {len(lines)} lines of {path.name}, not one"
+    return lines[0]
+
+
 @pytest.fixture(scope="session")
 def cli_fixture_findings() -> dict[str, list[dict]]:
-    """The CLI's JSON findings over the whole fixtures folder, by file name (one run)."""
-    result = run_cli("check", "--format", "json", "--exit-zero", str(FIXTURES))
+    """The CLI's JSON findings over the whole fixtures folder, by fixture (``fixture_key``): one
+    run, in process."""
+    result = run_cli("check", "--format", "json", "--exit-zero", "--jobs", "1", str(FIXTURES))
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
     by_file: dict[str, list[dict]] = {}
     for finding in json.loads(result.stdout):
-        by_file.setdefault(Path(finding["path"]).name, []).append(finding)
+        by_file.setdefault(fixture_key(Path(finding["path"])), []).append(finding)
     return by_file

@@ -189,12 +189,12 @@ def test_discovery_outside_git(tmp_path: Path) -> None:
 def test_rule_pages() -> None:
     listing = run_cli("rule")
     assert listing.returncode == 0
-    assert [line.split()[0] for line in listing.stdout.splitlines()] == [r.CODE for r in rules.RULES]
-    for rule in rules.RULES:
-        page = run_cli("rule", rule.CODE.lower())
+    assert [line.split()[0] for line in listing.stdout.splitlines()] == [r.code for r in rules.all_rules()]
+    for rule in rules.all_rules():
+        page = run_cli("rule", rule.code.lower())
         assert page.returncode == 0
-        assert page.stdout.startswith(f"# {rule.CODE} {rule.NAME}\n")
-        for heading in ("## What it does", "## Why it matters", "## Example", "## Fix"):
+        assert page.stdout == rule.page
+        for heading in ("## What it does", "## Why it matters", "## Example", "## Fix", "## Verification"):
             assert heading in page.stdout
     unknown = run_cli("rule", "KER999")
     assert unknown.returncode == 2 and "unknown rule" in unknown.stderr

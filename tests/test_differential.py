@@ -65,6 +65,15 @@ def test_kerascheck_agrees_with_keras_long_run() -> None:
 # ---------------------------------------------------------------- the oracle itself
 
 
+def test_the_oracle_derives_registered_rules_where_they_report() -> None:
+    from kerascheck import rules
+
+    assert set(diff.ORACLE_CODES) <= {rule.code for rule in rules.all_rules()}
+    for code in diff.ORACLE_CODES:
+        rule = rules.get(code)
+        assert rule is not None and rule.reported_at in ("layer", "site", "train")
+
+
 S = diff.Spec
 
 

@@ -121,7 +121,7 @@ def test_printing_only_the_touched_statements_gives_the_whole_code(path: Path) -
     analysis = analyse(path.read_text(encoding="utf-8"), str(path), noqa=False)
     if analysis is None:
         return
-    edits = [e for _, r in analysis.results if (e := rules.BY_CODE[r.code].fix(r)) is not None]
+    edits = [e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) is not None]
     layout = Layout(analysis.module)
     for group in [[e] for e in edits] + [edits]:
         edited, code = fixed_code(layout, group)

@@ -11,7 +11,7 @@ import pytest
 
 from kerascheck.discovery import Target
 from kerascheck.runner import check_files
-from tests.conftest import fixture_files, run_cli
+from tests.conftest import fixture_files, run_cli_process
 
 SOURCES = [p.read_text(encoding="utf-8") for p in fixture_files()]
 
@@ -82,7 +82,7 @@ def test_cli_on_a_folder_of_garbage(tmp_path: Path) -> None:
     for n in range(20):
         (tmp_path / f"g{n}.py").write_bytes(b"import keras\nLSTM = 1\n" + bytes(rng.randrange(256) for _ in range(64)))
     (tmp_path / "nb.ipynb").write_bytes(b"{not json")
-    result = run_cli("check", "--jobs", "2", str(tmp_path))
+    result = run_cli_process("check", "--jobs", "2", str(tmp_path))
     assert "Traceback" not in result.stderr and result.returncode == 2
     assert all(line.startswith("error: ") for line in result.stderr.splitlines())
 
@@ -105,5 +105,5 @@ def test_cli_on_a_folder_of_garbage(tmp_path: Path) -> None:
 def test_pathological_input(tmp_path: Path, source: str) -> None:
     path = tmp_path / "big.py"
     path.write_text(source)
-    result = run_cli("check", str(path))
+    result = run_cli_process("check", str(path))
     assert result.returncode in (0, 1) and result.stderr == ""

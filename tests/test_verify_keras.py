@@ -21,9 +21,10 @@ import pytest
 from kerascheck.check import analyse
 from kerascheck.verify.cache import Cache
 from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable
+from kerascheck.verify.plans import Plan
 from kerascheck.verify.session import VerifyOptions, verify_plans
 from kerascheck.verify.spec import attach_plans
-from tests.conftest import FIXTURES, ROOT, fixture_files
+from tests.conftest import FIXTURES, ROOT, fixture_files, line_of
 
 pytest.importorskip("keras", reason="keras is a test dependency")
 
@@ -51,7 +52,7 @@ def _plans(path: Path) -> list:
 def fixture_verdicts(worker, tmp_path_factory) -> dict[str, list[tuple[object, dict]]]:
     """Every fixture finding with its verification, all in one run of the shared worker."""
     findings = [f for path in fixture_files() for f in _plans(path)]
-    plans = [f.verification["plan"] for f in findings]
+    plans = [f.verification.plan for f in findings]
     cache = Cache(tmp_path_factory.mktemp("verify-cache"))
     verifications, _, stats = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=cache)
     assert stats.models > 100
@@ -65,15 +66,13 @@ def fixture_verdicts(worker, tmp_path_factory) -> dict[str, list[tuple[object, d
 def test_every_fixture_finding_is_confirmed(path: Path, fixture_verdicts) -> None:
     for finding, verification in fixture_verdicts.get(path.name, []):
         where = (path.name, finding.line, finding.code)
-        assert verification["status"] != "refuted", (
-            f"Keras disagrees with kerascheck at {where}: {verification['detail']}"
-        )
-        if verification["status"] == "unverified":
-            assert where in LEGITIMATELY_UNVERIFIED, f"unverified at {where}: {verification['detail']}"
+        assert verification.status != "refuted", f"Keras disagrees with kerascheck at {where}: {verification.detail}"
+        if verification.status == "unverified":
+            assert where in LEGITIMATELY_UNVERIFIED, f"unverified at {where}: {verification.detail}"
             continue
-        assert verification["status"] == "confirmed"
-        assert verification["original"], where
-        assert verification["detail"].startswith("Keras 3.")
+        assert verification.status == "confirmed"
+        assert verification.original, where
+        assert verification.detail.startswith("Keras 3.")
 
 
 def _verdict(fixture_verdicts, name: str, line: int, code: str) -> dict:
@@ -81,62 +80,96 @@ def _verdict(fixture_verdicts, name: str, line: int, code: str) -> dict:
 
 
 def test_the_seed_question_as_keras_builds_it(fixture_verdicts) -> None:
-    verification = _verdict(fixture_verdicts, "seed_question_timedistributed.py", 12, "KER101")
-    original = [(r["class"], r["output_shape"], r["params"]) for r in verification["original"]]
-    fixed = [(r["class"], r["output_shape"], r["params"]) for r in verification["fixed"]]
+    verification = _verdict(
+        fixture_verdicts,
+        "seed_question_timedistributed.py",
+        line_of(FIXTURES / "seed_question_timedistributed.py", "TimeDistributed(keras.layers.Dense(InputSize))"),
+        "KER101",
+    )
+    original = [(r.cls, r.output_shape, r.params) for r in verification.original]
+    fixed = [(r.cls, r.output_shape, r.params) for r in verification.fixed]
     assert original[1:] == [("GRU", "(None, 64, 16)", original[1][2]), ("TimeDistributed", "(None, 64, 15)", 255)]
     assert fixed[1:] == [("GRU", "(None, 64, 16)", original[1][2]), ("Dense", "(None, 64, 15)", 255)]
-    detail = verification["detail"]
+    detail = verification.detail
     assert "are equal" in detail and "ms wrapped" in detail and "x, median of 3" in detail
 
 
 def test_masks_are_compared_where_one_reaches_the_wrapper(fixture_verdicts) -> None:
-    masked = _verdict(fixture_verdicts, "layers_embedding_masking.py", 12, "KER101")  # Embedding(mask_zero=True)
-    assert "a mask reaches the head, and both pass the same mask on" in masked["detail"]
-    plain = _verdict(fixture_verdicts, "layers_embedding_masking.py", 16, "KER101")  # no mask_zero
-    assert "mask" not in plain["detail"]
+    masked = _verdict(
+        fixture_verdicts,
+        "layers_embedding_masking.py",
+        line_of(
+            FIXTURES / "layers_embedding_masking.py",
+            'layers.TimeDistributed(layers.Dense(12, activation="softmax"))(e)',
+        ),
+        "KER101",
+    )  # Embedding(mask_zero=True)
+    assert "a mask reaches the head, and both pass the same mask on" in masked.detail
+    plain = _verdict(
+        fixture_verdicts,
+        "layers_embedding_masking.py",
+        line_of(FIXTURES / "layers_embedding_masking.py", "emb_td = layers.TimeDistributed(layers.Dense(8))"),
+        "KER101",
+    )  # no mask_zero
+    assert "mask" not in plain.detail
 
 
 def test_rank_errors_quote_keras(fixture_verdicts) -> None:
-    verification = _verdict(fixture_verdicts, "ker103_missing_return_sequences.py", 11, "KER103")
-    assert "expected ndim=3, found ndim=2" in verification["detail"]
-    assert verification["original"][-1]["error"].startswith("ValueError")
-    assert verification["fixed"][-1]["output_shape"] == "(None, 16)"
+    verification = _verdict(
+        fixture_verdicts,
+        "ker103_missing_return_sequences.py",
+        line_of(FIXTURES / "ker103_missing_return_sequences.py", "l1 = layers.LSTM(16)(v_lstm)"),
+        "KER103",
+    )
+    assert "expected ndim=3, found ndim=2" in verification.detail
+    assert verification.original[-1].error.startswith("ValueError")
+    assert verification.fixed[-1].output_shape == "(None, 16)"
 
 
-def _seed_plan(name: str = "seed_question_timedistributed.py", line: int = 12) -> dict:
-    return next(f.verification["plan"] for f in _plans(FIXTURES / name) if f.line == line)
+def _seed_plan(name: str = "seed_question_timedistributed.py", line: int | None = None) -> Plan:
+    if line is None:
+        line = line_of(FIXTURES / "seed_question_timedistributed.py", "TimeDistributed(keras.layers.Dense(InputSize))")
+    return next(f.verification.plan for f in _plans(FIXTURES / name) if f.line == line)
 
 
 def test_a_deliberately_wrong_spec_is_refuted(worker, tmp_path: Path) -> None:
     # KER101 with a "fix" that is not the inner Dense: shapes and parameters differ.
     wrong = copy.deepcopy(_seed_plan())
-    for layer in wrong["job"]["fixed"]["layers"].values():
+    for layer in wrong.job["fixed"]["layers"].values():
         if layer["class"] == "Dense":
             layer["config"]["units"] = 14
     # KER103 whose original already returns sequences: Keras builds it, no rank error.
-    stacked = copy.deepcopy(_seed_plan("ker103_missing_return_sequences.py", 11))
-    for layer in stacked["job"]["original"]["layers"].values():
+    stacked = copy.deepcopy(
+        _seed_plan(
+            "ker103_missing_return_sequences.py",
+            line_of(FIXTURES / "ker103_missing_return_sequences.py", "l1 = layers.LSTM(16)(v_lstm)"),
+        )
+    )
+    for layer in stacked.job["original"]["layers"].values():
         if layer["class"] == "LSTM" and layer["config"]["units"] == 32:
             layer["config"]["return_sequences"] = True
     # KER104 with targets of the model's own rank.
-    targets = copy.deepcopy(_seed_plan("ker104_per_sequence_output.py", 20))
-    targets["targets"] = [256, 4]
+    targets = copy.deepcopy(
+        _seed_plan(
+            "ker104_per_sequence_output.py", line_of(FIXTURES / "ker104_per_sequence_output.py", "clf.fit(X, y_steps")
+        )
+    )
+    targets.targets = [256, 4]
     # A shape kerascheck claims that Keras does not build.
     shapes = copy.deepcopy(_seed_plan())
-    shapes["analyzer"][shapes["subject"]] = [[None, 64, 16]]
+    shapes.analyzer[shapes.subject] = [[None, 64, 16]]
     # An earlier layer Keras refuses while kerascheck reasons on past it (nothing assumed).
     earlier = copy.deepcopy(_seed_plan())
-    for spec in (earlier["job"]["original"], earlier["job"]["fixed"]):
+    for spec in (earlier.job["original"], earlier.job["fixed"]):
         spec["inputs"][0]["shape"] = [None, 15]
     plans = [wrong, stacked, targets, shapes, earlier]
     out, _, _ = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path))
-    assert [v["status"] for v in out] == ["refuted"] * 5, [v["detail"] for v in out]
-    assert "Keras refuses an earlier layer, GRU(16) on line 11, which kerascheck expects to build" in out[4]["detail"]
-    assert "with 255 parameters, Dense gives (None, 64, 14) with 238 parameters" in out[0]["detail"]
-    assert "Keras builds (None, 60, 32)" in out[1]["detail"]  # LSTM(32) now returns the sequence
-    assert "the same rank as the targets" in out[2]["detail"]
-    assert "kerascheck infers (None, 64, 16), Keras builds (None, 64, 15)" in out[3]["detail"]
+    assert [v.status for v in out] == ["refuted"] * 5, [v.detail for v in out]
+    assert "Keras refuses an earlier layer, GRU(16) on line 11, which kerascheck expects to build" in out[4].detail
+    assert "with 255 parameters, Dense gives (None, 64, 14) with 238 parameters" in out[0].detail
+    assert "Keras builds (None, 60, 32)" in out[1].detail  # LSTM(32) now returns the sequence
+    assert "the same rank as the targets" in out[2].detail
+    assert "kerascheck infers (None, 64, 16), Keras builds (None, 64, 15)" in out[3].detail
 
 
 class _NoWorker:
@@ -148,14 +181,14 @@ class _NoWorker:
 
 
 def test_the_cache_is_hit_on_the_second_run(worker, tmp_path: Path) -> None:
-    plans = [f.verification["plan"] for f in _plans(FIXTURES / "form_functional.py")]
+    plans = [f.verification.plan for f in _plans(FIXTURES / "form_functional.py")]
     cache = Cache(tmp_path)
     first, _, cold = verify_plans(plans, VerifyOptions(progress=False), worker=worker, cache=cache)
     assert cold.built == cold.models > 0 and cold.cached == 0
     second, _, warm = verify_plans(plans, VerifyOptions(progress=False), worker=_NoWorker(), cache=Cache(tmp_path))  # type: ignore[arg-type]
     assert warm.cached == warm.models == cold.models and warm.built == 0
-    assert [v["status"] for v in second] == [v["status"] for v in first]
-    assert [v["original"] for v in second] == [v["original"] for v in first]
+    assert [v.status for v in second] == [v.status for v in first]
+    assert [v.original for v in second] == [v.original for v in first]
     _again, _, nocache = verify_plans(
         plans, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path, enabled=False)
     )
@@ -209,10 +242,10 @@ def test_no_keras_means_unverified_with_the_reason(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("PYTHONPATH", str(blocker))
     with pytest.raises(WorkerUnavailable, match="keras is not installed"):
         Worker(WorkerOptions()).start()
-    plans = [f.verification["plan"] for f in _plans(FIXTURES / "seed_question_timedistributed.py")]
+    plans = [f.verification.plan for f in _plans(FIXTURES / "seed_question_timedistributed.py")]
     out, _, stats = verify_plans(plans, VerifyOptions(progress=False), cache=Cache(tmp_path, enabled=False))
-    assert [v["status"] for v in out] == ["unverified"]
-    assert "keras is not installed for" in out[0]["detail"]
+    assert [v.status for v in out] == ["unverified"]
+    assert "keras is not installed for" in out[0].detail
     assert stats.unverified == 1
 
 
@@ -294,16 +327,41 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
 def test_tf_keras_confirms_the_seed_findings(tmp_path: Path) -> None:
     pytest.importorskip("tf_keras", reason="tf-keras (Keras 2) is not installed")
     picks = [
-        ("seed_question_timedistributed.py", 12),
-        ("layers_embedding_masking.py", 12),
-        ("ker102_time_distributed_on_vector.py", 8),
-        ("ker103_missing_return_sequences.py", 13),
-        ("ker104_per_sequence_output.py", 20),
-        ("ker105_per_step_output.py", 25),
-        ("ker106_sequence_into_repeatvector.py", 30),
+        (
+            "seed_question_timedistributed.py",
+            line_of(FIXTURES / "seed_question_timedistributed.py", "TimeDistributed(keras.layers.Dense(InputSize))"),
+        ),
+        (
+            "layers_embedding_masking.py",
+            line_of(
+                FIXTURES / "layers_embedding_masking.py",
+                'layers.TimeDistributed(layers.Dense(12, activation="softmax"))(e)',
+            ),
+        ),
+        (
+            "ker102_time_distributed_on_vector.py",
+            line_of(
+                FIXTURES / "ker102_time_distributed_on_vector.py", "a = layers.TimeDistributed(layers.Dense(1))(a)"
+            ),
+        ),
+        (
+            "ker103_missing_return_sequences.py",
+            line_of(
+                FIXTURES / "ker103_missing_return_sequences.py", "l3 = layers.Bidirectional(layers.LSTM(16))(v_rnn)"
+            ),
+        ),
+        ("ker104_per_sequence_output.py", line_of(FIXTURES / "ker104_per_sequence_output.py", "clf.fit(X, y_steps")),
+        (
+            "ker105_per_step_output.py",
+            line_of(FIXTURES / "ker105_per_step_output.py", "wrapped.fit(X, np.random.random((N, 1)))"),
+        ),
+        (
+            "ker106_sequence_into_repeatvector.py",
+            line_of(FIXTURES / "ker106_sequence_into_repeatvector.py", "x = layers.RepeatVector(n_out)(x)"),
+        ),
     ]
     plans = [_seed_plan(name, line) for name, line in picks]
     out, _, stats = verify_plans(plans, VerifyOptions(keras="tf_keras", progress=False), cache=Cache(tmp_path))
     assert stats.environment["module"] == "tf_keras"
-    assert {v["status"] for v in out} == {"confirmed"}, [v["detail"] for v in out if v["status"] != "confirmed"]
-    assert all(v["detail"].startswith("tf-keras 2.") for v in out)
+    assert {v.status for v in out} == {"confirmed"}, [v.detail for v in out if v.status != "confirmed"]
+    assert all(v.detail.startswith("tf-keras 2.") for v in out)

@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from kerascheck import shapes
 from kerascheck.check import analyse
 from kerascheck.findings import Finding
 from kerascheck.report import text as text_report
 from kerascheck.verify import worker
 from kerascheck.verify.cache import Cache, key
+from kerascheck.verify.client import Worker, WorkerOptions
+from kerascheck.verify.plans import Plan, Verdict
 from kerascheck.verify.session import Progress, VerifyOptions, verify_plans
 from kerascheck.verify.spec import ALLOWLIST, attach_plans, canonical
-from tests.conftest import FIXTURES, fixture_files
+from tests.conftest import FIXTURES, fixture_files, line_of
 
 
-def plans_of(source: str, path: str = "model.py") -> list[dict]:
+def plans_of(source: str, path: str = "model.py") -> list[Plan]:
     analysis = analyse(source, path)
     assert analysis is not None
-    return [f.verification["plan"] for f in attach_plans(analysis.findings, analysis, source)]
+    return [f.verification.plan for f in attach_plans(analysis.findings, analysis, source)]
 
 
-def plan_at(path: Path, line: int, code: str | None = None) -> dict:
+def plan_at(path: Path, line: int, code: str | None = None) -> Plan:
     source = path.read_text(encoding="utf-8")
     analysis = analyse(source, str(path))
     assert analysis is not None
     for finding in attach_plans(analysis.findings, analysis, source):
         if finding.line == line and (code is None or finding.code == code):
-            return finding.verification["plan"]
+            return finding.verification.plan
     raise AssertionError(f"no finding on line {line} of {path}")
 
 
@@ -37,8 +41,11 @@ def _classes(spec: dict) -> set[str]:
     return {layer["class"] for layer in spec["layers"].values()}
 
 
-def test_the_worker_allowlist_is_the_planner_allowlist() -> None:
-    assert worker.ALLOWLIST == ALLOWLIST
+def test_the_worker_builds_only_the_tables_buildable_layers() -> None:
+    assert {name for name, spec in shapes.TABLE.items() if spec.buildable} == ALLOWLIST
+    assert "InputLayer" not in ALLOWLIST and "LSTM" in ALLOWLIST
+    assert frozenset() == worker.ALLOWLIST  # until the parent says: it builds nothing it was not given
+    assert f"--allow {','.join(sorted(ALLOWLIST))}" in " ".join(Worker(WorkerOptions()).command())
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=[p.name for p in fixture_files()])
@@ -48,9 +55,9 @@ def test_every_fixture_finding_gets_a_plan_of_plain_data(path: Path) -> None:
     if analysis is None or not analysis.results:
         return
     for finding in attach_plans(analysis.findings, analysis, source):
-        plan = finding.verification["plan"]
-        assert plan["unverified"] is None, (finding.line, plan["unverified"])
-        job = plan["job"]
+        plan = finding.verification.plan
+        assert plan.unverified is None, (finding.line, plan.unverified)
+        job = plan.job
         assert json.loads(json.dumps(job)) == job  # data only: JSON in, JSON out
         for spec in (job["original"], job["fixed"]):
             if spec is None:
@@ -61,8 +68,11 @@ def test_every_fixture_finding_gets_a_plan_of_plain_data(path: Path) -> None:
 
 
 def test_seed_question_spec() -> None:
-    plan = plan_at(FIXTURES / "seed_question_timedistributed.py", 12)
-    job = plan["job"]
+    plan = plan_at(
+        FIXTURES / "seed_question_timedistributed.py",
+        line_of(FIXTURES / "seed_question_timedistributed.py", "TimeDistributed(keras.layers.Dense(InputSize))"),
+    )
+    job = plan.job
     original, fixed = job["original"], job["fixed"]
     assert original["inputs"] == [{"id": "i0", "shape": [None, 64, 15], "dtype": "float32"}]
     layers = {entry["class"]: entry["config"] for entry in original["layers"].values()}
@@ -73,80 +83,105 @@ def test_seed_question_spec() -> None:
     unwrapped = next(n for n in fixed["nodes"] if n["id"] == job["subject"])
     assert fixed["layers"][unwrapped["layer"]]["class"] == "Dense"
     assert job["numeric"] is True
-    assert plan["notes"] == []
+    assert plan.notes == []
 
 
 def test_fixes_flip_return_sequences_on_the_rnn_to_blame() -> None:
-    ker103 = plan_at(FIXTURES / "ker103_missing_return_sequences.py", 13)["job"]  # SimpleRNN(32) -> Bidirectional
+    ker103 = plan_at(
+        FIXTURES / "ker103_missing_return_sequences.py",
+        line_of(FIXTURES / "ker103_missing_return_sequences.py", "l3 = layers.Bidirectional(layers.LSTM(16))(v_rnn)"),
+    ).job  # SimpleRNN(32) -> Bidirectional
     changed = [
         (lid, layer) for lid, layer in ker103["fixed"]["layers"].items() if layer != ker103["original"]["layers"][lid]
     ]
     assert [(layer["class"], layer["config"]["return_sequences"]) for _, layer in changed] == [("SimpleRNN", True)]
 
-    ker106 = plan_at(FIXTURES / "ker106_sequence_into_repeatvector.py", 30)["job"]  # Bidirectional(LSTM) blamed
+    ker106 = plan_at(
+        FIXTURES / "ker106_sequence_into_repeatvector.py",
+        line_of(FIXTURES / "ker106_sequence_into_repeatvector.py", "x = layers.RepeatVector(n_out)(x)"),
+    ).job  # Bidirectional(LSTM) blamed
     changed = [layer for lid, layer in ker106["fixed"]["layers"].items() if layer != ker106["original"]["layers"][lid]]
     assert [(layer["class"], layer["config"]["return_sequences"]) for layer in changed] == [("LSTM", False)]
 
-    ker104 = plan_at(FIXTURES / "ker104_per_sequence_output.py", 20)
-    assert ker104["targets"] == [256, 20, 4]
-    assert ker104["fix"] == "return_sequences=True on LSTM(32) on line 15"
+    ker104 = plan_at(
+        FIXTURES / "ker104_per_sequence_output.py",
+        line_of(FIXTURES / "ker104_per_sequence_output.py", "clf.fit(X, y_steps"),
+    )
+    assert ker104.targets == [256, 20, 4]
+    assert ker104.fix == "return_sequences=True on LSTM(32) on line 15"
 
 
 def test_a_return_sequences_false_fix_unwraps_the_time_distributed_dense_in_between() -> None:
-    plan = plan_at(FIXTURES / "ker106_sequence_into_repeatvector.py", 35)
+    plan = plan_at(
+        FIXTURES / "ker106_sequence_into_repeatvector.py",
+        line_of(FIXTURES / "ker106_sequence_into_repeatvector.py", "y = layers.RepeatVector(n_out)(y)"),
+    )
     assert (
-        plan["fix"]
+        plan.fix
         == "return_sequences=False on SimpleRNN(16) on line 33 and TimeDistributed(Dense(8)) on line 34 unwrapped (KER101)"
     )
-    fixed = plan["job"]["fixed"]
+    fixed = plan.job["fixed"]
     assert "TimeDistributed" not in {fixed["layers"][n["layer"]]["class"] for n in fixed["nodes"]}
 
 
 def test_keras2_spellings_and_arguments_are_mapped() -> None:
-    cudnn = plan_at(FIXTURES / "spelling_cudnn.py", 13)
-    assert _classes(cudnn["job"]["original"]) == {"LSTM"}
-    assert any("CuDNNLSTM" in note and "built as LSTM" in note for note in cudnn["notes"])
+    cudnn = plan_at(
+        FIXTURES / "spelling_cudnn.py", line_of(FIXTURES / "spelling_cudnn.py", "stacked.add(CuDNNLSTM(32))")
+    )
+    assert _classes(cudnn.job["original"]) == {"LSTM"}
+    assert any("CuDNNLSTM" in note and "built as LSTM" in note for note in cudnn.notes)
     # input_shape= on the first layer became the spec's input, and is not a layer argument any more.
-    assert cudnn["job"]["original"]["inputs"][0]["shape"] == [None, 100, 8]
-    assert all("input_shape" not in layer["config"] for layer in cudnn["job"]["original"]["layers"].values())
+    assert cudnn.job["original"]["inputs"][0]["shape"] == [None, 100, 8]
+    assert all("input_shape" not in layer["config"] for layer in cudnn.job["original"]["layers"].values())
 
-    embedding = plan_at(FIXTURES / "spelling_keras2_paths.py", 13)  # Embedding(20000, 128, input_length=80)
-    configs = {layer["class"]: layer["config"] for layer in embedding["job"]["original"]["layers"].values()}
+    embedding = plan_at(
+        FIXTURES / "spelling_keras2_paths.py",
+        line_of(FIXTURES / "spelling_keras2_paths.py", "model.add(TimeDistributed(Dense(10)))"),
+    )  # Embedding(20000, 128, input_length=80)
+    configs = {layer["class"]: layer["config"] for layer in embedding.job["original"]["layers"].values()}
     assert configs["Embedding"] == {"input_dim": 20000, "output_dim": 128}
-    assert embedding["job"]["original"]["inputs"][0]["shape"] == [None, 80]
-    assert embedding["job"]["original"]["inputs"][0]["dtype"] == "int32"
+    assert embedding.job["original"]["inputs"][0]["shape"] == [None, 80]
+    assert embedding.job["original"]["inputs"][0]["dtype"] == "int32"
 
-    stateful = plan_at(FIXTURES / "spelling_keras2_paths.py", 33)  # batch_input_shape=(16, 10, 4)
-    assert stateful["job"]["original"]["inputs"][0]["shape"] == [16, 10, 4]
+    stateful = plan_at(
+        FIXTURES / "spelling_keras2_paths.py",
+        line_of(FIXTURES / "spelling_keras2_paths.py", "stateful.add(TimeDistributed(Dense(1)))"),
+    )  # batch_input_shape=(16, 10, 4)
+    assert stateful.job["original"]["inputs"][0]["shape"] == [16, 10, 4]
 
     keras1 = plans_of(
         "import keras\n"
         "m = keras.Sequential([keras.Input(shape=(5, 3)), keras.layers.LSTM(8, return_sequences=True),"
         " keras.layers.TimeDistributed(keras.layers.Dense(output_dim=2))])\n"
     )[0]
-    dense = next(layer for layer in keras1["job"]["original"]["layers"].values() if layer["class"] == "Dense")
+    dense = next(layer for layer in keras1.job["original"]["layers"].values() if layer["class"] == "Dense")
     assert dense["config"] == {"units": 2}
 
 
 def test_unknown_sizes_become_distinct_small_numbers_and_the_detail_says_which() -> None:
-    plan = plan_at(FIXTURES / "form_build_function.py", 12)  # LSTM(units) ... LSTM(units // 2), shape=(n_steps, 4)
-    original = plan["job"]["original"]
+    plan = plan_at(
+        FIXTURES / "form_build_function.py",
+        line_of(FIXTURES / "form_build_function.py", "model.add(layers.LSTM(units // 2))"),
+    )  # LSTM(units) ... LSTM(units // 2), shape=(n_steps, 4)
+    original = plan.job["original"]
     units = sorted(layer["config"]["units"] for layer in original["layers"].values() if layer["class"] == "LSTM")
     time_axis = original["inputs"][0]["shape"][1]
     assert len({*units, time_axis}) == 3 and all(isinstance(n, int) and 5 < n < 100 for n in [*units, time_axis])
     assert 4 not in units
-    said = " ".join(plan["notes"])
+    said = " ".join(plan.notes)
     for number in units:
         assert f"built with {number}" in said
     assert f"built as (None, {time_axis}, 4)" in said
 
 
 def test_a_layer_kerascheck_cannot_rebuild_is_cut_off_when_it_can_be() -> None:
-    plan = plan_at(FIXTURES / "control_custom_layer.py", 48)  # LSTM(32) -> AddTimeAxis() -> LSTM(16) -> LSTM(8)
-    original = plan["job"]["original"]
+    plan = plan_at(
+        FIXTURES / "control_custom_layer.py", line_of(FIXTURES / "control_custom_layer.py", "e = layers.LSTM(8)(e)")
+    )  # LSTM(32) -> AddTimeAxis() -> LSTM(16) -> LSTM(8)
+    original = plan.job["original"]
     assert _classes(original) == {"LSTM"}
     assert len(original["inputs"][0]["shape"]) == 3  # the rank LSTM(16) needs
-    assert any("rank is not known statically" in note for note in plan["notes"])
+    assert any("rank is not known statically" in note for note in plan.notes)
 
 
 SOURCE_CUSTOM = """\
@@ -168,37 +203,36 @@ def test_what_cannot_be_rebuilt_is_unverified_with_the_reason() -> None:
     source = SOURCE_CUSTOM + "y = layers.LSTM(4)(y)\n"
     # LSTM(8, **options) has a hidden return_sequences: no finding there at all (precision first).
     plans = plans_of(source)
-    assert [p["code"] for p in plans] == ["KER102"]
+    assert [p.code for p in plans] == ["KER102"]
     assert (
-        plans[0]["unverified"]
-        == "the layer TimeDistributed(...) on line 9 wraps is not a Keras layer kerascheck rebuilds"
+        plans[0].unverified == "the layer TimeDistributed(...) on line 9 wraps is not a Keras layer kerascheck rebuilds"
     )
-    assert plans[0]["job"] is None
+    assert plans[0].job is None
 
 
 def test_a_blamed_rnn_with_a_non_literal_argument_that_matters_is_unverified() -> None:
     source = "import keras\nfrom keras import layers\nimport os\nbias = os.environ['B'] == '1'\n"
     source += "m = keras.Sequential([keras.Input(shape=(10, 3)), layers.LSTM(8, use_bias=bias), layers.LSTM(4)])\n"
     (plan,) = plans_of(source)
-    assert plan["unverified"] == "use_bias= of LSTM(8) on line 5 is not a literal"
+    assert plan.unverified == "use_bias= of LSTM(8) on line 5 is not a literal"
 
 
 def test_cosmetic_arguments_that_are_not_literals_are_left_out_and_said() -> None:
     source = "import keras\nfrom keras import layers\nimport os\nact = os.environ['ACT']\n"
     source += "m = keras.Sequential([keras.Input(shape=(10, 3)), layers.LSTM(8, activation=act), layers.LSTM(4)])\n"
     (plan,) = plans_of(source)
-    assert plan["unverified"] is None
-    assert "activation= of LSTM(8) on line 5 is not a literal: left out (it does not change shapes)" in plan["notes"]
+    assert plan.unverified is None
+    assert "activation= of LSTM(8) on line 5 is not a literal: left out (it does not change shapes)" in plan.notes
 
 
 def test_equal_models_make_equal_jobs() -> None:
     one = "import keras\nfrom keras import layers\nm = keras.Sequential([keras.Input(shape=(10, 3)), layers.LSTM(8), layers.LSTM(4)])\n"
     two = "\n\nimport keras\nfrom keras import layers\nx = keras.Input((10, 3))\nx = layers.LSTM(8)(x)\ny = layers.LSTM(4)(x)\n"
     (a,), (b,) = plans_of(one), plans_of(two)
-    assert canonical(a["job"]) == canonical(b["job"])
+    assert canonical(a.job) == canonical(b.job)
     environment = {"module": "keras", "keras": "3", "backend": "tensorflow", "backend_version": "2"}
-    assert key(canonical(a["job"]), environment) != key(canonical(a["job"]), {**environment, "keras": "3.1"})
-    assert key(canonical(a["job"]), environment) != key(canonical(a["job"]), {**environment, "backend": "jax"})
+    assert key(canonical(a.job), environment) != key(canonical(a.job), {**environment, "keras": "3.1"})
+    assert key(canonical(a.job), environment) != key(canonical(a.job), {**environment, "backend": "jax"})
 
 
 def test_unverified_plans_need_no_worker(tmp_path: Path) -> None:
@@ -209,15 +243,13 @@ def test_unverified_plans_need_no_worker(tmp_path: Path) -> None:
             raise AssertionError("the worker was started for nothing")
 
     out, results, stats = verify_plans(plans, VerifyOptions(progress=False), worker=NoWorker(), cache=Cache(tmp_path))  # type: ignore[arg-type]
-    assert [v["status"] for v in out] == ["unverified"]
+    assert [v.status for v in out] == ["unverified"]
     assert results == [None] and stats.unverified == 1 and stats.models == 0
 
 
 def test_text_output_says_the_verdict_after_the_message() -> None:
     finding = Finding("m.py", 3, 1, 3, 9, "KER101", "redundant-time-distributed", "TimeDistributed(Dense(1)) ...")
-    verified = Finding(
-        **{**finding.__dict__, "verification": {"status": "confirmed", "detail": "", "original": [], "fixed": []}}
-    )
+    verified = replace(finding, verification=Verdict("confirmed", ""))
     assert text_report.render([finding]).splitlines()[0].endswith("TimeDistributed(Dense(1)) ...")
     assert text_report.render([verified]).splitlines()[0].endswith("TimeDistributed(Dense(1)) ... [confirmed]")
 

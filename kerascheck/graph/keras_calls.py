@@ -189,7 +189,7 @@ def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
             kwargs[params[i]] = args.value(arg)
     for key, arg in args.keywords.items():
         kwargs[key] = args.value(arg)
-    for old, new in shapes.KERAS1_ARGUMENTS.get(kind, {}).items():
+    for old, new in (spec.keras1 if spec is not None else {}).items():
         if old in kwargs and new not in kwargs:
             kwargs[new] = kwargs[old]  # ``Dense(output_dim=8)``: Keras 1's name of units
     args.all(escape=True)

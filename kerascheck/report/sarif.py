@@ -29,26 +29,19 @@ LEVEL = "warning"
 _GITHUB_LIMIT = 1024  # characters GitHub shows of a short or full description
 
 
-def _section(doc: str, heading: str) -> str:
-    """The text under ``## heading`` in a rule's page."""
-    _, _, rest = doc.partition(f"## {heading}\n")
-    return rest.split("\n## ", 1)[0].strip()
-
-
 def _limit(text: str) -> str:
     return text if len(text) <= _GITHUB_LIMIT else text[: _GITHUB_LIMIT - 1].rstrip() + "\u2026"
 
 
-def rule_descriptor(rule: Any) -> dict[str, Any]:
-    page = f"# {rule.CODE} {rule.NAME}\n\n{rule.SUMMARY}.\n\n{rule.DOC}"
-    what = _section(rule.DOC, "What it does") or rule.SUMMARY
+def rule_descriptor(rule: rules.Rule) -> dict[str, Any]:
+    page = rule.page
     return {
-        "id": rule.CODE,
-        "name": rule.NAME,
-        "shortDescription": {"text": _limit(rule.SUMMARY)},
-        "fullDescription": {"text": _limit(" ".join(what.split()))},
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": _limit(rule.summary)},
+        "fullDescription": {"text": _limit(" ".join(rule.what.split()))},
         "help": {"text": page, "markdown": page},
-        "helpUri": f"{HOMEPAGE}#{rule.CODE.lower()}",
+        "helpUri": f"{HOMEPAGE}#{rule.code.lower()}",
         "defaultConfiguration": {"level": LEVEL},
         "properties": {"tags": ["keras", "correctness"], "precision": "very-high", "problem.severity": LEVEL},
     }
@@ -57,7 +50,7 @@ def rule_descriptor(rule: Any) -> dict[str, Any]:
 def render(findings: list[Finding]) -> str:
     cwd = os.getcwd()
     files = SourceFiles()
-    index = {rule.CODE: i for i, rule in enumerate(rules.RULES)}
+    index = {rule.code: i for i, rule in enumerate(rules.all_rules())}
     results = []
     for finding, fingerprint in zip(findings, fingerprints(findings, files, cwd)):
         location_uri, relative = uri(finding.path, cwd)
@@ -106,7 +99,7 @@ def render(findings: list[Finding]) -> str:
                         "version": __version__,
                         "semanticVersion": __version__,
                         "informationUri": HOMEPAGE,
-                        "rules": [rule_descriptor(rule) for rule in rules.RULES],
+                        "rules": [rule_descriptor(rule) for rule in rules.all_rules()],
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root if root.endswith("/") else root + "/"}},

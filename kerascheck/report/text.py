@@ -13,7 +13,7 @@ def where(finding: Finding) -> str:
 
 def _verdict(finding: Finding) -> str:
     """`` [confirmed]`` (``refuted``, ``unverified``) after the message, with --verify."""
-    status = (finding.verification or {}).get("status")
+    status = None if finding.verification is None else finding.verification.status
     return f" [{status}]" if status else ""
 
 

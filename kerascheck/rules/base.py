@@ -1,13 +1,17 @@
-"""What a rule reports, and the words rules share for layers and shapes."""
+"""What a rule is (``Rule``), what it reports (``Report``), and the words rules share for layers and shapes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
 
 import libcst as cst
 
 from kerascheck import shapes
-from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Tensor, TrainCall
+from kerascheck.edits import Edit
+from kerascheck.graph.model import UNKNOWN, Application, Const, Graph, Layer, Seq, Tensor, TrainCall
 
 # A message is text with nodes in it; a node is written as its line number once positions
 # are known (they are computed only for files that have something to report).
@@ -51,3 +55,82 @@ def rank(tensor: Tensor) -> int | None:
 
 def last_dim(tensor: Tensor) -> object:
     return UNKNOWN if tensor.shape is None else tensor.shape[-1]
+
+
+# ---------------------------------------------------------------- what a rule is
+
+
+class Confirm(Enum):
+    """How Keras confirms a finding under ``--verify`` (the verifier has one judge for each)."""
+
+    SAME_MODEL = "both models build with the same summary, and give the same outputs with shared weights"
+    REFUSED = "Keras refuses the reported layer on the rank it gets, and builds it once the fix is made"
+    TARGET_RANK = "the model's output rank differs from the targets', and the fix makes them agree"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A rule's verification strategy and the values the verifier needs for it."""
+
+    confirm: Confirm
+    # The fixed model the verifier builds: None unwraps the reported TimeDistributed(Dense);
+    # True or False is the return_sequences given to the RNN to blame (both directions of a
+    # Bidirectional).
+    return_sequences: bool | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A whole file that shows the rule, run by the tests: ``bad`` gives exactly one finding, of
+    this rule, at ``line`` and ``column`` with ``message``; ``good`` gives no finding at all."""
+
+    bad: str
+    good: str
+    line: int
+    column: int
+    message: str
+    fix_gives_good: bool = True  # --fix (unsafe fixes included) turns ``bad`` into ``good``
+
+
+Applicability = Literal["safe", "unsafe"]
+Where = Literal["layer", "site", "train"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Everything about one rule. A module of the ``rules`` package defines one as ``RULE``."""
+
+    code: str
+    name: str
+    summary: str  # one line, no final period
+    # A file that contains none of these words cannot give this rule a finding: it is not parsed
+    # for it (the prefilter is the union of every rule's words, and "keras").
+    words: tuple[str, ...]
+    what: str  # the page: what it finds,
+    why: str  # why it matters,
+    example: Example
+    fix_text: str  # what its fix does,
+    fix_applicability: Applicability
+    fix_safety: str  # and why the fix is safe or unsafe
+    verification: Verification
+    # Where its findings are reported: the layer's construction, where the layer is applied, or
+    # the training call (the differential oracle places its expectations there).
+    reported_at: Where
+    check: Callable[[Graph], Iterator[Report]]
+    fix: Callable[[Report], Edit | None]
+
+    @property
+    def page(self) -> str:
+        """The rule's documentation in Markdown (``kerascheck rule CODE``, SARIF's help, the server's hover)."""
+        example = self.example
+        return (
+            f"# {self.code} {self.name}\n\n{self.summary}.\n\n"
+            f"## What it does\n\n{self.what.strip()}\n\n"
+            f"## Why it matters\n\n{self.why.strip()}\n\n"
+            f"## Example\n\n```python\n{example.bad}```\n\n"
+            f"kerascheck reports, on line {example.line}:\n\n"
+            f"    {self.code} {example.message}\n\n"
+            f"Use instead:\n\n```python\n{example.good}```\n\n"
+            f"## Fix\n\n{self.fix_text.strip()} The fix is {self.fix_applicability}: {self.fix_safety.strip()}\n\n"
+            f"## Verification\n\nWith `--verify`, Keras confirms a finding when {self.verification.confirm.value}.\n"
+        )

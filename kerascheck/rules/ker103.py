@@ -7,49 +7,9 @@ from collections.abc import Iterator
 from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import UNKNOWN, Application, Graph, Shape
-from kerascheck.rules.base import Report, describe, rank
+from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification, describe, rank
 
 CODE = "KER103"
-NAME = "missing-return-sequences"
-FIX_APPLICABILITY = "safe"
-SUMMARY = "a layer that needs a sequence gets the vector of an RNN with return_sequences=False"
-DOC = """\
-## What it does
-
-Finds a layer that needs a sequence `(batch, timesteps, features)` (an RNN, `Bidirectional`,
-`Conv1D`, 1-D pooling, global 1-D pooling, `Permute((2, 1))`, ...) that receives the rank-2
-output of an RNN with `return_sequences=False` (the default), directly or through layers that
-keep the rank (`Dropout`, `Activation`, normalization, `Masking`, `Dense`,
-`TimeDistributed(Dense)`).
-
-## Why it matters
-
-Without `return_sequences=True` an RNN returns only its last output, one vector per sequence.
-Stacking another RNN (or a convolution over time) on it fails when the model is built:
-"Input 0 of layer "lstm_1" is incompatible with the layer: expected ndim=3, found ndim=2".
-
-## Example
-
-```python
-model = keras.Sequential([
-    keras.Input(shape=(64, 15)),
-    keras.layers.LSTM(32),          # (None, 32)
-    keras.layers.LSTM(16),          # needs (None, timesteps, features)
-])
-```
-
-Use instead:
-
-```python
-    keras.layers.LSTM(32, return_sequences=True),   # (None, 64, 32)
-    keras.layers.LSTM(16),                          # (None, 16)
-```
-
-## Fix
-
-Set `return_sequences=True` on the RNN that produced the vector (inside `Bidirectional` too). The
-fix is safe: the model did not build before.
-"""
 
 
 def check(graph: Graph) -> Iterator[Report]:
@@ -85,3 +45,53 @@ def _builds_on_sequence(app: Application, vector: Shape) -> bool:
 
 def fix(report: Report) -> Edit | None:
     return set_return_sequences(report.rnn, True)
+
+
+RULE = Rule(
+    code=CODE,
+    name="missing-return-sequences",
+    summary="a layer that needs a sequence gets the vector of an RNN with return_sequences=False",
+    words=("LSTM", "GRU", "RNN"),
+    what="""\
+Finds a layer that needs a sequence `(batch, timesteps, features)` (an RNN, `Bidirectional`,
+`Conv1D`, 1-D pooling, global 1-D pooling, `Permute((2, 1))`, ...) that receives the rank-2
+output of an RNN with `return_sequences=False` (the default), directly or through layers that
+keep the rank (`Dropout`, `Activation`, normalization, `Masking`, `Dense`,
+`TimeDistributed(Dense)`).
+""",
+    why="""\
+Without `return_sequences=True` an RNN returns only its last output, one vector per sequence.
+Stacking another RNN (or a convolution over time) on it fails when the model is built:
+"Input 0 of layer "lstm_1" is incompatible with the layer: expected ndim=3, found ndim=2".
+""",
+    example=Example(
+        bad="""\
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(32),
+    keras.layers.LSTM(16),  # needs (None, timesteps, features)
+])
+""",
+        good="""\
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(32, return_sequences=True),
+    keras.layers.LSTM(16),  # needs (None, timesteps, features)
+])
+""",
+        line=6,
+        column=5,
+        message="LSTM(16) needs a sequence (rank 3) but gets (None, 32), one vector per sequence: LSTM(32) on line 5 has return_sequences=False",
+    ),
+    fix_text="Set `return_sequences=True` on the RNN that produced the vector (inside `Bidirectional` too).",
+    fix_applicability="safe",
+    fix_safety="the model did not build before.",
+    verification=Verification(Confirm.REFUSED, return_sequences=True),
+    reported_at="site",
+    check=check,
+    fix=fix,
+)

@@ -7,49 +7,9 @@ from collections.abc import Iterator
 from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
-from kerascheck.rules.base import Report, describe, rank
+from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification, describe, rank
 
 CODE = "KER104"
-NAME = "per-sequence-output-per-step-target"
-FIX_APPLICABILITY = "unsafe"
-SUMMARY = "a model that outputs one vector per sequence is trained on one target per timestep"
-DOC = """\
-## What it does
-
-Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 3
-`(samples, timesteps, features)` while the model outputs rank 2 `(batch, features)` because its
-last RNN has `return_sequences=False`. It reports only when the targets' shape is known from the
-file (NumPy arrays made with a literal shape, `reshape`, `to_categorical`) and the model was
-compiled with a built-in loss. Keras squeezes a trailing axis of 1, so `(samples, horizon, 1)`
-targets do fit a `Dense(horizon)` forecast: with such targets it reports only when the number of
-steps and the model's output width are both known and differ.
-
-## Why it matters
-
-The RNN returns only its last output, so the model makes one prediction per sequence, while the
-data holds one target per timestep. Keras either refuses the shapes at the first batch or, when
-they happen to broadcast, trains on something else than intended.
-
-## Example
-
-```python
-model = keras.Sequential([
-    keras.Input(shape=(64, 15)),
-    keras.layers.GRU(16),                  # (None, 16)
-    keras.layers.Dense(8, activation="softmax"),
-])
-model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
-Y = np.random.random((1000, 64, 8))        # one target per timestep
-model.fit(X, Y)
-```
-
-Use instead `keras.layers.GRU(16, return_sequences=True)`: the model then outputs `(None, 64, 8)`.
-
-## Fix
-
-Set `return_sequences=True` on that RNN. The fix is unsafe: it changes what the model computes,
-so weights trained before no longer mean the same thing, and the targets may be the mistake.
-"""
 
 
 def _mismatch(units: object, steps: object, width: object) -> bool:
@@ -90,3 +50,65 @@ def check(graph: Graph) -> Iterator[Report]:
 
 def fix(report: Report) -> Edit | None:
     return set_return_sequences(report.rnn, True)
+
+
+RULE = Rule(
+    code=CODE,
+    name="per-sequence-output-per-step-target",
+    summary="a model that outputs one vector per sequence is trained on one target per timestep",
+    words=("LSTM", "GRU", "RNN"),
+    what="""\
+Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 3
+`(samples, timesteps, features)` while the model outputs rank 2 `(batch, features)` because its
+last RNN has `return_sequences=False`. It reports only when the targets' shape is known from the
+file (NumPy arrays made with a literal shape, `reshape`, `to_categorical`) and the model was
+compiled with a built-in loss. Keras squeezes a trailing axis of 1, so `(samples, horizon, 1)`
+targets do fit a `Dense(horizon)` forecast: with such targets it reports only when the number of
+steps and the model's output width are both known and differ.
+""",
+    why="""\
+The RNN returns only its last output, so the model makes one prediction per sequence, while the
+data holds one target per timestep. Keras either refuses the shapes at the first batch or, when
+they happen to broadcast, trains on something else than intended.
+""",
+    example=Example(
+        bad="""\
+import keras
+import numpy as np
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.GRU(16),
+    keras.layers.Dense(8, activation="softmax"),
+])
+model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+X = np.random.random((1000, 64, 15))
+Y = np.random.random((1000, 64, 8))  # one target per timestep
+model.fit(X, Y)
+""",
+        good="""\
+import keras
+import numpy as np
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.GRU(16, return_sequences=True),
+    keras.layers.Dense(8, activation="softmax"),
+])
+model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+X = np.random.random((1000, 64, 15))
+Y = np.random.random((1000, 64, 8))  # one target per timestep
+model.fit(X, Y)
+""",
+        line=12,
+        column=1,
+        message="model outputs (None, 8), one vector per sequence, since GRU(16) on line 6 has return_sequences=False, but fit gets targets of shape (1000, 64, 8), one per timestep",
+    ),
+    fix_text="Set `return_sequences=True` on that RNN.",
+    fix_applicability="unsafe",
+    fix_safety="it changes what the model computes, so weights trained before no longer mean the same thing, and the targets may be the mistake.",
+    verification=Verification(Confirm.TARGET_RANK, return_sequences=True),
+    reported_at="train",
+    check=check,
+    fix=fix,
+)

@@ -8,51 +8,9 @@ from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
 from kerascheck.names import SPARSE_LOSSES
-from kerascheck.rules.base import Report, describe, rank
+from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification, describe, rank
 
 CODE = "KER105"
-NAME = "per-step-output-per-sequence-target"
-FIX_APPLICABILITY = "unsafe"
-SUMMARY = "a model that outputs one vector per timestep is trained on one target per sequence"
-DOC = """\
-## What it does
-
-Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 2
-`(samples, features)` while the model outputs rank 3 `(batch, timesteps, features)` because its last
-RNN has `return_sequences=True` and nothing after it reduces the time axis. It reports only when the
-targets' shape is known from the file, their width matches the model's output width (so they are
-one target per sequence), they cannot be one scalar per timestep (for an output of width 1 that
-takes a known number of timesteps other than the targets' width; for any width, a number of
-timesteps equal to the targets' width leaves the two readings open, so it says nothing), and the
-model was compiled with a built-in loss that is not sparse (`sparse_categorical_crossentropy` takes `(samples, timesteps)`
-labels for a `(batch, timesteps, classes)` output, which is right).
-
-## Why it matters
-
-Nothing complains when the model is built. With an output of width 1, Keras 3 expands `(samples, 1)`
-targets to `(samples, 1, 1)` and `mse` broadcasts them over every timestep without an error: the
-model trains to predict the sequence's target at every step, which is rarely what was meant, and
-nothing in the training log says so. With wider outputs the loss fails at the first batch.
-
-## Example
-
-```python
-model = keras.Sequential([
-    keras.Input(shape=(10, 3)),
-    keras.layers.LSTM(32, return_sequences=True),   # (None, 10, 32)
-    keras.layers.Dense(1),                          # (None, 10, 1)
-])
-model.compile(loss="mse", optimizer="adam")
-model.fit(X, np.zeros((100, 1)))                    # one target per sequence
-```
-
-Use instead `keras.layers.LSTM(32)`: the model then outputs `(None, 1)`.
-
-## Fix
-
-Set `return_sequences=False` on that RNN. The fix is unsafe: it changes what the model computes, and
-the targets may be the mistake.
-"""
 
 
 def _per_sequence(steps: object, units: object, width: object) -> bool:
@@ -97,3 +55,68 @@ def check(graph: Graph) -> Iterator[Report]:
 
 def fix(report: Report) -> Edit | None:
     return set_return_sequences(report.rnn, False)
+
+
+RULE = Rule(
+    code=CODE,
+    name="per-step-output-per-sequence-target",
+    summary="a model that outputs one vector per timestep is trained on one target per sequence",
+    words=("LSTM", "GRU", "RNN"),
+    what="""\
+Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 2
+`(samples, features)` while the model outputs rank 3 `(batch, timesteps, features)` because its last
+RNN has `return_sequences=True` and nothing after it reduces the time axis. It reports only when the
+targets' shape is known from the file, their width matches the model's output width (so they are
+one target per sequence), they cannot be one scalar per timestep (for an output of width 1 that
+takes a known number of timesteps other than the targets' width; for any width, a number of
+timesteps equal to the targets' width leaves the two readings open, so it says nothing), and the
+model was compiled with a built-in loss that is not sparse (`sparse_categorical_crossentropy` takes `(samples, timesteps)`
+labels for a `(batch, timesteps, classes)` output, which is right).
+""",
+    why="""\
+Nothing complains when the model is built. With an output of width 1, Keras 3 expands `(samples, 1)`
+targets to `(samples, 1, 1)` and `mse` broadcasts them over every timestep without an error: the
+model trains to predict the sequence's target at every step, which is rarely what was meant, and
+nothing in the training log says so. With wider outputs the loss fails at the first batch.
+""",
+    example=Example(
+        bad="""\
+import keras
+import numpy as np
+
+model = keras.Sequential([
+    keras.Input(shape=(10, 3)),
+    keras.layers.LSTM(32, return_sequences=True),
+    keras.layers.Dense(1),
+])
+model.compile(loss="mse", optimizer="adam")
+X = np.random.random((100, 10, 3))
+y = np.zeros((100, 1))  # one target per sequence
+model.fit(X, y)
+""",
+        good="""\
+import keras
+import numpy as np
+
+model = keras.Sequential([
+    keras.Input(shape=(10, 3)),
+    keras.layers.LSTM(32, return_sequences=False),
+    keras.layers.Dense(1),
+])
+model.compile(loss="mse", optimizer="adam")
+X = np.random.random((100, 10, 3))
+y = np.zeros((100, 1))  # one target per sequence
+model.fit(X, y)
+""",
+        line=12,
+        column=1,
+        message="model outputs (None, 10, 1), one vector per timestep, since LSTM(32) on line 6 has return_sequences=True, but fit gets targets of shape (100, 1), one per sequence; the loss broadcasts them over the timesteps or fails at the first batch",
+    ),
+    fix_text="Set `return_sequences=False` on that RNN.",
+    fix_applicability="unsafe",
+    fix_safety="it changes what the model computes, and the targets may be the mistake.",
+    verification=Verification(Confirm.TARGET_RANK, return_sequences=False),
+    reported_at="train",
+    check=check,
+    fix=fix,
+)

@@ -7,48 +7,9 @@ from collections.abc import Iterator
 from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
-from kerascheck.rules.base import Report, describe, rank
+from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification, describe, rank
 
 CODE = "KER106"
-NAME = "sequence-into-vector-layer"
-FIX_APPLICABILITY = "safe"
-SUMMARY = "a layer that needs a vector gets the sequence of an RNN with return_sequences=True"
-DOC = """\
-## What it does
-
-Finds a layer that needs a rank-2 tensor `(batch, features)`, such as `RepeatVector`, that
-receives the rank-3 output of an RNN with `return_sequences=True`, directly or through layers that
-keep the rank (`Dropout`, `Activation`, normalization, `Masking`, `Dense`, `TimeDistributed(Dense)`).
-
-## Why it matters
-
-`RepeatVector(n)` turns one vector into a sequence of `n` copies: the encoder of a sequence
-autoencoder must hand it a single summary vector. Given a whole sequence, Keras refuses to build
-it: "Input 0 of layer "repeat_vector" is incompatible with the layer: expected ndim=2, found ndim=3".
-
-## Example
-
-```python
-model = keras.Sequential([
-    keras.Input(shape=(30, 1)),
-    keras.layers.LSTM(64, return_sequences=True),   # (None, 30, 64)
-    keras.layers.RepeatVector(30),                  # needs (None, features)
-    keras.layers.LSTM(64, return_sequences=True),
-])
-```
-
-Use instead:
-
-```python
-    keras.layers.LSTM(64),                          # (None, 64)
-    keras.layers.RepeatVector(30),                  # (None, 30, 64)
-```
-
-## Fix
-
-Set `return_sequences=False` on that RNN (or drop the argument). The fix is safe: the model did
-not build before.
-"""
 
 
 def check(graph: Graph) -> Iterator[Report]:
@@ -75,3 +36,53 @@ def check(graph: Graph) -> Iterator[Report]:
 
 def fix(report: Report) -> Edit | None:
     return set_return_sequences(report.rnn, False)
+
+
+RULE = Rule(
+    code=CODE,
+    name="sequence-into-vector-layer",
+    summary="a layer that needs a vector gets the sequence of an RNN with return_sequences=True",
+    words=("LSTM", "GRU", "RNN"),
+    what="""\
+Finds a layer that needs a rank-2 tensor `(batch, features)`, such as `RepeatVector`, that
+receives the rank-3 output of an RNN with `return_sequences=True`, directly or through layers that
+keep the rank (`Dropout`, `Activation`, normalization, `Masking`, `Dense`, `TimeDistributed(Dense)`).
+""",
+    why="""\
+`RepeatVector(n)` turns one vector into a sequence of `n` copies: the encoder of a sequence
+autoencoder must hand it a single summary vector. Given a whole sequence, Keras refuses to build
+it: "Input 0 of layer "repeat_vector" is incompatible with the layer: expected ndim=2, found ndim=3".
+""",
+    example=Example(
+        bad="""\
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(32, return_sequences=True),
+    keras.layers.RepeatVector(10),  # needs (None, features)
+    keras.layers.LSTM(32, return_sequences=True),
+])
+""",
+        good="""\
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(32, return_sequences=False),
+    keras.layers.RepeatVector(10),  # needs (None, features)
+    keras.layers.LSTM(32, return_sequences=True),
+])
+""",
+        line=6,
+        column=5,
+        message="RepeatVector(10) needs a vector (rank 2) but gets (None, 64, 32), a whole sequence: LSTM(32) on line 5 has return_sequences=True",
+    ),
+    fix_text="Set `return_sequences=False` on that RNN (or drop the argument).",
+    fix_applicability="safe",
+    fix_safety="the model did not build before.",
+    verification=Verification(Confirm.REFUSED, return_sequences=False),
+    reported_at="site",
+    check=check,
+    fix=fix,
+)

@@ -61,5 +61,5 @@ def text_edits(replacements: list[text.Replacement], lines: list[str], encoding:
 
 def rule_page(code: str) -> str:
     """The rule's page, as ``kerascheck rule CODE`` prints it (markdown already)."""
-    rule = rules.BY_CODE[code]
-    return f"**{rule.CODE}** {rule.NAME}: {rule.SUMMARY}.\n\n{rule.DOC}"
+    rule = rules.get(code)
+    return f"**{code}**" if rule is None else rule.page

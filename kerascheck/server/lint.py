@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from kerascheck import notebooks
 from kerascheck.check import Analysis, analyse, collector_off
@@ -26,6 +25,7 @@ from kerascheck.server.documents import Source
 from kerascheck.server.settings import Choice
 from kerascheck.server.text import Replacement, replacements
 from kerascheck.server.verification import Verified
+from kerascheck.verify.plans import Pending, Plan
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Linted:
     error: str | None = None  # why there are no findings: the text does not parse ...
     verdicts: dict[int, Verified] = field(default_factory=dict)  # Keras' verdict on findings, by index
     _offers: dict[int, Offered] | None = None
-    _plans: list[dict[str, Any]] | None = None
+    _plans: list[Plan] | None = None
     _fixed_all: tuple[str | None] | None = None
 
     @property
@@ -128,7 +128,7 @@ class Linted:
 
     # ------------------------------------------------------------ verification
 
-    def plan(self, index: int) -> dict[str, Any]:
+    def plan(self, index: int) -> Plan:
         """The verification plan of finding ``index`` (``kerascheck.verify.spec``)."""
         if self._plans is None:
             with self._analysis() as analysis:
@@ -137,11 +137,11 @@ class Linted:
         return self._plans[index]
 
 
-def _plans(analysis: Analysis, text: str) -> list[dict[str, Any]]:
+def _plans(analysis: Analysis, text: str) -> list[Plan]:
     from kerascheck.verify.spec import attach_plans
 
     planned = attach_plans(analysis.findings, analysis, text)
-    return [f.verification["plan"] for f in planned]  # type: ignore[index]
+    return [v.plan for f in planned if isinstance(v := f.verification, Pending)]
 
 
 def _analyse(source: Source, choice: Choice) -> Analysis | None:

@@ -11,33 +11,33 @@ import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from kerascheck.findings import Finding
 from kerascheck.verify import verdict
 from kerascheck.verify.cache import Cache
 from kerascheck.verify.client import Worker, WorkerOptions
+from kerascheck.verify.plans import JobResult, Plan, Verdict
 from kerascheck.verify.session import VerifyOptions, verify_plans
 from kerascheck.verify.spec import canonical
 
 
 @dataclass(frozen=True)
 class Verified:
-    plan: dict[str, Any]
-    verification: dict[str, Any]  # status, detail ... (kerascheck.verify.verdict)
-    result: dict[str, Any] | None  # the worker's builds, when Keras built anything
+    plan: Plan
+    verification: Verdict
+    result: JobResult | None  # the worker's builds, when Keras built anything
 
     @property
     def status(self) -> str:
-        return str(self.verification.get("status"))
+        return self.verification.status
 
     @property
     def detail(self) -> str:
-        return str(self.verification.get("detail", ""))
+        return self.verification.detail
 
 
-def _key(plan: dict[str, Any], options: VerifyOptions) -> str | None:
-    job = plan.get("job")
+def _key(plan: Plan, options: VerifyOptions) -> str | None:
+    job = plan.job
     return None if job is None else f"{options.keras}\0{options.python}\0{canonical(job)}"
 
 
@@ -49,7 +49,7 @@ class Verifier:
         self._lock = threading.Lock()
         self._closed = False
 
-    def known(self, plan: dict[str, Any], options: VerifyOptions) -> Verified | None:
+    def known(self, plan: Plan, options: VerifyOptions) -> Verified | None:
         key = _key(plan, options)
         with self._lock:
             return None if key is None else self._known.get(key)
@@ -58,11 +58,11 @@ class Verifier:
         with self._lock:
             return bool(self._known)
 
-    def submit(self, plans: list[dict[str, Any]], options: VerifyOptions) -> Future[list[Verified]]:
+    def submit(self, plans: list[Plan], options: VerifyOptions) -> Future[list[Verified]]:
         """Verify ``plans`` in the background; what is known already is not asked again."""
         return self._pool.submit(self._verify, plans, options)
 
-    def _verify(self, plans: list[dict[str, Any]], options: VerifyOptions) -> list[Verified]:
+    def _verify(self, plans: list[Plan], options: VerifyOptions) -> list[Verified]:
         known = [self.known(plan, options) for plan in plans]
         out = [k if k is not None and k.status != verdict.UNVERIFIED else None for k in known]
         todo = [i for i, known in enumerate(out) if known is None]

@@ -13,6 +13,7 @@ from kerascheck.check import analyse
 from kerascheck.findings import Finding, SourceError
 from kerascheck.report import text as text_report
 from kerascheck.verify import verdict
+from kerascheck.verify.plans import Build, JobResult, Pending, Plan, Verdict
 from kerascheck.verify.session import Stats, VerifyOptions, summary_line, verify_plans, verify_results
 from kerascheck.verify.spec import attach_plans
 
@@ -71,28 +72,31 @@ def run(results: list[Any], args: argparse.Namespace) -> Stats:
     stats = verify_results(results, options(args))
     findings = [f for r in results for f in r.findings]
     for finding in findings:
-        verification = finding.verification or {}
-        if verification.get("status") == verdict.REFUTED:
+        verification = finding.verification
+        if isinstance(verification, Verdict) and verification.status == verdict.REFUTED:
             print(
                 f"error: {finding.path}:{finding.line}: {finding.code} is refuted, Keras disagrees; this is a bug in "
-                f"kerascheck, please report it: {verification.get('detail')}",
+                f"kerascheck, please report it: {verification.detail}",
                 file=sys.stderr,
             )
     if findings:
         print(summary_line(stats), file=sys.stderr)
-        reasons = sorted({f.verification["detail"] for f in findings if _not_run(f)})
+        reasons = sorted({v.detail for f in findings if (v := _not_run(f)) is not None})
         for reason in reasons[:3]:
             print(f"kerascheck: could not verify: {reason}", file=sys.stderr)
     return stats
 
 
-def _not_run(finding: Finding) -> bool:
-    """Unverified because the worker could not serve (the same reason for many findings)."""
-    v = finding.verification or {}
-    detail = str(v.get("detail", ""))
-    return (
-        v.get("status") == verdict.UNVERIFIED
-        and not v.get("original")
+def _not_run(finding: Finding) -> Verdict | None:
+    """The verdict of a finding left unverified because the worker could not serve (the same
+    reason for many findings), or None."""
+    v = finding.verification
+    if not isinstance(v, Verdict):
+        return None
+    detail = v.detail
+    ran = not (
+        v.status == verdict.UNVERIFIED
+        and not v.original
         and (
             "not installed" in detail
             or "cannot be imported" in detail
@@ -100,6 +104,7 @@ def _not_run(finding: Finding) -> bool:
             or "cannot run" in detail
         )
     )
+    return None if ran else v
 
 
 # ---------------------------------------------------------------- explain
@@ -159,7 +164,7 @@ def explain_command(args: argparse.Namespace) -> int:
         lines = ", ".join(sorted({text_report.where(f).split(":", 1)[1].rsplit(":", 1)[0] for f in findings})) or "none"
         print(f"error: no finding on {where} of {path} (findings at: {lines})", file=sys.stderr)
         return EXIT_ERROR
-    plans = [f.verification["plan"] for f in chosen if f.verification is not None]
+    plans = [v.plan for f in chosen if isinstance(v := f.verification, Pending)]
     verifications, results, _stats = verify_plans(plans, options(args))
     width = shutil.get_terminal_size((120, 24)).columns
     blocks = []
@@ -169,12 +174,9 @@ def explain_command(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _table(
-    title: str, plan: dict[str, Any], build: dict[str, Any] | None, nodes: list[str], fixed: bool = False
-) -> list[str]:
+def _table(title: str, plan: Plan, build: Build | None, nodes: list[str], fixed: bool = False) -> list[str]:
     """Summary rows of one build, one line per node in ``nodes`` (blank where it has none)."""
-    labels = plan.get("labels") or {}
-    by_node = {row["node"]: row for row in (build or {}).get("rows", [])}
+    by_node = {row.node: row for row in (build.rows if build is not None else [])}
     header = ["Line", "Layer (type)", "Output Shape", "Param #"]
     cells: list[list[str]] = []
     for node in nodes:
@@ -182,18 +184,19 @@ def _table(
         if row is None:
             cells.append(["", "", "", ""])
             continue
-        where = (labels.get(node) or {}).get("where")
-        name = verdict.label_text(plan, node, fixed) or row["class"]
-        kind = row["class"]
+        label = plan.labels.get(node)
+        where = None if label is None else label.where
+        name = plan.label_text(node, fixed) or row.cls
+        kind = row.cls
         layer = name if name.startswith(kind) else f"{name} ({kind})"
-        if row.get("error"):
-            shape, params = "error: " + row["error"].split(":")[0], "-"
+        if row.error:
+            shape, params = "error: " + row.error.split(":")[0], "-"
         else:
-            shape, params = row.get("output_shape") or "?", "-" if row.get("params") is None else f"{row['params']:,}"
+            shape, params = row.output_shape or "?", "-" if row.params is None else f"{row.params:,}"
         cells.append(["" if where is None else str(where), layer, shape, params])
     widths = [max([len(header[i])] + [len(c[i]) for c in cells]) for i in range(4)]
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    total = (build or {}).get("total_params")
+    total = None if build is None else build.total_params
     out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
     out += [
         "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cell, widths))) for cell in cells
@@ -207,22 +210,22 @@ def _table(
 
 def render_explanation(
     finding: Finding,
-    plan: dict[str, Any],
-    verification: dict[str, Any],
-    result: dict[str, Any] | None,
+    plan: Plan,
+    verification: Verdict,
+    result: JobResult | None,
     width: int = 120,
 ) -> str:
-    head = f"{text_report.where(finding)}: {finding.code} {finding.message} [{verification['status']}]"
+    head = f"{text_report.where(finding)}: {finding.code} {finding.message} [{verification.status}]"
     lines = [head]
     if result is None:
-        lines.append(f"{verification['status']}: {verification['detail']}")
+        lines.append(f"{verification.status}: {verification.detail}")
         return "\n".join(lines)
-    original, fixed = result.get("original"), result.get("fixed")
+    original, fixed = result.original, result.fixed
     nodes: list[str] = []
     for build in (original, fixed):
-        for row in (build or {}).get("rows", []):
-            if row["node"] not in nodes:
-                nodes.append(row["node"])
+        for row in build.rows if build is not None else []:
+            if row.node not in nodes:
+                nodes.append(row.node)
     nodes.sort(
         key=lambda n: (0 if n.startswith("i") else 1, int(n[1:].split(":")[0]) if n[1:].split(":")[0].isdigit() else 0)
     )
@@ -230,7 +233,7 @@ def render_explanation(
     if fixed is None:
         right: list[str] = []
     else:
-        right = _table(f"fixed: {plan.get('fix') or 'fixed'}", plan, fixed, nodes, fixed=True)
+        right = _table(f"fixed: {plan.fix or 'fixed'}", plan, fixed, nodes, fixed=True)
     lines.append("")
     pad = max(len(s) for s in left)
     if right and pad + 4 + max(len(s) for s in right) <= width:
@@ -243,9 +246,9 @@ def render_explanation(
         if right:
             lines += [""] + right
     for build, name in ((original, "original"), (fixed, "fixed")):
-        error = (build or {}).get("error")
-        if error:
-            lines.append(f"{name}: Keras raised {error['type']}: {error['message'].strip().splitlines()[0]}")
+        error = None if build is None else build.error
+        if error is not None:
+            lines.append(f"{name}: Keras raised {error.type}: {error.message.strip().splitlines()[0]}")
     lines.append("")
-    lines.append(f"{verification['status']}: {verification['detail']}")
+    lines.append(f"{verification.status}: {verification.detail}")
     return "\n".join(lines)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kerascheck import shapes
+
 WORKER = Path(__file__).with_name("worker.py")
 
 
@@ -73,6 +75,16 @@ class Worker:
 
     # ------------------------------------------------------------ process
 
+    def command(self) -> list[str]:
+        """The worker's command line; it may build the shape table's buildable layers only."""
+        command = [self.options.python, str(WORKER), "--keras", self.options.keras]
+        command += ["--allow", ",".join(sorted(shapes.BUILDABLE))]
+        if self.options.memory_mb:
+            command += ["--memory-mb", str(self.options.memory_mb)]
+        if self.options.cpu_seconds:
+            command += ["--cpu-seconds", str(self.options.cpu_seconds)]
+        return command
+
     def start(self) -> dict[str, Any]:
         """Start the worker and wait for its hello; raises WorkerUnavailable with the reason."""
         if self.fatal is not None:
@@ -82,14 +94,9 @@ class Worker:
             return self.hello
         self.starts += 1
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed when the worker stops)
-        command = [self.options.python, str(WORKER), "--keras", self.options.keras]
-        if self.options.memory_mb:
-            command += ["--memory-mb", str(self.options.memory_mb)]
-        if self.options.cpu_seconds:
-            command += ["--cpu-seconds", str(self.options.cpu_seconds)]
         try:
             self._proc = subprocess.Popen(
-                command,
+                self.command(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

@@ -15,6 +15,7 @@ from kerascheck.findings import Finding
 from kerascheck.verify import verdict
 from kerascheck.verify.cache import Cache, key
 from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable, default_backend
+from kerascheck.verify.plans import JobResult, Pending, Plan, Verdict
 from kerascheck.verify.spec import canonical
 
 KERAS_MODULES = ("keras", "tf_keras")
@@ -158,12 +159,12 @@ class Progress:
 
 
 def verify_plans(
-    plans: list[dict[str, Any]],
+    plans: list[Plan],
     options: VerifyOptions,
     worker: Worker | None = None,
     cache: Cache | None = None,
     progress: Progress | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any] | None], Stats]:
+) -> tuple[list[Verdict], list[JobResult | None], Stats]:
     """A verification object per plan, the worker result behind each (None where there was
     none), and the run's figures. ``worker`` and ``cache`` may be given (tests share them)."""
     stats = Stats()
@@ -171,8 +172,8 @@ def verify_plans(
     progress = progress or Progress(options.progress)
     texts: dict[str, dict[str, Any]] = {}
     for plan in plans:
-        if plan.get("job") is not None:
-            texts.setdefault(canonical(plan["job"]), plan["job"])
+        if plan.job is not None:
+            texts.setdefault(canonical(plan.job), plan.job)
     stats.models = len(texts)
     results: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
@@ -223,30 +224,32 @@ def verify_plans(
             if own_worker and worker is not None:
                 worker.close()
     stats.environment = environment
-    out: list[dict[str, Any]] = []
-    behind: list[dict[str, Any] | None] = []
+    out: list[Verdict] = []
+    behind: list[JobResult | None] = []
     for plan in plans:
-        found: dict[str, Any] | None = None
-        if plan.get("job") is None:
-            verification = verdict.unverified(plan.get("unverified") or "nothing to rebuild", plan)
+        found: JobResult | None = None
+        if plan.job is None:
+            verification = verdict.unverified(plan.unverified or "nothing to rebuild", plan)
         else:
-            text = canonical(plan["job"])
-            found = results.get(text)
-            if found is None:
+            text = canonical(plan.job)
+            answer = results.get(text)
+            if answer is None:
                 verification = verdict.unverified(failures.get(text, "no result"), plan)
             else:
+                found = JobResult.from_json(answer)
                 verification = verdict.judge(plan, found, environment)
-        stats.count(verification["status"])
+        stats.count(verification.status)
         out.append(verification)
         behind.append(found)
     return out, behind, stats
 
 
 def verify_findings(findings: Iterable[Finding], options: VerifyOptions, **kwargs: Any) -> tuple[list[Finding], Stats]:
-    """Findings carrying their plans (``verification["status"] == "pending"``) -> verified."""
+    """Findings carrying their plans (``Pending``) -> verified."""
     findings = list(findings)
-    indexes = [i for i, f in enumerate(findings) if f.verification and f.verification.get("status") == "pending"]
-    plans = [v["plan"] for v in (findings[i].verification for i in indexes) if v is not None]
+    pending = [(i, v.plan) for i, f in enumerate(findings) if isinstance(v := f.verification, Pending)]
+    indexes = [i for i, _ in pending]
+    plans = [plan for _, plan in pending]
     verifications, _, stats = verify_plans(plans, options, **kwargs)
     for i, verification in zip(indexes, verifications):
         findings[i] = replace(findings[i], verification=verification)

@@ -31,76 +31,23 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck import shapes
+from kerascheck import rules, shapes
 from kerascheck.findings import Finding
 from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Shape, Tensor, TrainCall
 from kerascheck.positions import positions as locate
-from kerascheck.rules.base import Report, describe, recurrent
+from kerascheck.rules.base import Confirm, Report, Verification, describe, recurrent
+from kerascheck.verify.plans import Label, Pending, Plan
 
-# The Keras layer classes a spec may name: the shape table's layers, the RNN cells, and the image
-# layers people wrap in TimeDistributed. The worker checks the same list again.
-ALLOWLIST = frozenset(
-    (set(shapes.TABLE) - {"InputLayer"})
-    | {
-        "StackedRNNCells",
-        "Conv2D",
-        "Conv3D",
-        "SeparableConv2D",
-        "DepthwiseConv2D",
-        "Conv2DTranspose",
-        "MaxPooling2D",
-        "AveragePooling2D",
-        "MaxPooling3D",
-        "AveragePooling3D",
-        "GlobalMaxPooling2D",
-        "GlobalAveragePooling2D",
-        "UpSampling2D",
-        "ZeroPadding2D",
-        "Cropping2D",
-        "SpatialDropout2D",
-    }
-)
-
-# Arguments that never change shapes or parameter counts: dropped when they are not literals.
-_COSMETIC = frozenset(
-    {
-        "activation",
-        "recurrent_activation",
-        "dropout",
-        "recurrent_dropout",
-        "seed",
-        "unroll",
-        "implementation",
-        "use_cudnn",
-        "dtype",
-        "mask_zero",
-        "momentum",
-        "epsilon",
-        "activity_regularizer",
-        "go_backwards",
-    }
-)
-_COSMETIC_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+# The Keras layer classes a spec may name: the shape table's buildable layers (the worker is
+# started with the same list, and constructs nothing else).
+ALLOWLIST = shapes.BUILDABLE
 # Cosmetic arguments Keras requires: a stand-in value when they are not literals.
 _STAND_INS: dict[str, object] = {"rate": 0.5, "stddev": 0.1, "mask_value": 0.0}
-# Sizes: replaced by a small distinct number when not known (the detail says which).
-_SIZES = frozenset({"units", "filters", "n", "num_heads", "key_dim", "value_dim", "output_dim"})
 # Never part of a spec: names (unique per model in Keras, irrelevant to shapes), Keras 2 input
 # declarations (they became the spec's inputs), pretrained weights.
 _ALWAYS_DROPPED = frozenset(
     {"name", "input_shape", "batch_input_shape", "batch_size", "input_length", "trainable", "weights"}
 )
-# Keras 1 spellings of Keras 2+ arguments.
-_RENAMED: dict[tuple[str, str], str] = {
-    ("Dense", "output_dim"): "units",
-    ("LSTM", "output_dim"): "units",
-    ("GRU", "output_dim"): "units",
-    ("SimpleRNN", "output_dim"): "units",
-    ("LSTM", "dropout_W"): "dropout",
-    ("LSTM", "dropout_U"): "recurrent_dropout",
-    ("GRU", "dropout_W"): "dropout",
-    ("GRU", "dropout_U"): "recurrent_dropout",
-}
 # Layers whose first argument is a wrapped layer and whose cells/backward layer are layers too.
 _NESTED = frozenset({"layer", "backward_layer", "cell", "cells"})
 # Small numbers that stand in for unknown sizes: distinct primes, so each shows up as itself.
@@ -132,8 +79,8 @@ class _Walk:
     nodes: list[dict[str, Any]] = field(default_factory=list)
     apps: dict[str, Application] = field(default_factory=dict)
     app_ids: dict[int, str] = field(default_factory=dict)  # id(Application) -> "n<k>"
-    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
-    analyzer: dict[str, list[Any]] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)
+    analyzer: dict[str, list[list[Any] | None]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     placeholders: list[_Placeholder] = field(default_factory=list)
     shape_notes: list[tuple[str, list[Any]]] = field(default_factory=list)  # "{shape}" templates
@@ -189,17 +136,18 @@ def _layer_ref(walk: _Walk, layer: Layer) -> str:
     key = id(layer)
     if key in walk.layer_ids:
         return walk.layer_ids[key]
-    if layer.kind not in ALLOWLIST:
+    spec = shapes.TABLE.get(layer.kind)
+    if spec is None or not spec.buildable:
         raise Unverifiable(f"{_where(walk, layer)} is not a layer kerascheck rebuilds ({layer.kind})")
     if layer.opaque:
         raise Unverifiable(f"the arguments of {_where(walk, layer)} are hidden in *args or **kwargs")
     config: dict[str, Any] = {}
     for raw_name, value in layer.kwargs.items():
-        name = _RENAMED.get((layer.kind, raw_name), raw_name)
+        name = spec.keras1.get(raw_name, raw_name)
         if name != raw_name:
             walk.note(f"{raw_name}= of {_where(walk, layer)} is passed as {name}=, its name since Keras 2")
-        if name in _ALWAYS_DROPPED or (name == "input_dim" and layer.kind != "Embedding"):
-            continue
+        if name in _ALWAYS_DROPPED or (name == "input_dim" and name not in spec.sizes):
+            continue  # input_dim= declares the input (Keras 2), unless it is the layer's own size
         if name == "time_major":
             if isinstance(value, Const) and value.value is False:
                 continue
@@ -216,18 +164,18 @@ def _layer_ref(walk: _Walk, layer: Layer) -> str:
         ok, literal = _literal(value)
         if ok:
             config[name] = literal
-        elif name in _SIZES or (name == "input_dim" and layer.kind == "Embedding"):
+        elif name in spec.sizes:
             config[name] = walk.placeholder(f"{name}= of {_where(walk, layer)}")
         elif name in _STAND_INS:
             config[name] = _STAND_INS[name]
             walk.note(f"{name}= of {_where(walk, layer)} is not a literal: built with {_STAND_INS[name]}")
-        elif name in _COSMETIC or name.endswith(_COSMETIC_SUFFIXES):
+        elif spec.never_shapes(name):
             walk.note(f"{name}= of {_where(walk, layer)} is not a literal: left out (it does not change shapes)")
         else:
             raise Unverifiable(f"{name}= of {_where(walk, layer)} is not a literal")
-    if layer.kind in ("TimeDistributed", "Bidirectional") and "layer" not in config:
+    if spec.params[:1] == ("layer",) and "layer" not in config:  # a wrapper
         raise Unverifiable(f"the layer {_where(walk, layer)} wraps is not a Keras layer kerascheck rebuilds")
-    if layer.kind == "RNN" and "cell" not in config:
+    if spec.params[:1] == ("cell",) and "cell" not in config:
         raise Unverifiable(f"the cell of {_where(walk, layer)} is not a Keras cell kerascheck rebuilds")
     if layer.spelled != layer.kind and layer.spelled.startswith("CuDNN"):
         walk.note(f"{layer.spelled} on line {walk.where(layer.call)} is built as {layer.kind}, its Keras 3 name")
@@ -292,7 +240,7 @@ def _input(walk: _Walk, tensor: Tensor, rank: int | None, consumer: Application,
     ref = f"i{len(walk.inputs)}"
     walk.inputs.append({"id": ref, "shape": shape, "dtype": "float32"})
     walk.refs[id(tensor)] = ref
-    walk.labels[ref] = {"line": None, "where": None, "text": "Input"}
+    walk.labels[ref] = Label(None, None, "Input")
     walk.analyzer[ref] = [_shape_json(tensor.shape)]
     return ref
 
@@ -342,17 +290,14 @@ def _node(walk: _Walk, app: Application, out_rank: int | None = None) -> str:
     elif first is not None:
         refs.insert(0, _tensor(walk, first, need, app))
     nid = f"n{len(walk.nodes)}"
-    style = "single"
-    if app.layer.kind in shapes.LIST_INPUT:
-        style = "list"
-    elif app.layer.kind == "MultiHeadAttention":
-        style = "args"
+    spec = shapes.spec_of(app.layer)
+    style = {"one": "single", "list": "list", "args": "args"}[spec.inputs if spec is not None else "one"]
     walk.nodes.append({"id": nid, "layer": lid, "inputs": refs, "style": style})
     walk.apps[nid] = app
     walk.app_ids[id(app)] = nid
     for i, out in enumerate(app.outputs):
         walk.refs[id(out)] = nid if i == 0 else f"{nid}:{i}"
-    walk.labels[nid] = {"line": walk.line(app.site), "where": walk.where(app.site), "text": describe(app.layer)}
+    walk.labels[nid] = Label(walk.line(app.site), walk.where(app.site), describe(app.layer))
     walk.analyzer[nid] = [_shape_json(out.shape) for out in app.outputs]
     left_out = _call_keywords(app)
     if left_out:
@@ -378,7 +323,7 @@ def _repaired_input(walk: _Walk, app: Application, x: Tensor, need: int) -> str:
             shape[axis] = walk.placeholder(None)
     ref = f"i{len(walk.inputs)}"
     walk.inputs.append({"id": ref, "shape": shape, "dtype": "float32"})
-    walk.labels[ref] = {"line": None, "where": None, "text": "Input"}
+    walk.labels[ref] = Label(None, None, "Input")
     walk.analyzer[ref] = [None]
     walk.shape_notes.append(
         (f"{where} is itself given rank {len(x.shape)} (its own finding): it is rebuilt on an input {{shape}}", shape)
@@ -422,13 +367,8 @@ def _number_placeholders(walk: _Walk) -> None:
         token.value = next(free, 101 + number)
         if token.what is not None:
             said.append(f"{token.what} is not known statically: built with {token.value}")
-    shaped = [template.format(shape=_shape_words(_resolve(shape))) for template, shape in walk.shape_notes]
+    shaped = [template.format(shape=shapes.format_shape(_resolve(shape))) for template, shape in walk.shape_notes]
     walk.notes[:0] = shaped + said
-
-
-def _shape_words(shape: list[Any]) -> str:
-    parts = ["None" if d is None else str(d) for d in shape]
-    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def _resolve(value: Any) -> Any:
@@ -469,16 +409,11 @@ def _fix_targets(report: Report) -> list[Layer]:
     return targets
 
 
-def _fix_value(code: str, report: Report) -> bool | None:
-    if code in ("KER102", "KER103"):
-        return True
-    if code == "KER106":
-        return False
-    if code == "KER104":
-        return True
-    if code == "KER105":
-        return False
-    return None
+def strategy(code: str) -> Verification:
+    """How Keras confirms findings of ``code``: its rule says (``Rule.verification``)."""
+    rule = rules.get(code)
+    assert rule is not None  # findings come from registered rules
+    return rule.verification
 
 
 def _downstream(spec: dict[str, Any], start: set[str]) -> set[str]:
@@ -490,10 +425,11 @@ def _downstream(spec: dict[str, Any], start: set[str]) -> set[str]:
     return hit
 
 
-def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str) -> dict[str, Any]:
+def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str) -> Plan:
     """The plan for one finding: the job for the worker and what judging its result needs."""
     code = report.code
-    plan: dict[str, Any] = {"code": code, "unverified": None, "job": None, "notes": []}
+    how = strategy(code)
+    plan = Plan(code, how.confirm)
     required = {id(layer) for layer in _fix_targets(report)}
     if report.rnn is not None:
         required.add(id(report.rnn))
@@ -512,18 +448,18 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
             _node(walk, producer)
             subject = walk.app_ids[id(producer)]
             outputs = [walk.refs[id(train.output)]]
-            plan["targets"] = _shape_json(train.targets.shape)
-            plan["method"] = train.method
+            plan.targets = _shape_json(train.targets.shape)
+            plan.method = train.method
         original: dict[str, Any] = {
             "inputs": walk.inputs,
             "layers": walk.layers,
             "nodes": walk.nodes,
             "outputs": outputs,
         }
-        fixed = _fixed(code, report, walk, original, subject)
+        fixed = _fixed(how, report, walk, original, subject)
     except Unverifiable as why:
-        plan["unverified"] = str(why)
-        plan["notes"] = walk.notes
+        plan.unverified = str(why)
+        plan.notes = walk.notes
         return plan
     _dtypes(walk)
     # Upstream layers that kerascheck expects to fail (their own findings) are replaced by their
@@ -542,7 +478,7 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         fixed["inputs"] = copy.deepcopy(original["inputs"], dict(keep))
         fixed["nodes"] = copy.deepcopy(original["nodes"], dict(keep))
         changed = {n["id"] for n in fixed["nodes"] if n["layer"] in plan_changed_layers(fixed, original)}
-        if code == "KER101":
+        if how.return_sequences is None:  # the fix unwraps the subject
             changed.add(subject)
             _unwrap(fixed, original, subject)
             relabel[subject] = _describe_inner(walk.apps[subject].layer)
@@ -550,7 +486,7 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         for node in fixed["nodes"]:
             if node["id"] in after:
                 node.pop("fallback", None)
-        if _fix_value(code, report) is False:
+        if how.return_sequences is False:
             # A sequence turned into a vector: a TimeDistributed(Dense) after the RNN, which
             # kerascheck takes as the Dense it is (KER101), must become that Dense to build.
             for node in fixed["nodes"]:
@@ -560,25 +496,25 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
                     and _unwrap(fixed, original, node["id"])
                 ):
                     relabel[node["id"]] = _describe_inner(walk.apps[node["id"]].layer)
-                    also.append(
-                        f"{walk.labels[node['id']]['text']} on line {walk.labels[node['id']]['where']} unwrapped (KER101)"
-                    )
+                    unwrapped = walk.labels[node["id"]]
+                    also.append(f"{unwrapped.text} on line {unwrapped.where} unwrapped (KER101)")
     _number_placeholders(walk)
-    plan["notes"] = walk.notes
-    plan["job"] = _resolve({"original": original, "fixed": fixed, "subject": subject, "numeric": code == "KER101"})
-    plan["labels"] = walk.labels
-    plan["assumed"] = walk.assumed
-    plan["fixed_labels"] = relabel
-    plan["analyzer"] = walk.analyzer
-    plan["subject"] = subject
-    plan["fix"] = _fix_words(code, report, walk)
-    if also and plan["fix"]:
-        plan["fix"] += " and " + ", ".join(also)
+    plan.notes = walk.notes
+    numeric = how.confirm is Confirm.SAME_MODEL
+    plan.job = _resolve({"original": original, "fixed": fixed, "subject": subject, "numeric": numeric})
+    plan.labels = walk.labels
+    plan.assumed = walk.assumed
+    plan.fixed_labels = relabel
+    plan.analyzer = walk.analyzer
+    plan.subject = subject
+    plan.fix = _fix_words(how, report, walk)
+    if also and plan.fix:
+        plan.fix += " and " + ", ".join(also)
     if app is not None and app.inputs:
-        plan["subject_input"] = _shape_json(app.inputs[0].shape)
+        plan.subject_input = _shape_json(app.inputs[0].shape)
         inner, x = app.layer.inner, app.inputs[0].shape
-        if code == "KER101" and inner is not None and x is not None:
-            plan["claimed_params"] = shapes.dense_parameters(inner, x[-1])
+        if numeric and inner is not None and x is not None:
+            plan.claimed_params = shapes.dense_parameters(inner, x[-1])
     return plan
 
 
@@ -606,14 +542,16 @@ def plan_changed_layers(fixed: dict[str, Any], original: dict[str, Any]) -> set[
     return {lid for lid, layer in fixed["layers"].items() if layer != original["layers"].get(lid)}
 
 
-def _fixed(code: str, report: Report, walk: _Walk, original: dict[str, Any], subject: str) -> dict[str, Any] | None:
+def _fixed(
+    how: Verification, report: Report, walk: _Walk, original: dict[str, Any], subject: str
+) -> dict[str, Any] | None:
     """The fixed spec's layer table (inputs and nodes are copied in by the caller)."""
     layers = copy.deepcopy(original["layers"], {id(token): token for token in walk.placeholders})
-    if code == "KER101":
+    value = how.return_sequences
+    if value is None:  # the subject is unwrapped (by the caller)
         return {"layers": layers, "outputs": list(original["outputs"])}
-    value = _fix_value(code, report)
     targets = _fix_targets(report)
-    if value is None or not targets:
+    if not targets:
         return None
     for layer in targets:
         lid = walk.layer_ids.get(id(layer))
@@ -623,20 +561,20 @@ def _fixed(code: str, report: Report, walk: _Walk, original: dict[str, Any], sub
     return {"layers": layers, "outputs": list(original["outputs"])}
 
 
-def _fix_words(code: str, report: Report, walk: _Walk) -> str | None:
-    if code == "KER101":
+def _fix_words(how: Verification, report: Report, walk: _Walk) -> str | None:
+    value = how.return_sequences
+    if value is None:
         app = _subject_app(report)
         inner = app.layer.inner if app is not None else None
         return f"unwrapped to {describe(inner)}" if inner is not None else None
-    value = _fix_value(code, report)
-    if report.rnn is None or value is None:
+    if report.rnn is None:
         return None
     return f"return_sequences={value} on {_where(walk, report.rnn)}"
 
 
 def plans_for(
     results: Iterable[tuple[Any, Report]], lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str
-) -> list[dict[str, Any]]:
+) -> list[Plan]:
     """One plan per finding of an analysis."""
     plans = []
     for _, report in results:
@@ -644,7 +582,7 @@ def plans_for(
             plans.append(make_plan(report, lines, label))
         except Exception as error:  # a bug of ours: the finding stays, unverified, and says so
             reason = f"internal error while planning, please report: {type(error).__name__}: {error}"
-            plans.append({"code": report.code, "unverified": reason, "job": None, "notes": []})
+            plans.append(Plan(report.code, strategy(report.code).confirm, unverified=reason))
     return plans
 
 
@@ -666,7 +604,7 @@ def attach_plans(findings: list[Finding], analysis: Any, text: str) -> list[Find
     """``findings`` (those of ``analysis``, in its order), each carrying its plan until verified."""
     lines = node_lines(analysis, text)
     plans = plans_for(analysis.results, lines, getattr(analysis, "line_label", str))
-    return [replace(f, verification={"status": "pending", "plan": p}) for f, p in zip(findings, plans)]
+    return [replace(f, verification=Pending(p)) for f, p in zip(findings, plans)]
 
 
 def canonical(job: dict[str, Any]) -> str:

@@ -30,86 +30,9 @@ PROTOCOL = 1
 # JSON as it crosses the pipe, and Keras objects, which carry no type information.
 JSON = dict[str, Any]
 
-# Must match kerascheck.verify.spec.ALLOWLIST (the worker checks it again: it only ever
-# constructs classes named here).
-ALLOWLIST = frozenset(
-    [
-        "SimpleRNN",
-        "LSTM",
-        "GRU",
-        "RNN",
-        "Bidirectional",
-        "ConvLSTM1D",
-        "ConvLSTM2D",
-        "ConvLSTM3D",
-        "TimeDistributed",
-        "Dense",
-        "Activation",
-        "Dropout",
-        "SpatialDropout1D",
-        "GaussianNoise",
-        "GaussianDropout",
-        "AlphaDropout",
-        "ActivityRegularization",
-        "ReLU",
-        "LeakyReLU",
-        "PReLU",
-        "ELU",
-        "Softmax",
-        "ThresholdedReLU",
-        "BatchNormalization",
-        "LayerNormalization",
-        "UnitNormalization",
-        "GroupNormalization",
-        "Masking",
-        "Embedding",
-        "Flatten",
-        "Reshape",
-        "RepeatVector",
-        "Permute",
-        "Conv1D",
-        "SeparableConv1D",
-        "DepthwiseConv1D",
-        "Conv1DTranspose",
-        "MaxPooling1D",
-        "AveragePooling1D",
-        "GlobalMaxPooling1D",
-        "GlobalAveragePooling1D",
-        "UpSampling1D",
-        "ZeroPadding1D",
-        "Cropping1D",
-        "Concatenate",
-        "Add",
-        "Subtract",
-        "Multiply",
-        "Average",
-        "Maximum",
-        "Minimum",
-        "Dot",
-        "Attention",
-        "AdditiveAttention",
-        "MultiHeadAttention",
-        "LSTMCell",
-        "GRUCell",
-        "SimpleRNNCell",
-        "StackedRNNCells",
-        "Conv2D",
-        "Conv3D",
-        "SeparableConv2D",
-        "DepthwiseConv2D",
-        "Conv2DTranspose",
-        "MaxPooling2D",
-        "AveragePooling2D",
-        "MaxPooling3D",
-        "AveragePooling3D",
-        "GlobalMaxPooling2D",
-        "GlobalAveragePooling2D",
-        "UpSampling2D",
-        "ZeroPadding2D",
-        "Cropping2D",
-        "SpatialDropout2D",
-    ]
-)
+# The layer classes it may construct: given by the parent (``--allow``, kerascheck's shape table's
+# buildable layers); it constructs no other.
+ALLOWLIST: frozenset[str] = frozenset()
 
 BATCH = 4  # rows of the random batch
 FREE_AXIS = 9  # size given to an axis Keras leaves free (None) when data is made
@@ -245,14 +168,6 @@ def _shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tuple(tensor.shape)]
 
 
-def _shape_text(shapes: list[list[int | None]]) -> str:
-    def one(shape: list[int | None]) -> str:
-        parts = ["None" if d is None else str(d) for d in shape]
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-
-    return one(shapes[0]) if len(shapes) == 1 else "[" + ", ".join(one(s) for s in shapes) + "]"
-
-
 class Build:
     """One spec built with symbolic inputs: per-node rows, and the first error Keras raised."""
 
@@ -303,7 +218,6 @@ class Build:
                 {
                     "node": spec["id"],
                     "class": "InputLayer",
-                    "output_shape": _shape_text([shape]),
                     "params": 0,
                     "shapes": [shape],
                 }
@@ -348,14 +262,14 @@ class Build:
     def _row(self, nid: str, layer: Any, outs: list[Any] | None, error: JSON | None = None) -> JSON:
         row: JSON = {"node": nid, "class": type(layer).__name__}
         if outs is None:
-            row.update(output_shape=None, params=None, error=f"{error['type']}: {error['message']}" if error else None)
+            row.update(params=None, error=f"{error['type']}: {error['message']}" if error else None)
             return row
         try:
             params = int(layer.count_params())
         except Exception:
             params = None
         shapes = [_shape(t) for t in outs]
-        row.update(output_shape=_shape_text(shapes), params=params, shapes=shapes)
+        row.update(params=params, shapes=shapes)
         return row
 
     def _fail(self, nid: str, phase: str, error: BaseException, node: JSON, layer: Any = None) -> None:
@@ -366,7 +280,6 @@ class Build:
             {
                 "node": nid,
                 "class": cls,
-                "output_shape": None,
                 "params": None,
                 "error": f"{info['type']}: {info['message']}",
             }
@@ -517,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keras", default="keras", choices=["keras", "tf_keras"])
     parser.add_argument("--memory-mb", type=int, default=None)
     parser.add_argument("--cpu-seconds", type=int, default=None)
+    parser.add_argument("--allow", default="", help="the layer classes it may construct, comma-separated")
     args = parser.parse_args(argv)
+    global ALLOWLIST
+    ALLOWLIST = frozenset(name for name in args.allow.split(",") if name)
     _limit(args.memory_mb, args.cpu_seconds)
 
     # The protocol keeps the real stdout; everything else that writes to stdout goes to stderr.
