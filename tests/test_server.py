@@ -8,6 +8,7 @@ not asked of kerascheck.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-WORKSPACE = Path(tempfile.mkdtemp(prefix="kerascheck-server-test-"))
+WORKSPACE = Path(tempfile.gettempdir()) / f"kerascheck-server-test-{os.getpid()}"  # made by the fixture
 CACHE = WORKSPACE / "cache"  # a cache of our own: the verify test runs Keras, not a cached answer
 SERVER = [sys.executable, "-m", "kerascheck", "server"]
 ENV = {**os.environ, "KERASCHECK_CACHE_DIR": str(CACHE)}
@@ -398,6 +399,28 @@ async def test_notebook_diagnostics_go_to_their_cell(client: Client) -> None:
             cell_text_documents=[types.TextDocumentIdentifier(c) for c in cells],
         )
     )
+
+
+async def test_a_notebook_opened_as_its_json_text(client: Client) -> None:
+    """A client without notebook sync opens the .ipynb file itself: findings point into the JSON."""
+    cells: list[dict[str, Any]] = [
+        {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True)}
+        | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+        for kind, source in (("markdown", "# Título ✓"), *(("code", c[2]) for c in NOTEBOOK_CELLS[1:]))
+    ]
+    raw = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1, ensure_ascii=False)
+    before = len(client.published)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri("as_text.ipynb"), "json", 1, raw))
+    )
+    finding = only(await published(client, uri("as_text.ipynb"), before, 1), lambda d: True)
+    assert finding.code == "KER101" and finding.range == place(raw, WRAPPER)
+    found = await actions_at(client, uri("as_text.ipynb"), finding.range, ["quickfix"])
+    fix = only(found, lambda a: a.title.startswith("Replace the TimeDistributed"))
+    fixed = apply_edits(raw, edits_of(fix, uri("as_text.ipynb")))
+    assert fixed == raw.replace(WRAPPER, "layers.Dense(15)")  # the JSON kept byte for byte elsewhere
+    # Text that is not a notebook (half typed): no findings, no crash.
+    assert await replace_all(client, "as_text.ipynb", raw[:-40], 2) == []
 
 
 async def test_configuration_from_pyproject_and_from_the_client(client: Client) -> None:

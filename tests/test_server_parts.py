@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kerascheck.check import check_source
 from kerascheck.findings import Finding
-from kerascheck.server import text
+from kerascheck.server import convert, text
 from kerascheck.server.documents import CODE, MARKDOWN, Cell, notebook_source
 from kerascheck.server.settings import ClientSettings
 from kerascheck.server.silence import add_noqa
@@ -52,6 +52,22 @@ def test_columns_in_each_encoding() -> None:
     for encoding in (text.UTF8, text.UTF16, text.UTF32):
         assert text.code_points(line, text.column(line, at, encoding), encoding) == at
     assert text.lines("a\r\nb\rc\nd\x0ce") == ["a", "b", "c", "d\x0ce"]  # LSP's breaks only
+
+
+def test_a_finding_after_non_ascii_text_in_each_encoding() -> None:
+    line = 'label = "héllo 😀"; x = layers.TimeDistributed(layers.Dense(15))(x)'
+    start = line.index("layers.TimeDistributed")
+    end = start + len("layers.TimeDistributed(layers.Dense(15))")
+    finding = Finding("m.py", 2, start + 1, 2, end + 1, "KER101", "name", "message")  # 1-based, code points
+    lines = ["import keras", line]
+    for encoding, count in (
+        (text.UTF16, lambda s: len(s.encode("utf-16-le")) // 2),
+        (text.UTF8, lambda s: len(s.encode("utf-8"))),
+        (text.UTF32, len),
+    ):
+        where = convert.finding_range(finding, lines, encoding)
+        assert (where.start.line, where.end.line) == (1, 1)
+        assert (where.start.character, where.end.character) == (count(line[:start]), count(line[:end]))
 
 
 def _finding(line: int, code: str = "KER101") -> Finding:
@@ -98,7 +114,6 @@ def test_notebook_cells_make_one_program_and_changes_go_back_to_their_cell() -> 
     source = notebook_source("nb", "/work/nb.ipynb", 1, cells)
     assert source.text == "pass\nimport keras\nx = 1\ny = 2\n"  # the magic neutralised, one line for one
     assert source.uris() == ["nb#1", "nb#2"]
-    assert source.program_line("nb#2", 2) == 4
     assert source.place(Finding("p", 4, 1, 4, 3, "KER101", "n", "m"))[0] == "nb#2"
     assert source.write_back("pass\nimport keras\nx = 1\ny = 3\n") == {"nb#2": "x = 1\ny = 3"}
     assert source.write_back(source.text) == {}

@@ -9,7 +9,7 @@ reads an .ipynb file: the same program, the same IPython handling, the same cell
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kerascheck import notebooks
 from kerascheck.findings import Finding
@@ -35,13 +35,13 @@ class Source:
     cells: tuple[Cell, ...] | None = None  # a notebook's cells, in order
     raw: str | None = None  # a notebook: the notebook JSON ``text`` was made from
     line_map: notebooks.LineMap | None = None
-
-    @property
-    def is_notebook(self) -> bool:
-        return self.cells is not None
+    in_file: bool = False  # a notebook's .ipynb JSON opened as a text document: positions are the file's
+    problem: str | None = None  # why it cannot be analysed (a .ipynb text that is not a notebook)
 
     def document_text(self, uri: str) -> str | None:
         """The text of the document (a cell, in a notebook) named ``uri``."""
+        if self.in_file:
+            return self.raw if uri == self.uri else None
         if self.cells is None:
             return self.text if uri == self.uri else None
         return next((cell.text for cell in self.cells if cell.uri == uri), None)
@@ -54,22 +54,25 @@ class Source:
 
     def place(self, finding: Finding) -> tuple[str, Finding]:
         """The document a finding of ``text`` is in, and the finding with that document's lines."""
-        if self.cells is None or self.line_map is None:
+        if self.line_map is None:
             return self.uri, finding
         placed = notebooks.to_cells([finding], self.line_map)[0]
         assert placed.cell is not None
+        if self.in_file:
+            assert self.raw is not None
+            line, column = notebooks.file_position(self.raw, placed.cell, placed.line, placed.column)
+            end_line, end_column = notebooks.file_position(self.raw, placed.cell, placed.end_line, placed.end_column)
+            return self.uri, replace(finding, line=line, column=column, end_line=end_line, end_column=end_column)
+        assert self.cells is not None
         return self.cells[placed.cell - 1].uri, placed
-
-    def program_line(self, uri: str, line: int) -> int | None:
-        """The line of ``text`` that is line ``line`` (1-based) of document ``uri``."""
-        if self.cells is None or self.line_map is None:
-            return line if uri == self.uri else None
-        number = next((i for i, cell in enumerate(self.cells, start=1) if cell.uri == uri), None)
-        return None if number is None else self.line_map.program_line(number, line)
 
     def write_back(self, program: str) -> dict[str, str]:
         """The new text of each document a changed ``text`` changes. Raises NotebookError when a
         notebook's change cannot be placed in its cells (it spans cells, or touches a magic)."""
+        if self.in_file:
+            assert self.raw is not None
+            raw = notebooks.with_program(self.raw, program)
+            return {} if raw == self.raw else {self.uri: raw}
         if self.cells is None or self.raw is None:
             return {} if program == self.text else {self.uri: program}
         data = json.loads(notebooks.with_program(self.raw, program))
@@ -100,3 +103,13 @@ def notebook_source(uri: str, path: str, version: int | None, cells: list[Cell])
     )
     program, line_map = notebooks.to_program(raw)
     return Source(uri, path, version, program, tuple(cells), raw, line_map)
+
+
+def notebook_file_source(uri: str, path: str, version: int | None, raw: str) -> Source:
+    """A notebook opened as its .ipynb text (a client without notebook sync): findings and edits
+    are placed in the JSON text, where the code is (``notebooks.file_position``)."""
+    try:
+        program, line_map = notebooks.to_program(raw)
+    except notebooks.NotebookError as error:
+        return Source(uri, path, version, "", raw=raw, in_file=True, problem=error.reason)
+    return Source(uri, path, version, program, raw=raw, line_map=line_map, in_file=True)

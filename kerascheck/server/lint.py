@@ -160,6 +160,9 @@ def lint(source: Source, choice: Choice, plans: bool = False) -> Linted:
     linted = Linted(source, choice)
     if choice.excluded:
         return linted
+    if source.problem is not None:
+        linted.error = source.problem
+        return linted
     with collector_off():
         try:
             analysis = _analyse(source, choice)

@@ -19,9 +19,18 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from kerascheck import __version__
+from kerascheck import __version__, notebooks
 from kerascheck.server import actions, convert, text
-from kerascheck.server.documents import CODE, MARKDOWN, RAW, Cell, Source, notebook_source, python_source
+from kerascheck.server.documents import (
+    CODE,
+    MARKDOWN,
+    RAW,
+    Cell,
+    Source,
+    notebook_file_source,
+    notebook_source,
+    python_source,
+)
 from kerascheck.server.lint import Linted, Placed, lint
 from kerascheck.server.settings import Choice, ClientSettings, Resolver
 from kerascheck.server.verification import Verified, Verifier, explanation
@@ -41,7 +50,7 @@ def _path(uri: str) -> str | None:
 
 class KerascheckServer(LanguageServer):
     def __init__(self) -> None:
-        notebooks = types.NotebookDocumentSyncOptions(
+        sync = types.NotebookDocumentSyncOptions(
             notebook_selector=[
                 types.NotebookDocumentFilterWithNotebook(notebook="*", cells=[types.NotebookCellLanguage("python")])
             ],
@@ -51,7 +60,7 @@ class KerascheckServer(LanguageServer):
             "kerascheck",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-            notebook_document_sync=notebooks,
+            notebook_document_sync=sync,
         )
         self.lint_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kerascheck-lint")
         self.verifier = Verifier()
@@ -104,6 +113,8 @@ class KerascheckServer(LanguageServer):
         document = self.workspace.text_documents.get(unquote(owner))
         if document is None:
             return None
+        if (path or owner).endswith(notebooks.SUFFIX):
+            return notebook_file_source(owner, path or owner, document.version, document.source)
         if document.language_id != "python" and not (path or owner).endswith(PYTHON_SUFFIXES):
             return None
         return python_source(owner, path or owner, document.version, document.source)
