@@ -93,6 +93,17 @@ class Analysis:
         return f"Set return_sequences={edit.value} on {describe(rnn)} on line {self.line_label(self.line_of(rnn.call))}"
 
 
+@dataclass(frozen=True)
+class Options:
+    """What an analysis reports: the rules chosen, whether ``# noqa`` applies, how lines are
+    written in messages (notebooks: "4 of cell 3")."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    noqa: bool = True
+    line_label: Callable[[int], str] = str
+
+
 def analyse(
     text: str,
     path: str = "<string>",
@@ -103,19 +114,24 @@ def analyse(
     validate: bool = False,
     line_label: Callable[[int], str] = str,
     tree: ast.Module | None = None,
+    options: Options | None = None,
 ) -> Analysis | None:
     """Analyse one Python source text; None when the prefilter says it cannot hold a finding.
 
     Raises SourceError when the text cannot be parsed. The text is never imported or executed.
     Text that cannot hold a finding is not parsed unless ``validate`` asks for its syntax to be
     checked all the same. ``tree``, when given, is ``ast.parse(text)``, made by the caller.
+    ``options`` stands for ``select``, ``ignore``, ``noqa`` and ``line_label`` when given.
     """
+    if options is None:
+        options = Options(None if select is None else tuple(select), tuple(ignore or ()), noqa, line_label)
     if not may_have_findings(text):
         if validate:
             parse(text, path)
         return None
     with collector_off():
-        return _analyse(text, path, select, ignore, noqa, line_label, tree)
+        tree, module = parse_both(text, path, tree)
+        return analyse_parsed(module, tree, text, path, options)
 
 
 @contextmanager
@@ -135,29 +151,8 @@ def collector_off() -> Iterator[None]:
             gc.enable()
 
 
-def _analyse(
-    text: str,
-    path: str,
-    select: Iterable[str] | None,
-    ignore: Iterable[str] | None,
-    noqa: bool,
-    line_label: Callable[[int], str],
-    tree: ast.Module | None,
-) -> Analysis:
-    tree, module = parse_both(text, path, tree)
-    return analyse_parsed(module, tree, text, path, select=select, ignore=ignore, noqa=noqa, line_label=line_label)
-
-
 def analyse_parsed(
-    module: cst.Module,
-    tree: ast.Module,
-    text: str,
-    path: str = "<string>",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
-    noqa: bool = True,
-    line_label: Callable[[int], str] = str,
+    module: cst.Module, tree: ast.Module, text: str, path: str = "<string>", options: Options = Options()
 ) -> Analysis:
     """The analysis of a text both parsers have read, ``module`` and ``tree`` being their trees.
 
@@ -165,20 +160,12 @@ def analyse_parsed(
     not parsed by libcst again (a parse costs several times the analysis).
     """
     with collector_off():
-        return _analyse_parsed(module, tree, text, path, select, ignore, noqa, line_label)
+        return _analyse_parsed(module, tree, text, path, options)
 
 
-def _analyse_parsed(
-    module: cst.Module,
-    tree: ast.Module,
-    text: str,
-    path: str,
-    select: Iterable[str] | None,
-    ignore: Iterable[str] | None,
-    noqa: bool,
-    line_label: Callable[[int], str],
-) -> Analysis:
-    chosen = {rule.code for rule in rules.selected(select, ignore)}
+def _analyse_parsed(module: cst.Module, tree: ast.Module, text: str, path: str, options: Options) -> Analysis:
+    chosen = {rule.code for rule in rules.selected(options.select, options.ignore)}
+    line_label = options.line_label
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
@@ -211,7 +198,7 @@ def _analyse_parsed(
             message=message,
         )
         analysis.results.append((finding, report))
-    if noqa:
+    if options.noqa:
         kept = set(map(id, noqa_comments.filter_findings(text, analysis.findings)))
         analysis.results = [(f, r) for f, r in analysis.results if id(f) in kept]
     analysis.all_findings = analysis.findings

@@ -32,7 +32,8 @@ def test_every_entry_is_well_formed() -> None:
     entries, errors = corpus.load_entries(corpus.ENTRIES)
     assert errors == []
     assert entries, "the corpus has no entries"
-    assert set(corpus.CODES) == {r.code for r in rules.all_rules()}, "the script's codes are kerascheck's rules"
+    # A new rule needs no change here: the corpus measures the rules it has labels for.
+    assert set(corpus.CODES) <= {r.code for r in rules.all_rules()}, "the script's codes are kerascheck's rules"
     repos = [entry.repo for entry in entries]
     assert len(repos) == len(set(repos)), "one entry file per repository"
 

@@ -34,7 +34,7 @@ from kerascheck.graph.state import MAX_UNROLL
 from kerascheck.names import builtin_function, builtin_loss, keras_name, merge_function, numpy_function
 
 if TYPE_CHECKING:
-    from kerascheck.graph.builder import Builder
+    from kerascheck.graph.evaluator import Evaluator as Builder
 
 TRAIN_METHODS = frozenset({"fit", "evaluate", "train_on_batch", "test_on_batch"})
 # Model methods that never change which layers a model holds.
@@ -257,7 +257,7 @@ def apply_layer(
             elif role is shapes.Role.PASS and len(tensors) == 1:
                 origin = tensors[0].origin
         outputs.append(Tensor(shape, origin))
-    app = Application(layer, tensors, tuple(outputs), site, error)
+    app = Application(layer, tensors, tuple(outputs), site, error, dict(call_kwargs))
     for tensor in outputs:
         tensor.producer = app
     if b.recording:

@@ -179,6 +179,8 @@ class Application:
     outputs: tuple[Tensor, ...]
     site: cst.CSTNode  # where the layer is applied (list element, ``.add(``, ``layer(x)``)
     error: str | None  # why Keras would refuse the input's rank, if it would
+    # The keywords of the call that applies it (``layer(x, initial_state=s)``), as evaluated.
+    call_kwargs: dict[str, Value] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

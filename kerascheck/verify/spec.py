@@ -332,13 +332,9 @@ def _repaired_input(walk: _Walk, app: Application, x: Tensor, need: int) -> str:
 
 
 def _call_keywords(app: Application) -> list[str]:
-    """Keywords given where the layer is applied (``layer(x, initial_state=...)``), if any."""
-    site = app.site
-    if not isinstance(site, cst.Call) or site is app.layer.call:
-        return []
-    if isinstance(site.func, cst.Attribute) and site.func.attr.value == "add":
-        return []
-    return [a.keyword.value for a in site.args if a.keyword is not None and a.keyword.value not in ("training", "mask")]
+    """Keywords given where the layer is applied (``layer(x, initial_state=...)``), if any, as
+    the builder saw them (``training=`` and ``mask=`` change no shape)."""
+    return [name for name in app.call_kwargs if name not in ("training", "mask")]
 
 
 # ---------------------------------------------------------------- placeholders and dtypes

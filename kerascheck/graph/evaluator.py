@@ -1,0 +1,37 @@
+"""What the call semantics (keras_calls) need of the builder that evaluates them.
+
+keras_calls is called by the builder and calls back into it; it knows the builder only through
+this protocol, so neither module imports the other's definitions both ways.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import libcst as cst
+
+from kerascheck.graph.model import Graph, HeapState, Value
+
+
+class Evaluator(Protocol):
+    """The builder, as a call's semantics see it."""
+
+    graph: Graph  # where applications and training calls are recorded
+    heap: dict[int, HeapState]  # the models and objects made so far, by key (read only here)
+    recording: bool  # False during a loop body's discovery pass: record nothing
+
+    def ev(self, node: cst.BaseExpression) -> Value:
+        """The value of an expression (evaluating it once, with its effects)."""
+        ...
+
+    def escape(self, value: Value) -> None:
+        """``value`` reaches code kerascheck does not see: forget what it knew of it."""
+        ...
+
+    def alloc(self, state: HeapState) -> int:
+        """A new heap object; its key."""
+        ...
+
+    def set_heap(self, key: int, state: HeapState) -> None:
+        """Replace a heap object's state (journaled, so that branches can undo it)."""
+        ...
