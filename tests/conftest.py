@@ -115,11 +115,16 @@ def line_of(path: Path, text: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def cli_fixture_findings() -> dict[str, list[dict]]:
-    """The CLI's JSON findings over the whole fixtures folder, by fixture (``fixture_key``): one
-    run, in process."""
-    result = run_cli("check", "--format", "json", "--exit-zero", "--jobs", "1", str(FIXTURES))
-    assert result.returncode == 0, result.stderr
+def cli_fixture_run() -> subprocess.CompletedProcess[str]:
+    """``kerascheck check --format json --jobs 1 fixtures/``, in process, once for the session."""
+    return run_cli("check", "--format", "json", "--jobs", "1", str(FIXTURES))
+
+
+@pytest.fixture(scope="session")
+def cli_fixture_findings(cli_fixture_run: subprocess.CompletedProcess[str]) -> dict[str, list[dict]]:
+    """The CLI's JSON findings over the whole fixtures folder, by fixture (``fixture_key``)."""
+    result = cli_fixture_run
+    assert result.returncode == 1, result.stderr  # the fixtures have findings
     by_file: dict[str, list[dict]] = {}
     for finding in json.loads(result.stdout):
         by_file.setdefault(fixture_key(Path(finding["path"])), []).append(finding)

@@ -106,9 +106,9 @@ def test_jobs_do_not_change_the_output(project: Path) -> None:
     assert one.stdout == two.stdout and one.returncode == two.returncode == 1
 
 
-def test_jobs_do_not_change_the_output_over_the_fixtures() -> None:
+def test_jobs_do_not_change_the_output_over_the_fixtures(cli_fixture_run: subprocess.CompletedProcess[str]) -> None:
     """Every fixture (notebooks too), in the order of their paths and positions, whatever --jobs is."""
-    one = run_cli("check", "--format", "json", "--jobs", "1", str(FIXTURES))
+    one = cli_fixture_run  # --jobs 1, shared with the fixture tests
     two = run_cli("check", "--format", "json", "--jobs", "2", str(FIXTURES))
     assert one.returncode == two.returncode == 1, one.stderr + two.stderr
     assert one.stdout == two.stdout and one.stderr == two.stderr
