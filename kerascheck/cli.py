@@ -85,13 +85,15 @@ def _apply_fixes(results: list[FileResult], diff: bool) -> tuple[list[SourceErro
             continue
         path = Path(result.path)
         if diff:
-            before = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+            assert result.source is not None
+            before = result.source.raw.splitlines(keepends=True)
             after = result.fixed_text.splitlines(keepends=True)
             sys.stdout.writelines(difflib.unified_diff(before, after, result.path, result.path))
             applied += result.fixed
             continue
         try:
-            if write_fixed(path, result.fixed_text):
+            encoding = "utf-8" if result.source is None else result.source.encoding
+            if write_fixed(path, result.fixed_text, encoding):
                 applied += result.fixed
         except SourceError as error:
             errors.append(error)

@@ -9,8 +9,12 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kerascheck.findings import SourceError
+
+if TYPE_CHECKING:
+    from kerascheck.pipeline import Source
 
 SUFFIXES = (".py", ".ipynb")
 EXCLUDED_DIRS = frozenset(
@@ -45,6 +49,7 @@ EXCLUDED_DIRS = frozenset(
 class Target:
     path: Path
     explicit: bool  # named on the command line rather than found in a folder
+    source: Source | None = None  # already read (standard input): not read from ``path``
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:

@@ -11,8 +11,8 @@
   metadata, indentation, key order and the final newline stay byte for byte.
 - ``file_position(raw, cell, line, column)`` is where a cell position lies in the .ipynb file itself
   (for annotations that point into the file, as SARIF and GitHub's do).
-- ``check_notebook(raw, path)`` gives a notebook's findings, with ``cell`` set and ``line`` counted
-  within the cell.
+- ``to_cells(findings, line_map)`` places findings on the program on the cells, ``line`` counted
+  within the cell (``kerascheck.pipeline`` goes from a path to placed findings).
 
 Cells are numbered from 1 among all the notebook's cells, markdown and raw cells included, as
 Jupyter shows them.
@@ -483,40 +483,3 @@ def to_cells(findings: Iterable[Finding], line_map: LineMap) -> list[Finding]:
             end_line, end_column = line, finding.column + 1
         placed.append(replace(finding, line=line, end_line=end_line, end_column=end_column, cell=cell))
     return placed
-
-
-def check_program(
-    text: str,
-    line_map: LineMap,
-    path: str,
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
-    noqa: bool = True,
-    validate_cells: bool = True,
-) -> list[Finding]:
-    """Findings for a program made by ``to_program``, placed on the notebook's cells."""
-    from kerascheck.check import analyse
-
-    if validate_cells:
-        validate(text, line_map, path)
-    analysis = analyse(text, path, select=select, ignore=ignore, noqa=noqa, line_label=line_map.label)
-    return [] if analysis is None else to_cells(analysis.findings, line_map)
-
-
-def check_notebook(
-    raw: str,
-    path: str = "<notebook>",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
-    noqa: bool = True,
-) -> list[Finding]:
-    """Findings for a notebook's JSON text. Raises SourceError when it cannot be read or parsed."""
-    try:
-        text, line_map = to_program(raw)
-    except NotebookError as error:
-        raise SourceError(path, error.reason) from None
-    if not text.strip():
-        return []
-    return check_program(text, line_map, path, select=select, ignore=ignore, noqa=noqa)

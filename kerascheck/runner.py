@@ -8,8 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 
-from kerascheck import notebooks, sources
-from kerascheck.check import analyse, collector_off
+from kerascheck import notebooks, pipeline, sources
+from kerascheck.check import collector_off
 from kerascheck.discovery import Target
 from kerascheck.findings import Finding, SourceError
 from kerascheck.fix import fix_text, offers
@@ -22,25 +22,26 @@ class FileResult:
     error: SourceError | None = None
     fixed_text: str | None = None  # with --fix: the new text, when it differs
     fixed: int = 0  # how many fixes went into it
+    source: pipeline.Source | None = None  # with fixed_text: the file as it was read
 
 
 @dataclass(frozen=True)
 class Job:
-    path: str
-    text: str
+    source: pipeline.Source
     explicit: bool
     select: tuple[str, ...] | None
     ignore: tuple[str, ...] | None
     fix: str | None = None  # "safe" or "unsafe": apply fixes up to that applicability
-    line_map: notebooks.LineMap | None = None  # a notebook: ``text`` is its program (notebooks.to_program)
     verify: bool = False  # attach each finding's verification plan (kerascheck.verify)
-    raw: str | None = None  # a notebook: its JSON text, where fixes are written back
+
+    @property
+    def path(self) -> str:
+        return self.source.path
 
 
-def _findings_with_fixes(text: str, job: Job, line_map: notebooks.LineMap | None) -> list[Finding]:
-    """The findings of ``text``, each carrying the fix it can be offered, if any."""
-    label = str if line_map is None else line_map.label
-    analysis = analyse(text, job.path, select=job.select, ignore=job.ignore, validate=job.explicit, line_label=label)
+def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
+    """The findings of ``source``, each carrying the fix it can be offered, if any."""
+    analysis = pipeline.analysis(source, select=job.select, ignore=job.ignore, validate=job.explicit)
     if analysis is None or not analysis.results:
         return []
     offered = {id(o.finding): o.fix for o in offers(analysis, job.path)}
@@ -48,8 +49,8 @@ def _findings_with_fixes(text: str, job: Job, line_map: notebooks.LineMap | None
     if job.verify:
         from kerascheck.verify.spec import attach_plans
 
-        findings = attach_plans(findings, analysis, text)
-    return findings if line_map is None else notebooks.to_cells(findings, line_map)
+        findings = attach_plans(findings, analysis, source.program)
+    return source.place(findings)
 
 
 def _run(job: Job) -> FileResult:
@@ -58,23 +59,20 @@ def _run(job: Job) -> FileResult:
 
 
 def _run_job(job: Job) -> FileResult:
+    source = job.source
     try:
-        if job.line_map is not None:
-            notebooks.validate(job.text, job.line_map, job.path)
         if job.fix is None:
-            return FileResult(job.path, _findings_with_fixes(job.text, job, job.line_map))
-        fixed, count = fix_text(job.text, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore)
-        if fixed == job.text:
-            return FileResult(job.path, _findings_with_fixes(job.text, job, job.line_map))
-        if job.raw is None:
-            return FileResult(job.path, _findings_with_fixes(fixed, job, None), fixed_text=fixed, fixed=count)
+            return FileResult(job.path, _findings_with_fixes(source, job))
+        if source.line_map is not None:
+            notebooks.validate(source.program, source.line_map, source.path)
+        fixed, count = fix_text(
+            source.program, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore
+        )
+        if fixed == source.program:
+            return FileResult(job.path, _findings_with_fixes(source, job))
         # A notebook: the fixed program goes back into its cells, outputs and metadata kept.
-        try:
-            raw = notebooks.with_program(job.raw, fixed)
-        except notebooks.NotebookError as error:
-            raise SourceError(job.path, f"cannot write the fixes back: {error.reason}") from None
-        program, line_map = notebooks.to_program(raw)
-        return FileResult(job.path, _findings_with_fixes(program, job, line_map), fixed_text=raw, fixed=count)
+        after = source.with_program(fixed)
+        return FileResult(job.path, _findings_with_fixes(after, job), fixed_text=after.raw, fixed=count, source=source)
     except SourceError as error:
         return FileResult(job.path, error=error)
     except Exception as error:  # a bug of ours: say so in one line, keep checking the rest
@@ -121,31 +119,21 @@ def check_files(
         path = str(target.path)
         results.append(FileResult(path))
         try:
-            text = sources.read(target.path)
+            source = target.source if target.source is not None else pipeline.read(path)
         except SourceError as error:
             results[-1].error = error
             continue
-        if not text.strip():
+        if not source.raw.strip():
             if target.explicit:
                 results[-1].error = SourceError(path, "empty file, nothing to check")
             continue
-        line_map, raw = None, None
-        if notebooks.is_notebook(target.path):
-            try:
-                raw = text
-                text, line_map = notebooks.to_program(text)
-            except notebooks.NotebookError as error:
-                results[-1].error = SourceError(path, error.reason)
-                continue
-            if not text.strip():
-                continue  # no code cells, or a kernel that is not Python
-        if target.explicit or sources.may_have_findings(text):
+        if not source.program.strip():
+            continue  # a notebook without code cells, or with a kernel that is not Python
+        if target.explicit or sources.may_have_findings(source.program):
             skip = ignore
             if per_file_ignore is not None and (extra := per_file_ignore(path)):
                 skip = (ignore or ()) + extra
-            pending.append(
-                (len(results) - 1, Job(path, text, target.explicit, select, skip, fix, line_map, verify, raw))
-            )
+            pending.append((len(results) - 1, Job(source, target.explicit, select, skip, fix, verify)))
     workers = min(jobs or os.cpu_count() or 1, len(pending))
     done = _run_all([job for _, job in pending], workers)
     for (index, _), result in zip(pending, done):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import re
+import tokenize
 from pathlib import Path
 
 from kerascheck import rules
@@ -20,25 +22,44 @@ def may_have_findings(text: str) -> bool:
     return "keras" in text and rules.words().search(text) is not None and FILE_NOQA.search(text) is None
 
 
-def decode(data: bytes, path: str) -> str:
-    """UTF-8 text from bytes, or a SourceError saying why not."""
+def encoding_of(data: bytes, path: str) -> str:
+    """The encoding CPython reads ``data`` with: a BOM (``utf-8-sig``), else a PEP 263 coding cookie
+    on the first two lines, else UTF-8. A SourceError for a cookie CPython would refuse."""
+    lines = iter(data.splitlines(keepends=True)[:2])
+    try:
+        encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
+    except SyntaxError as error:
+        raise SourceError(path, f"{error.msg}") from None
+    return encoding
+
+
+def decode(data: bytes, path: str, *, notebook: bool = False) -> tuple[str, str]:
+    """Text from bytes as CPython decodes source (a notebook, JSON: UTF-8), and the encoding used;
+    or a SourceError saying why not. A byte-order mark is dropped from the text."""
     if b"\0" in data:
         raise SourceError(path, "binary file (contains NUL bytes), not Python source")
+    encoding = ("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8") if notebook else encoding_of(data, path)
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise SourceError(path, f"not UTF-8 text (invalid byte 0x{data[error.start]:02x} on line {line})") from None
-    return text[1:] if text.startswith("\ufeff") else text
+        name = "UTF-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+        raise SourceError(path, f"not {name} text (invalid byte 0x{data[error.start]:02x} on line {line})") from None
+    return (text[1:] if text.startswith("\ufeff") else text), encoding
 
 
-def read(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or a SourceError in one line."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise SourceError(str(path), "no such file or directory") from None
     except IsADirectoryError:
         raise SourceError(str(path), "is a directory") from None
     except OSError as error:
         raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
-    return decode(data, str(path))
+
+
+def read(path: Path) -> str:
+    """A file's text, decoded as ``decode`` does."""
+    return decode(read_bytes(path), str(path), notebook=str(path).endswith(".ipynb"))[0]

@@ -13,12 +13,12 @@ from kerascheck.findings import SourceError
 _BOM = b"\xef\xbb\xbf"
 
 
-def write_fixed(path: Path, text: str) -> bool:
+def write_fixed(path: Path, text: str, encoding: str = "utf-8") -> bool:
     """Replace ``path``'s content with ``text``; False when that would change nothing.
 
     The text must parse again (a notebook: as JSON, and its code cells as Python); it is
     written to a temporary file beside the original, which then replaces it in one step,
-    keeping its permissions and byte-order mark.
+    keeping its permissions, its byte-order mark and its ``encoding`` (a PEP 263 cookie's).
     """
     if notebooks.is_notebook(path):
         try:
@@ -29,7 +29,11 @@ def write_fixed(path: Path, text: str) -> bool:
     else:
         parse(text, str(path))
     original = path.read_bytes()
-    data = (_BOM if original.startswith(_BOM) else b"") + text.encode("utf-8")
+    try:
+        data = text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    except UnicodeEncodeError:
+        raise SourceError(str(path), f"the fixed text cannot be written in {encoding}") from None
+    data = (_BOM if original.startswith(_BOM) else b"") + data
     if data == original:
         return False
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kerascheck", dir=path.parent)

@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from kerascheck import notebooks
-from kerascheck.findings import SourceError
+from kerascheck import notebooks, pipeline
+from kerascheck.findings import Finding, SourceError
 from tests.conftest import FIXTURES, run_cli
+
+
+def _check(raw: str, path: str) -> list[Finding]:
+    """A notebook's findings, as the runner gets them: through the pipeline."""
+    return pipeline.check(pipeline.from_text(path, raw))
+
 
 NOTEBOOK_FIXTURES = sorted(FIXTURES.glob("notebook_*.ipynb"))
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>KER\d+(?:\s*,\s*KER\d+)*)")
@@ -168,7 +174,7 @@ def test_magics_and_shell_lines_become_neutral_lines() -> None:
     assert program[original.index("    %time y = 1")] == "    pass"
     assert "%not a magic inside a string" in program and "is it?" in program and "z = 1  # why?" in program
     # Lines keep their place: the finding after all this is still on its own line.
-    findings = notebooks.check_notebook(nbformat_text(nb), "nb.ipynb")
+    findings = _check(nbformat_text(nb), "nb.ipynb")
     model_line = original.index("    layers.TimeDistributed(layers.Dense(15)),") + 1
     assert [(f.code, f.cell, f.line, f.column) for f in findings] == [("KER101", 1, model_line, 5)]
 
@@ -181,16 +187,16 @@ def test_cell_magics() -> None:
         code(lines("%%time\n" + MODEL)),  # run in the kernel: checked
         code(lines("%%capture captured\n" + TRAIN)),
     )
-    findings = notebooks.check_notebook(nbformat_text(nb), "nb.ipynb")
+    findings = _check(nbformat_text(nb), "nb.ipynb")
     assert [(f.code, f.cell, f.line) for f in findings] == [("KER101", 4, 5), ("KER104", 5, 3)]
 
 
 def test_noqa_in_notebooks() -> None:
     silenced = MODEL.replace("layers.Dense(15)),", "layers.Dense(15)),  # noqa: KER101")
     nb = notebook(code(lines(IMPORTS)), code(lines(silenced)))
-    assert notebooks.check_notebook(nbformat_text(nb), "nb.ipynb") == []
+    assert _check(nbformat_text(nb), "nb.ipynb") == []
     nb = notebook(code(lines("# kerascheck: noqa\n" + IMPORTS)), code(lines(MODEL)))
-    assert notebooks.check_notebook(nbformat_text(nb), "nb.ipynb") == []
+    assert _check(nbformat_text(nb), "nb.ipynb") == []
 
 
 def test_other_languages_and_empty_notebooks_are_nothing_to_check(tmp_path: Path) -> None:
@@ -325,9 +331,9 @@ def test_file_position_points_into_the_json_text() -> None:
             assert stored[raw_column - 1 :].startswith(expected[:10]), (cell, line, stored)
 
 
-def test_check_notebook_api_raises_source_error() -> None:
+def test_pipeline_raises_source_error_for_a_broken_notebook() -> None:
     with pytest.raises(SourceError, match="not a notebook"):
-        notebooks.check_notebook("nope", "x.ipynb")
+        _check("nope", "x.ipynb")
 
 
 def test_fix_writes_cells_back_and_keeps_outputs(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from kerascheck import notebooks, sources
+from kerascheck import notebooks, pipeline
 from kerascheck.findings import Finding, SourceError
 
 
@@ -53,13 +53,10 @@ class SourceFiles:
     def _get(self, path: str) -> _File | None:
         if path not in self._files:
             try:
-                raw = sources.read(Path(path))
-                if notebooks.is_notebook(path):
-                    text, line_map = notebooks.to_program(raw)
-                    self._files[path] = _File(raw, text.split("\n"), line_map)
-                else:
-                    self._files[path] = _File(raw, raw.splitlines(), None)
-            except (SourceError, notebooks.NotebookError):
+                source = pipeline.read(path)
+                lines = source.program.splitlines() if source.line_map is None else source.program.split("\n")
+                self._files[path] = _File(source.raw, lines, source.line_map)
+            except SourceError:
                 self._files[path] = None
         return self._files[path]
 

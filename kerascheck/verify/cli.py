@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kerascheck import notebooks, sources
-from kerascheck.check import analyse
+from kerascheck import notebooks, pipeline
 from kerascheck.findings import Finding, SourceError
 from kerascheck.report import text as text_report
 from kerascheck.verify import verdict
@@ -113,57 +114,92 @@ def _not_run(finding: Finding) -> Verdict | None:
 def add_explain(commands: Any) -> None:
     explain = commands.add_parser(
         "explain",
-        help="show the original and the fixed model of the finding on FILE:LINE, side by side, as Keras builds them",
+        help="show the original and the fixed model of a finding, side by side, as Keras builds them",
+        allow_abbrev=False,
     )
-    explain.add_argument("where", metavar="FILE:LINE", help="a file and the line of a finding, e.g. model.py:12")
+    explain.add_argument(
+        "where",
+        metavar="LOCATION",
+        help="where a finding is, as `check` prints it: FILE:LINE:COL, FILE:LINE, NOTEBOOK:cell N:LINE[:COL]",
+    )
     explain.add_argument("--code", help="only the finding with this code (when a line has several)")
     add_options(explain, verify_flag=False)
     explain.set_defaults(handler=explain_command)
 
 
-def _where(text: str) -> tuple[Path, int | None, int]:
-    """``FILE:LINE``, or ``NOTEBOOK:CELL:LINE`` (the cell counted from 1, as findings give it)."""
-    head, sep, line = text.rpartition(":")
-    if not sep or not line.isdigit() or not head:
-        raise argparse.ArgumentTypeError(f"{text!r} is not FILE:LINE")
-    path, sep, cell = head.rpartition(":")
-    if sep and notebooks.is_notebook(path) and cell.removeprefix("cell ").isdigit():
-        return Path(path), int(cell.removeprefix("cell ")), int(line)
-    return Path(head), None, int(line)
+@dataclass(frozen=True)
+class Location:
+    path: Path
+    line: int
+    column: int | None = None
+    cell: int | None = None  # a notebook: the line counts in this cell
+
+
+_POSITION = re.compile(r":(?P<line>\d+)(?::(?P<column>\d+))?")
+_CELL_POSITION = re.compile(r":(?:cell )?(?P<cell>\d+):(?P<line>\d+)(?::(?P<column>\d+))?")
+
+
+def parse_location(text: str) -> Location:
+    """``FILE:LINE:COL``, ``FILE:LINE`` or ``NOTEBOOK:cell N:LINE[:COL]``, as ``check`` prints
+    them (a notebook's ``NOTEBOOK:N:LINE`` too). Of the readings of the text, the one naming a
+    file that exists wins (a path may hold ``:12`` itself); else the shortest path."""
+    readings = []
+    for cut in (i for i, c in enumerate(text) if c == ":" and i > 0):
+        path = text[:cut]
+        match = (notebooks.is_notebook(path) and _CELL_POSITION.fullmatch(text, cut)) or _POSITION.fullmatch(text, cut)
+        if match:
+            cell = match.groupdict().get("cell")
+            column = match["column"]
+            readings.append(
+                Location(
+                    Path(path),
+                    int(match["line"]),
+                    None if column is None else int(column),
+                    None if cell is None else int(cell),
+                )
+            )
+    if not readings:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FILE:LINE:COL, FILE:LINE or NOTEBOOK:cell N:LINE:COL")
+    chosen = next((r for r in readings if r.path.exists()), readings[0])
+    if notebooks.is_notebook(chosen.path) and chosen.cell is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a notebook's finding as NOTEBOOK:cell N:LINE:COL")
+    return chosen
 
 
 def explain_command(args: argparse.Namespace) -> int:
     try:
-        path, cell, line = _where(args.where)
-        if notebooks.is_notebook(path) and cell is None:
-            raise argparse.ArgumentTypeError(f"{args.where!r}: give a notebook's finding as NOTEBOOK:CELL:LINE")
+        where = parse_location(args.where)
+        source = pipeline.read(where.path)
+        analysis = pipeline.analysis(source, validate=True)
     except argparse.ArgumentTypeError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    try:
-        text = sources.read(path)
-        line_map = None
-        if cell is not None:
-            try:
-                text, line_map = notebooks.to_program(text)
-            except notebooks.NotebookError as error:
-                raise SourceError(str(path), error.reason) from None
-            wanted = line_map.program_line(cell, line)
-            line = wanted if wanted is not None else -1
-        label = str if line_map is None else line_map.label
-        analysis = analyse(text, str(path), validate=True, line_label=label)
     except SourceError as error:
         print(f"error: {error.path}: {error.reason}", file=sys.stderr)
         return EXIT_ERROR
-    findings = attach_plans(analysis.findings, analysis, text) if analysis is not None and analysis.results else []
-    chosen = [f for f in findings if f.line <= line <= f.end_line and (not args.code or f.code == args.code.upper())]
-    if line_map is not None:
-        findings, chosen = notebooks.to_cells(findings, line_map), notebooks.to_cells(chosen, line_map)
+    found = (
+        attach_plans(analysis.findings, analysis, source.program) if analysis is not None and analysis.results else []
+    )
+    findings = source.place(found)
+    code = (args.code or "").upper()
+    chosen = [
+        f
+        for f in findings
+        if f.cell == where.cell
+        and f.line <= where.line <= f.end_line
+        and (where.column is None or (f.line, f.column) == (where.line, where.column))
+        and (not code or f.code == code)
+    ]
     if not chosen:
-        where = f"line {args.where.rpartition(':')[2]} of cell {cell}" if cell is not None else f"line {line}"
-        lines = ", ".join(sorted({text_report.where(f).split(":", 1)[1].rsplit(":", 1)[0] for f in findings})) or "none"
-        print(f"error: no finding on {where} of {path} (findings at: {lines})", file=sys.stderr)
+        place = f"line {where.line}" + ("" if where.column is None else f", column {where.column}")
+        place += "" if where.cell is None else f" of cell {where.cell}"
+        listed = ", ".join(text_report.where(f).removeprefix(f"{f.path}:") for f in findings) or "none"
+        print(f"error: no finding on {place} of {where.path} (findings at: {listed})", file=sys.stderr)
         return EXIT_ERROR
+    if len(chosen) > 1:
+        print(f"{len(chosen)} findings here:", file=sys.stderr)
+        for finding in chosen:
+            print(f"  {text_report.where(finding)}: {finding.code} {finding.message}", file=sys.stderr)
     plans = [v.plan for f in chosen if isinstance(v := f.verification, Pending)]
     verifications, results, _stats = verify_plans(plans, options(args))
     width = shutil.get_terminal_size((120, 24)).columns

@@ -1,0 +1,107 @@
+"""One way from a path to findings: read, decode, a notebook to its program and line map,
+analyse, and place the findings back on the notebook's cells.
+
+The runner, ``explain``, ``--verify``, the reports and the tests all go through here, so a file
+means the same thing to each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kerascheck import notebooks, sources
+from kerascheck.check import Analysis, analyse, collector_off
+from kerascheck.findings import Finding, SourceError
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file as read: ``raw`` is its text (a notebook's: its JSON), ``program`` the Python that
+    is analysed (a notebook's: its code cells as one program, ``line_map`` placing its lines)."""
+
+    path: str
+    raw: str
+    program: str
+    line_map: notebooks.LineMap | None = None
+    encoding: str = "utf-8"  # what the file was decoded with (writing it back uses the same)
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.line_map is not None
+
+    def with_program(self, program: str) -> Source:
+        """This file with its program replaced (a notebook: written back into its cells)."""
+        if self.line_map is None:
+            return replace(self, raw=program, program=program)
+        try:
+            raw = notebooks.with_program(self.raw, program)
+        except notebooks.NotebookError as error:
+            raise SourceError(self.path, f"cannot write the fixes back: {error.reason}") from None
+        return from_text(self.path, raw, self.encoding)
+
+    def place(self, findings: Iterable[Finding]) -> list[Finding]:
+        """Findings on the program, placed on the file (a notebook: on its cells)."""
+        return list(findings) if self.line_map is None else notebooks.to_cells(findings, self.line_map)
+
+
+def from_text(path: str, raw: str, encoding: str = "utf-8") -> Source:
+    """The Source of a text already decoded (standard input, an editor's buffer, a test).
+    Raises SourceError for a notebook that cannot be read."""
+    if not notebooks.is_notebook(path):
+        return Source(path, raw, raw, None, encoding)
+    try:
+        program, line_map = notebooks.to_program(raw)
+    except notebooks.NotebookError as error:
+        raise SourceError(path, error.reason) from None
+    return Source(path, raw, program, line_map, encoding)
+
+
+def decode(path: str, data: bytes) -> Source:
+    """The Source of a file's bytes, decoded as CPython decodes source (a notebook: UTF-8 JSON)."""
+    text, encoding = sources.decode(data, path, notebook=notebooks.is_notebook(path))
+    return from_text(path, text, encoding)
+
+
+def read(path: str | Path) -> Source:
+    """The Source of a file on disk. Raises SourceError."""
+    return decode(str(path), sources.read_bytes(Path(path)))
+
+
+def analysis(
+    source: Source,
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    noqa: bool = True,
+    validate: bool = False,
+) -> Analysis | None:
+    """The analysis of a source's program; None when the prefilter says it cannot hold a finding.
+
+    A notebook's code cells must each be Python on its own, as Jupyter runs them (a SourceError
+    naming the cell otherwise); ``validate`` parses a file the prefilter passes over all the same.
+    Findings in it are on the program: ``Source.place`` puts them on the cells.
+    """
+    if source.line_map is not None:
+        notebooks.validate(source.program, source.line_map, source.path)
+    label = str if source.line_map is None else source.line_map.label
+    return analyse(
+        source.program, source.path, select=select, ignore=ignore, noqa=noqa, validate=validate, line_label=label
+    )
+
+
+def check(
+    source: Source,
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    noqa: bool = True,
+    validate: bool = False,
+) -> list[Finding]:
+    """A source's findings, placed on the file. Raises SourceError."""
+    with collector_off():
+        result = analysis(source, select=select, ignore=ignore, noqa=noqa, validate=validate)
+        findings = [] if result is None else result.findings
+        del result  # freed while the collector is off (see check.collector_off)
+    return source.place(findings)
