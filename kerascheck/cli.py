@@ -1,31 +1,40 @@
-"""The ``kerascheck`` command: find files, check them, report, and say how it went."""
+"""The ``kerascheck`` command: find files, check them, report, and say how it went.
+
+Its flags are ruff's where ruff has the same thing (``--select``, ``--exit-zero``,
+``--stdin-filename``, ``--output-format``, ``--statistics``, ``--show-fixes``, ``--color``, ...).
+"""
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
-from kerascheck import __version__, config, rules
-from kerascheck.discovery import discover
-from kerascheck.findings import SourceError
-from kerascheck.report import FORMATS, text
+from kerascheck import __version__, config, pipeline, rules
+from kerascheck.discovery import Target, discover
+from kerascheck.findings import Finding, SourceError
+from kerascheck.report import FORMATS, Run
 from kerascheck.runner import FileResult, check_files
 from kerascheck.verify import cli as verify_cli
 from kerascheck.writeback import write_fixed
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+DEFAULT_FORMAT = "full"  # ruff's default: each finding with its source line and a caret
+STDIN = "-"
 
 
-def _codes(value: str) -> tuple[str, ...]:
+def _codes(value: str) -> list[str]:
     """A comma-separated list of codes or code prefixes, each matching at least one rule."""
-    codes = tuple(part.strip().upper() for part in value.split(",") if part.strip())
+    codes = [part.strip().upper() for part in value.split(",") if part.strip()]
     for code in codes:
-        if not any(rule.code.startswith(code) for rule in rules.all_rules()):
-            known = ", ".join(rule.code for rule in rules.all_rules())
-            raise argparse.ArgumentTypeError(f"unknown rule code or prefix {code!r} (known: {known})")
+        problem = config.unknown_code(code)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
     return codes
 
 
@@ -40,125 +49,336 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kerascheck",
         description="Find TimeDistributed and return_sequences mistakes in Keras model code.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"kerascheck {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = commands.add_parser("check", help="check files and folders")
-    check.add_argument("paths", nargs="*", default=None, metavar="PATH", help="files or folders (default: .)")
-    check.add_argument("--select", type=_codes, metavar="CODES", help="only these codes or prefixes, e.g. KER101,KER10")
-    check.add_argument("--ignore", type=_codes, metavar="CODES", help="skip these codes or prefixes")
-    check.add_argument("--extend-select", type=_codes, metavar="CODES", help="these codes or prefixes as well")
+    check = commands.add_parser("check", help="check files and folders", allow_abbrev=False)
     check.add_argument(
-        "--config", type=Path, metavar="FILE", help="read [tool.kerascheck] from FILE, not the nearest pyproject.toml"
+        "paths", nargs="*", default=None, metavar="PATH", help="files or folders (default: .); - reads standard input"
     )
-    check.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    check.add_argument(
+    rule = check.add_argument_group("rule selection (each may be repeated; they add up)")
+    rule.add_argument(
+        "--select",
+        type=_codes,
+        action="extend",
+        metavar="CODES",
+        help="only these codes or prefixes, e.g. KER101,KER10",
+    )
+    rule.add_argument("--ignore", type=_codes, action="extend", metavar="CODES", help="skip these codes or prefixes")
+    rule.add_argument(
+        "--extend-select", type=_codes, action="extend", metavar="CODES", help="these codes or prefixes as well"
+    )
+    rule.add_argument(
+        "--per-file-ignores",
+        action="append",
+        metavar="PATTERN:CODES",
+        help="skip CODES in files matching PATTERN, instead of the configuration's per-file-ignores",
+    )
+    rule.add_argument(
+        "--extend-per-file-ignores",
+        action="append",
+        metavar="PATTERN:CODES",
+        help="like --per-file-ignores, on top of the configuration's",
+    )
+    files = check.add_argument_group("files")
+    files.add_argument(
+        "--config", type=Path, metavar="FILE", help="read [tool.kerascheck] from FILE for every file checked"
+    )
+    files.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    files.add_argument(
+        "--extend-exclude", action="append", metavar="PATTERN", help="skip these too, as the configuration's exclude"
+    )
+    files.add_argument(
+        "--stdin-filename", metavar="PATH", help="the name of the text read from standard input (with - as the path)"
+    )
+    files.add_argument(
         "--from-hook",
         action="store_true",
         help="the paths come from a hook runner (pre-commit): none means nothing to check, exclude applies to them",
     )
-    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
-    check.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
-    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    check.add_argument("--jobs", type=_jobs, metavar="N", help="processes to use (default: number of cores)")
-    check.add_argument("--fix", action="store_true", help="apply the safe fixes and report what remains")
-    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
-    check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
+    files.add_argument("--jobs", type=_jobs, metavar="N", help="processes to use (default: as many as the work needs)")
+    out = check.add_argument_group("output")
+    out.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=list(FORMATS),
+        default=None,
+        help="full (the default), concise (one line a finding; text is its old name), json, sarif or github",
+    )
+    out.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
+    out.add_argument("-q", "--quiet", action="store_true", help="print the findings and nothing else")
+    out.add_argument(
+        "--statistics", action="store_true", help="count the findings of each code instead of listing them"
+    )
+    out.add_argument("--show-fixes", action="store_true", help="with --fix: list what was fixed in each file")
+    out.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour: auto (on a terminal, unless NO_COLOR is set), always or never",
+    )
+    out.add_argument(
+        "-e",
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 whatever was found or could not be checked; only a usage or configuration error exits 2",
+    )
+    fixes = check.add_argument_group("fixes")
+    fixes.add_argument("--fix", action="store_true", help="apply the safe fixes and report what remains")
+    fixes.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
+    fixes.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     verify_cli.add_options(check)
     check.set_defaults(handler=_check)
 
-    rule = commands.add_parser("rule", help="explain a rule, or list them all")
-    rule.add_argument("code", nargs="?", help="a rule code such as KER101")
-    rule.set_defaults(handler=_rule)
+    rule_page = commands.add_parser("rule", help="explain a rule, or list them all", allow_abbrev=False)
+    rule_page.add_argument("code", nargs="?", help="a rule code such as KER101")
+    rule_page.set_defaults(handler=_rule)
     verify_cli.add_explain(commands)
-    server = commands.add_parser("server", help="the language server, over stdio (pip install 'kerascheck[server]')")
+    server = commands.add_parser(
+        "server", help="the language server, over stdio (pip install 'kerascheck[server]')", allow_abbrev=False
+    )
     server.set_defaults(handler=_server)
     return parser
 
 
-def _apply_fixes(results: list[FileResult], diff: bool) -> tuple[list[SourceError], int]:
-    """Write (or, with ``diff``, print) the fixed files; the errors and the number of fixes."""
-    errors, applied = [], 0
+def _overrides(args: argparse.Namespace) -> config.Overrides:
+    """What the command line sets on top of each file's configuration. Raises ConfigError."""
+    cwd = Path.cwd()
+    replaced = args.per_file_ignores
+    return config.Overrides(
+        selection=config.Selection(
+            None if args.select is None else tuple(args.select),
+            tuple(args.extend_select or ()),
+            tuple(args.ignore or ()),
+        ),
+        per_file_ignores=None if replaced is None else tuple(config.parse_per_file_ignore(v, cwd) for v in replaced),
+        extend_per_file_ignores=tuple(config.parse_per_file_ignore(v, cwd) for v in args.extend_per_file_ignores or ()),
+        extend_exclude=tuple(config.Glob.compile(p, cwd) for p in args.extend_exclude or ()),
+    )
+
+
+def _use_color(args: argparse.Namespace, stream: TextIO) -> bool:
+    """--color, as ruff reads it: ``auto`` colours a terminal unless NO_COLOR is set (FORCE_COLOR forces it)."""
+    if args.color != "auto":
+        return bool(args.color == "always")
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return args.output is None and stream.isatty()
+
+
+def _diff(result: FileResult) -> str:
+    """The unified diff of one fixed file; a notebook's, cell by cell (as ruff shows it)."""
+    source = result.source
+    assert source is not None and result.fixed_text is not None
+    after = pipeline.from_text(source.path, result.fixed_text, source.encoding)
+    if source.line_map is None or after.line_map is None:
+        before_lines = source.raw.splitlines(keepends=True)
+        return "".join(
+            difflib.unified_diff(before_lines, result.fixed_text.splitlines(keepends=True), source.path, source.path)
+        )
+    return "".join(_cell_diffs(source, after))
+
+
+def _cells(source: pipeline.Source) -> dict[int, list[str]]:
+    """A notebook's program, cell by cell, each line ending in a newline."""
+    assert source.line_map is not None
+    cells: dict[int, list[str]] = {}
+    for text, (cell, _) in zip(source.program.split("\n"), source.line_map.lines):
+        cells.setdefault(cell, []).append(text + "\n")
+    return cells
+
+
+def _cell_diffs(before: pipeline.Source, after: pipeline.Source) -> list[str]:
+    old, new = _cells(before), _cells(after)
+    out: list[str] = []
+    for cell in sorted(old.keys() | new.keys()):
+        label = f"{before.path}:cell {cell}"
+        out += difflib.unified_diff(old.get(cell, []), new.get(cell, []), label, label)
+    return out
+
+
+def _apply_fixes(results: list[FileResult], diff: bool, stdin: bool) -> tuple[list[SourceError], int, str]:
+    """Write the fixed files (standard input's: to stdout), or with ``diff`` make their diff;
+    the errors, the number of fixes applied, and the text for stdout."""
+    errors, applied, printed = [], 0, []
     for result in results:
+        if stdin and not diff and result.error is None:
+            source = result.source
+            printed.append(result.fixed_text if result.fixed_text is not None else source.raw if source else "")
+            applied += result.fixed
+            continue
         if result.fixed_text is None:
             continue
-        path = Path(result.path)
         if diff:
-            assert result.source is not None
-            before = result.source.raw.splitlines(keepends=True)
-            after = result.fixed_text.splitlines(keepends=True)
-            sys.stdout.writelines(difflib.unified_diff(before, after, result.path, result.path))
+            printed.append(_diff(result))
             applied += result.fixed
             continue
         try:
             encoding = "utf-8" if result.source is None else result.source.encoding
-            if write_fixed(path, result.fixed_text, encoding):
+            if write_fixed(Path(result.path), result.fixed_text, encoding):
                 applied += result.fixed
         except SourceError as error:
             errors.append(error)
-    return errors, applied
+    return errors, applied, "".join(printed)
 
 
-def _settings(args: argparse.Namespace) -> config.Settings:
-    """The configuration with the command line over it; stored as ``args.settings`` (its ``verify`` too).
+def _name(code: str) -> str:
+    rule = rules.get(code)
+    return code if rule is None else rule.name
 
-    Raises ConfigError."""
-    settings = config.resolve(args.config, isolated=args.isolated)
-    command_line = config.Selection(args.select, args.extend_select or (), args.ignore or ())
-    args.settings = settings
-    args.select, args.ignore = config.select_codes([settings.selection, command_line]), None
-    return settings
+
+def _statistics(findings: list[Finding], unsafe_fixes: bool) -> str:
+    """One line a code, most frequent first, as ruff's --statistics: count, code, [*] when fixable, name."""
+    counts = Counter(f.code for f in findings)
+    lines = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        fixable = any(
+            f.code == code and f.fix is not None and (unsafe_fixes or f.fix.applicability == "safe") for f in findings
+        )
+        lines.append(f"{count}\t{code}\t{'[*] ' if fixable else '    '}{_name(code)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _fixed_listing(results: list[FileResult]) -> str:
+    """What --fix changed, per file (ruff's --show-fixes)."""
+    lines = []
+    for result in results:
+        if not result.fixed_codes:
+            continue
+        lines.append(f"- {result.path}:")
+        for code, count in sorted(Counter(result.fixed_codes).items()):
+            lines.append(f"    {count} \u00d7 {code} ({_name(code)})")
+    total = sum(len(r.fixed_codes) for r in results)
+    head = f"Fixed {total} finding{'s' if total != 1 else ''}:" if lines else "No findings fixed."
+    return "\n".join([head, *lines]) + "\n"
+
+
+def _targets(args: argparse.Namespace, resolver: config.Resolver) -> tuple[list[Target], list[SourceError]]:
+    if STDIN in args.paths:
+        name = args.stdin_filename or STDIN
+        data = sys.stdin.buffer.read()
+        try:
+            source = pipeline.decode(name, data)
+        except SourceError as error:
+            return [], [error]
+        if args.stdin_filename and resolver.is_excluded(name) and args.from_hook:
+            return [], []
+        return [Target(Path(name), explicit=True, source=source)], []
+    excluded = resolver.is_excluded
+    return discover(args.paths, excluded=excluded, from_hook=args.from_hook)
 
 
 def _check(args: argparse.Namespace) -> int:
     try:
-        settings = _settings(args)
+        resolver = config.Resolver(args.config, isolated=args.isolated, overrides=_overrides(args))
     except config.ConfigError as bad:
         print(f"error: {bad}", file=sys.stderr)
         return EXIT_ERROR
+    args.settings = resolver.default  # --verify's options come from the working folder's table
     # With --from-hook, no path means that pre-commit passed no file: check nothing, not the folder.
     args.paths = args.paths or ([] if args.from_hook else ["."])
-    excluded = settings.is_excluded if settings.exclude else None
-    targets, errors = discover(args.paths, excluded=excluded, from_hook=args.from_hook)
-    fix = None if not (args.fix or args.diff) else "unsafe" if args.unsafe_fixes else "safe"
-    results = check_files(
-        targets,
-        select=args.select,
-        ignore=args.ignore,
-        jobs=args.jobs,
-        fix=fix,
-        per_file_ignore=settings.ignores_for if settings.per_file_ignores else None,
-        verify=verify_cli.wanted(args) and not args.diff,
-    )
+    if (args.stdin_filename and not args.paths) or (args.paths == ["."] and args.stdin_filename):
+        args.paths = [STDIN]
+    stdin = STDIN in args.paths
+    try:
+        targets, errors = _targets(args, resolver)
+        fix = None if not (args.fix or args.diff) else "unsafe" if args.unsafe_fixes else "safe"
+        results = check_files(
+            targets,
+            jobs=args.jobs,
+            fix=fix,
+            codes_for=resolver.codes_for,
+            verify=verify_cli.wanted(args) and not args.diff,
+        )
+    except config.ConfigError as error:  # a table met on the way, nearer some file
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     errors += [r.error for r in results if r.error is not None]
+    printed, applied = "", 0
     if fix is not None:
-        fix_errors, applied = _apply_fixes(results, diff=args.diff)
+        fix_errors, applied, printed = _apply_fixes(results, diff=args.diff, stdin=stdin)
         errors += fix_errors
-    for error in errors:
-        print(f"error: {error.path}: {error.reason}", file=sys.stderr)
+    for problem in errors:
+        print(f"error: {problem.path}: {problem.reason}", file=sys.stderr)
+    exit_error = EXIT_CLEAN if args.exit_zero else EXIT_ERROR
     if args.diff:
-        print(f"{applied} fix{'es' if applied != 1 else ''} would be applied.", file=sys.stderr)
-        return EXIT_ERROR if errors else EXIT_FINDINGS if applied else EXIT_CLEAN
+        if not _write(printed, args.output, sys.stdout):
+            return EXIT_ERROR
+        if not args.quiet:
+            print(f"{applied} fix{'es' if applied != 1 else ''} would be applied.", file=sys.stderr)
+        return exit_error if errors else EXIT_CLEAN if args.exit_zero or not applied else EXIT_FINDINGS
     if verify_cli.wanted(args):
         verify_cli.run(results, args)
     findings = [f for r in results for f in r.findings]
-    render = FORMATS[args.format]
-    report = render(findings, unsafe_fixes=args.unsafe_fixes) if render is text.render else render(findings)
-    if fix is not None and args.format == "text":
-        report = f"Fixed {applied} finding{'s' if applied != 1 else ''}.\n" + report
-    if args.output is not None:
-        try:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(report, encoding="utf-8")
-        except OSError as error:
-            print(f"error: {args.output}: cannot write the report: {error.strerror or error}", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        sys.stdout.write(report)
-    if errors:
+    # Standard input fixed: the fixed text is stdout's; the report goes to stderr (as ruff does).
+    stream = sys.stderr if stdin and fix is not None else sys.stdout
+    if printed and not _write(printed, None, sys.stdout):
         return EXIT_ERROR
+    report = _report(args, results, findings, errors, applied, fix is not None, _use_color(args, stream), stdin)
+    if not _write(report, args.output, stream):
+        return EXIT_ERROR
+    if errors:
+        return exit_error
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _report(
+    args: argparse.Namespace,
+    results: list[FileResult],
+    findings: list[Finding],
+    errors: list[SourceError],
+    applied: int,
+    fixing: bool,
+    color: bool,
+    stdin: bool,
+) -> str:
+    name = args.format or DEFAULT_FORMAT
+    sources = {}  # standard input is not on disk (or its --stdin-filename holds another text)
+    for result in results if stdin else []:
+        if result.source is not None:
+            fixed = result.fixed_text
+            sources[result.path] = result.source if fixed is None else pipeline.from_text(result.path, fixed)
+    run = Run(findings, errors, unsafe_fixes=args.unsafe_fixes, color=color, sources=sources)
+    textual = name in ("full", "concise", "text")
+    if args.statistics and textual:
+        report = _statistics(findings, args.unsafe_fixes)
+        return report if args.quiet else report + "\n".join(_summary(run)) + "\n"
+    report = FORMATS[name](run)
+    if not textual:
+        return report
+    if args.quiet:  # the findings alone: the summary is the last block of lines
+        kept = len(report.rstrip("\n").split("\n")) - len(_summary(run))
+        report = "".join(line + "\n" for line in report.rstrip("\n").split("\n")[:kept]).rstrip("\n")
+        return report + "\n" if report else ""
+    if fixing:
+        head = _fixed_listing(results) + "\n" if args.show_fixes else ""
+        report = head + f"Fixed {applied} finding{'s' if applied != 1 else ''}.\n" + report
+    return report
+
+
+def _summary(run: Run) -> list[str]:
+    from kerascheck.report.text import summary
+
+    return summary(run)
+
+
+def _write(text: str, output: Path | None, stream: TextIO) -> bool:
+    """Write ``text`` to ``output`` (its folders made), else to ``stream``; False after saying why not."""
+    if output is None:
+        stream.write(text)
+        return True
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"error: {output}: cannot write the report: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
 
 
 def _rule(args: argparse.Namespace) -> int:
@@ -180,8 +400,18 @@ def _server(args: argparse.Namespace) -> int:
     return run()
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # say it with the usage of the command it was given to, not the top-level one
+        _subcommands(parser)[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

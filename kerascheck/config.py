@@ -1,8 +1,10 @@
 """``[tool.kerascheck]`` in ``pyproject.toml``: finding it, reading it, and choosing rules as ruff does.
 
-The configuration is the nearest ``pyproject.toml`` that has a ``[tool.kerascheck]`` table, walking
-up from the working folder (a ``pyproject.toml`` without one is passed over, as ruff passes over
-one without ``[tool.ruff]``). Globs in it are relative to its folder. Command-line flags override it.
+Each file is checked with the nearest ``pyproject.toml`` above it that has a ``[tool.kerascheck]``
+table (ruff's hierarchical rule: a ``pyproject.toml`` without the table is passed over, and tables
+are never merged); a file with none above it uses the one above the working folder, if any.
+``--config FILE`` gives one table for every file. Globs in a table are relative to its folder.
+The command line goes on top of whichever table a file has (``Overrides``).
 
 ```toml
 [tool.kerascheck]
@@ -32,16 +34,21 @@ from typing import Any
 from kerascheck import rules
 
 TABLE = "tool.kerascheck"
+
+
+def _positive(value: object, kind: type) -> bool:
+    """A number above 0 (``kind`` float takes an int too; never a bool)."""
+    allowed = (int, float) if kind is float else (int,)
+    return isinstance(value, allowed) and not isinstance(value, bool) and value > 0
+
+
 # The verify-* keys tune --verify; kerascheck.verify reads them from Settings.table (VerifyOptions.from_config).
 VERIFY_KEYS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "verify-keras": ('"keras" or "tf_keras"', lambda v: v in ("keras", "tf_keras")),
     "verify-cache": ("true or false", lambda v: isinstance(v, bool)),
-    "verify-timeout": (
-        "a number of seconds above 0",
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
-    ),
+    "verify-timeout": ("a number of seconds above 0", lambda v: _positive(v, float)),
     "verify-python": ("the path of a Python interpreter", lambda v: isinstance(v, str) and bool(v)),
-    "verify-memory-mb": ("a number of MiB above 0", lambda v: type(v) is int and v > 0),
+    "verify-memory-mb": ("a number of MiB above 0", lambda v: _positive(v, int)),
 }
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude", "verify", *VERIFY_KEYS)
 
@@ -214,18 +221,7 @@ def find(start: Path | None = None) -> Path | None:
     """The nearest pyproject.toml with a [tool.kerascheck] table, from ``start`` (default: the
     working folder) up."""
     folder = (start or Path.cwd()).absolute()
-    for candidate in (folder, *folder.parents):
-        path = candidate / "pyproject.toml"
-        if not path.is_file():
-            continue
-        try:
-            if "kerascheck" not in path.read_text(encoding="utf-8", errors="replace"):
-                continue  # cheap: no need to parse what cannot have the table
-        except OSError:
-            continue
-        if _table(path) is not None:
-            return path
-    return None
+    return next((c / "pyproject.toml" for c in (folder, *folder.parents) if _has_table(c / "pyproject.toml")), None)
 
 
 def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
@@ -295,3 +291,108 @@ def resolve(config: Path | None = None, *, isolated: bool = False, start: Path |
         return load(config)
     found = find(start)
     return Settings() if found is None else load(found)
+
+
+# ---------------------------------------------------------------- one table per file
+
+
+def parse_per_file_ignore(value: str, root: Path) -> PerFileIgnore:
+    """``PATTERN:CODES`` as ``--per-file-ignores`` takes it (ruff's syntax), the glob relative to ``root``."""
+    pattern, sep, codes = value.rpartition(":")
+    if not sep or not pattern:
+        raise ConfigError("--per-file-ignores", f"{value!r} is not PATTERN:CODES, e.g. 'tests/*:KER101'")
+    negated = pattern.startswith("!")
+    listed = [code.strip().upper() for code in codes.split(",") if code.strip()]
+    for code in listed:
+        problem = unknown_code(code)
+        if problem is not None:
+            raise ConfigError("--per-file-ignores", problem)
+    return PerFileIgnore(Glob.compile(pattern[1:] if negated else pattern, root), negated, tuple(listed))
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line puts on top of each file's table; globs relative to the working folder."""
+
+    selection: Selection = Selection()
+    per_file_ignores: tuple[PerFileIgnore, ...] | None = None  # None: the table's; else instead of them
+    extend_per_file_ignores: tuple[PerFileIgnore, ...] = ()
+    extend_exclude: tuple[Glob, ...] = ()
+
+
+class Resolver:
+    """The settings of each file of a run, as ruff finds them: ``--config`` for all, none with
+    ``isolated``, else the nearest table above the file (the working folder's when there is none
+    above it). Tables are read once each. Raises ConfigError for a table that cannot be used."""
+
+    def __init__(
+        self,
+        config: Path | None = None,
+        *,
+        isolated: bool = False,
+        overrides: Overrides = Overrides(),
+        cwd: Path | None = None,
+    ) -> None:
+        self.overrides = overrides
+        self._fixed: Settings | None = resolve(config, isolated=isolated) if config is not None or isolated else None
+        self._cwd = Path(os.path.abspath(cwd or Path.cwd()))
+        self._by_folder: dict[Path, Settings] = {}
+        self._loaded: dict[Path, Settings] = {}
+        self.default = self._fixed if self._fixed is not None else self._nearest(self._cwd, fallback=Settings())
+
+    def _nearest(self, folder: Path, fallback: Settings | None) -> Settings:
+        chain: list[Path] = []
+        found: Settings | None = None
+        for candidate in (folder, *folder.parents):
+            if candidate in self._by_folder:
+                found = self._by_folder[candidate]
+                break
+            chain.append(candidate)
+            path = candidate / "pyproject.toml"
+            if _has_table(path):
+                found = self._loaded.setdefault(path, load(path))
+                break
+        settings = found if found is not None else fallback
+        assert settings is not None
+        for candidate in chain:
+            self._by_folder[candidate] = settings
+        return settings
+
+    def settings_for(self, path: Path | str) -> Settings:
+        """The table ``path`` (a file or a folder) is checked with."""
+        if self._fixed is not None:
+            return self._fixed
+        absolute = Path(os.path.abspath(path))
+        folder = absolute if absolute.is_dir() else absolute.parent
+        return self._nearest(folder, fallback=self.default)
+
+    def codes_for(self, path: str) -> tuple[str, ...]:
+        """The rules checked in ``path``: its table's selection, the command line's on top, less
+        the per-file-ignores that match it."""
+        settings = self.settings_for(path)
+        codes = select_codes([settings.selection, self.overrides.selection])
+        ignores = (
+            settings.per_file_ignores if self.overrides.per_file_ignores is None else self.overrides.per_file_ignores
+        )
+        skipped: set[str] = set()
+        for entry in (*ignores, *self.overrides.extend_per_file_ignores):
+            if entry.glob.matches(path) != entry.negated:
+                skipped.update(code for code in codes if any(code.startswith(prefix) for prefix in entry.codes))
+        return tuple(code for code in codes if code not in skipped)
+
+    def is_excluded(self, path: Path | str) -> bool:
+        """Whether ``path`` matches its table's ``exclude`` or the command line's ``--extend-exclude``."""
+        if any(glob.matches(path) for glob in self.overrides.extend_exclude):
+            return True
+        return self.settings_for(path).is_excluded(path)
+
+
+def _has_table(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        if "kerascheck" not in path.read_text(encoding="utf-8", errors="replace"):
+            return False  # cheap: no need to parse what cannot have the table
+    except OSError:
+        return False
+    return _table(path) is not None

@@ -335,9 +335,16 @@ def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[
 
 
 def fix_text(
-    text: str, path: str, *, unsafe: bool, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+    text: str,
+    path: str,
+    *,
+    unsafe: bool,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    codes: list[str] | None = None,
 ) -> tuple[str, int]:
-    """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many."""
+    """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many;
+    ``codes``, when given, gets the code of each fix applied (``--show-fixes``)."""
     applied = 0
     for _ in range(MAX_PASSES):
         analysis = analyse(text, path, select=select, ignore=ignore)
@@ -354,4 +361,6 @@ def fix_text(
         if fixed == text:
             break
         text, applied = fixed, applied + len(chosen)
+        if codes is not None:
+            codes += [o.finding.code for o in chosen]
     return text, applied

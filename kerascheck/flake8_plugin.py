@@ -2,6 +2,12 @@
 
 flake8 applies ``# noqa`` itself and adds 1 to the column a plugin yields, so the plugin yields
 the 0-based column. flake8 has parsed the file with ast already; the plugin reuses that tree.
+
+The plugin reads ``[tool.kerascheck]`` as ``kerascheck check`` does, the nearest table above each
+file: its ``select``, ``ignore``, ``extend-select`` and ``per-file-ignores`` choose the rules, and a
+file its ``exclude`` names gets nothing. flake8's own ``--select`` and ``--ignore`` apply on top.
+A table that cannot be used raises ConfigError: flake8 then stops and names the plugin, so a broken
+configuration is never silence.
 """
 
 from __future__ import annotations
@@ -9,9 +15,21 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from kerascheck import __version__
+from kerascheck import __version__, config
 from kerascheck.check import check_source
 from kerascheck.findings import SourceError
+
+_STDIN = ("stdin", "-")  # the names flake8 gives standard input
+
+_resolver: config.Resolver | None = None
+
+
+def resolver() -> config.Resolver:
+    """One per process: each table is read once, whatever the number of files."""
+    global _resolver
+    if _resolver is None:
+        _resolver = config.Resolver()
+    return _resolver
 
 
 class KerasCheckPlugin:
@@ -24,9 +42,14 @@ class KerasCheckPlugin:
         self.filename = filename
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        settings = resolver()
+        named = self.filename not in _STDIN
+        if named and settings.is_excluded(self.filename):
+            return
+        codes = settings.codes_for(self.filename) if named else config.select_codes([settings.default.selection])
+        tree = self.tree if isinstance(self.tree, ast.Module) else None
         try:
-            tree = self.tree if isinstance(self.tree, ast.Module) else None  # flake8 always passes a Module
-            findings = check_source("".join(self.lines), self.filename, noqa=False, tree=tree)
+            findings = check_source("".join(self.lines), self.filename, select=codes, noqa=False, tree=tree)
         except SourceError:
             return  # flake8 reports unparsable files itself (E902/E999)
         for finding in findings:

@@ -81,11 +81,14 @@ def analysis(
 
     A notebook's code cells must each be Python on its own, as Jupyter runs them (a SourceError
     naming the cell otherwise); ``validate`` parses a file the prefilter passes over all the same.
+    ``noqa`` honours the comments: per line, and for the file (``# flake8: noqa: KER101`` too).
     Findings in it are on the program: ``Source.place`` puts them on the cells.
     """
     if source.line_map is not None:
         notebooks.validate(source.program, source.line_map, source.path)
     label = str if source.line_map is None else source.line_map.label
+    if noqa and (silenced := sources.file_noqa_codes(source.program)):
+        ignore = (*(ignore or ()), *silenced)
     return analyse(
         source.program, source.path, select=select, ignore=ignore, noqa=noqa, validate=validate, line_label=label
     )

@@ -22,7 +22,8 @@ class FileResult:
     error: SourceError | None = None
     fixed_text: str | None = None  # with --fix: the new text, when it differs
     fixed: int = 0  # how many fixes went into it
-    source: pipeline.Source | None = None  # with fixed_text: the file as it was read
+    source: pipeline.Source | None = None  # the file as it was read
+    fixed_codes: list[str] = field(default_factory=list)  # the code of each fix that went into fixed_text
 
 
 @dataclass(frozen=True)
@@ -65,19 +66,36 @@ def _run_job(job: Job) -> FileResult:
             return FileResult(job.path, _findings_with_fixes(source, job))
         if source.line_map is not None:
             notebooks.validate(source.program, source.line_map, source.path)
+        codes: list[str] = []
         fixed, count = fix_text(
-            source.program, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore
+            source.program, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore, codes=codes
         )
         if fixed == source.program:
             return FileResult(job.path, _findings_with_fixes(source, job))
         # A notebook: the fixed program goes back into its cells, outputs and metadata kept.
         after = source.with_program(fixed)
-        return FileResult(job.path, _findings_with_fixes(after, job), fixed_text=after.raw, fixed=count, source=source)
+        return FileResult(
+            job.path, _findings_with_fixes(after, job), fixed_text=after.raw, fixed=count, fixed_codes=codes
+        )
     except SourceError as error:
         return FileResult(job.path, error=error)
     except Exception as error:  # a bug of ours: say so in one line, keep checking the rest
         reason = f"internal error, please report: {type(error).__name__}: {error}"
         return FileResult(job.path, error=SourceError(job.path, reason))
+
+
+# Characters of source one process is worth: below this a process's start-up and the shipping of
+# texts and results cost more than the analysis saves (benchmarks/jobs_bench.py measured it).
+WORK_PER_PROCESS = 200_000
+
+
+def workers(jobs: list[Job], wanted: int | None = None) -> int:
+    """Processes for ``jobs``: ``wanted`` when given, else one for each WORK_PER_PROCESS characters
+    to analyse, at most one a core and one a file, and at least one."""
+    if wanted is not None:
+        return max(1, min(wanted, len(jobs)))
+    work = sum(len(job.source.program) for job in jobs)
+    return max(1, min(os.cpu_count() or 1, len(jobs), work // WORK_PER_PROCESS))
 
 
 def _run_all(jobs: list[Job], workers: int) -> list[FileResult]:
@@ -105,13 +123,15 @@ def check_files(
     ignore: tuple[str, ...] | None = None,
     jobs: int | None = None,
     fix: str | None = None,
-    per_file_ignore: Callable[[str], tuple[str, ...]] | None = None,
+    codes_for: Callable[[str], tuple[str, ...]] | None = None,
     verify: bool = False,
 ) -> list[FileResult]:
     """Results in the order of ``targets``, whatever the number of processes.
 
-    ``per_file_ignore`` gives codes to skip in one file (configuration's per-file-ignores).
+    ``codes_for`` gives the rules to check in one file (its configuration's, the command line's on
+    top, less its per-file-ignores), instead of ``select`` and ``ignore`` for every file.
     ``verify`` attaches verification plans to the findings (``kerascheck.verify`` runs them).
+    ``jobs`` None: as many processes as the work is worth (``workers``).
     """
     results: list[FileResult] = []
     pending: list[tuple[int, Job]] = []
@@ -123,6 +143,7 @@ def check_files(
         except SourceError as error:
             results[-1].error = error
             continue
+        results[-1].source = source
         if not source.raw.strip():
             if target.explicit:
                 results[-1].error = SourceError(path, "empty file, nothing to check")
@@ -130,12 +151,11 @@ def check_files(
         if not source.program.strip():
             continue  # a notebook without code cells, or with a kernel that is not Python
         if target.explicit or sources.may_have_findings(source.program):
-            skip = ignore
-            if per_file_ignore is not None and (extra := per_file_ignore(path)):
-                skip = (ignore or ()) + extra
-            pending.append((len(results) - 1, Job(source, target.explicit, select, skip, fix, verify)))
-    workers = min(jobs or os.cpu_count() or 1, len(pending))
-    done = _run_all([job for _, job in pending], workers)
-    for (index, _), result in zip(pending, done):
-        results[index] = result
+            chosen, skip = (select, ignore) if codes_for is None else (codes_for(path), None)
+            if silenced := sources.file_noqa_codes(source.program):  # file-level noqa with codes: fixes too
+                skip = (*(skip or ()), *silenced)
+            pending.append((len(results) - 1, Job(source, target.explicit, chosen, skip, fix, verify)))
+    done = _run_all([job for _, job in pending], workers([job for _, job in pending], jobs))
+    for (index, job), result in zip(pending, done):
+        results[index] = replace(result, source=job.source)  # the parent's copy: not shipped back
     return results

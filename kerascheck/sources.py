@@ -10,7 +10,21 @@ from pathlib import Path
 from kerascheck import rules
 from kerascheck.findings import SourceError
 
-FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*kerascheck:[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
+# A whole file silenced: a kerascheck or flake8 file-level noqa comment, on a line of its own.
+FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*(?:kerascheck:|flake8[:=])[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
+# The flake8 file-level noqa comment with codes, on a line of its own: those codes silenced in the whole file, as ruff reads it
+# (flake8 itself warns that it does not support codes there, and ignores the line).
+FILE_NOQA_CODES = re.compile(
+    r"^[ \t]*#[ \t]*(?:kerascheck:|flake8[:=])[ \t]*noqa[ \t]*:[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[ \t,]+[A-Z]+[0-9]+)*)[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def file_noqa_codes(text: str) -> tuple[str, ...]:
+    """The codes (or prefixes) that file-level ``# flake8: noqa: CODES`` comments silence in ``text``."""
+    if "noqa" not in text.lower():
+        return ()
+    return tuple(code.upper() for m in FILE_NOQA_CODES.finditer(text) for code in re.split(r"[ \t,]+", m["codes"]))
 
 
 def may_have_findings(text: str) -> bool:

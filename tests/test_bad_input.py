@@ -37,7 +37,7 @@ def test_bad_file_gets_one_line_and_the_run_goes_on(tmp_path: Path, case: str) -
     bad.write_bytes(content)
     good = tmp_path / "good.py"
     good.write_text(GOOD)
-    result = run_cli_process("check", str(bad), str(good))
+    result = run_cli_process("check", "--output-format", "concise", str(bad), str(good))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -38,7 +38,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_text_output_and_exit_status(project: Path) -> None:
-    result = run_cli("check", str(project))
+    result = run_cli("check", "--output-format", "concise", str(project))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{project / 'model.py'}:7:5: KER101 TimeDistributed(Dense(15)) on (None, 64, 16)")

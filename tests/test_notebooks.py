@@ -114,7 +114,7 @@ def test_cells_are_one_program_and_positions_count_in_cells(tmp_path: Path) -> N
     assert moved == [(g["line"], g["column"], g["end_line"], g["end_column"]) for g in as_file]
     assert "GRU(8) on line 5 of cell 4 has return_sequences=False" in findings[1]["message"]
 
-    text = run_cli("check", str(path))
+    text = run_cli("check", "--output-format", "concise", str(path))
     assert text.stdout.splitlines()[0].startswith(f"{path}:cell 4:4:5: KER101 TimeDistributed(Dense(15))")
     assert text.stdout.splitlines()[1].startswith(f"{path}:cell 5:2:1: KER104 ")
 

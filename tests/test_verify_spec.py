@@ -11,6 +11,7 @@ import pytest
 from kerascheck import shapes
 from kerascheck.check import analyse
 from kerascheck.findings import Finding
+from kerascheck.report import Run
 from kerascheck.report import text as text_report
 from kerascheck.verify import worker
 from kerascheck.verify.cache import Cache, key
@@ -250,8 +251,8 @@ def test_unverified_plans_need_no_worker(tmp_path: Path) -> None:
 def test_text_output_says_the_verdict_after_the_message() -> None:
     finding = Finding("m.py", 3, 1, 3, 9, "KER101", "redundant-time-distributed", "TimeDistributed(Dense(1)) ...")
     verified = replace(finding, verification=Verdict("confirmed", ""))
-    assert text_report.render([finding]).splitlines()[0].endswith("TimeDistributed(Dense(1)) ...")
-    assert text_report.render([verified]).splitlines()[0].endswith("TimeDistributed(Dense(1)) ... [confirmed]")
+    assert text_report.render(Run([finding])).splitlines()[0].endswith("TimeDistributed(Dense(1)) ...")
+    assert text_report.render(Run([verified])).splitlines()[0].endswith("TimeDistributed(Dense(1)) ... [confirmed]")
 
 
 class _Stream:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -47,13 +48,14 @@ class SourceFiles:
     """The files findings point into, read once each. A file that cannot be read any more gives
     fallbacks, never an error: the report is still written."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Mapping[str, pipeline.Source] | None = None) -> None:
         self._files: dict[str, _File | None] = {}
+        self._known = dict(known or {})  # files already read (standard input): not read again
 
     def _get(self, path: str) -> _File | None:
         if path not in self._files:
             try:
-                source = pipeline.read(path)
+                source = self._known.get(path) or pipeline.read(path)
                 lines = source.program.splitlines() if source.line_map is None else source.program.split("\n")
                 self._files[path] = _File(source.raw, lines, source.line_map)
             except SourceError:
@@ -74,6 +76,15 @@ class SourceFiles:
         except (notebooks.NotebookError, ValueError):
             return 1, 1, 1, 2
         return (*start, *end)
+
+    def lines(self, finding: Finding) -> list[str] | None:
+        """The lines a finding's line numbers count in: its file's, or its notebook cell's; None if unreadable."""
+        file = self._get(finding.path)
+        if file is None:
+            return None
+        if file.line_map is None:
+            return file.program
+        return [text for text, (cell, _) in zip(file.program, file.line_map.lines) if cell == finding.cell]
 
     def snippet(self, finding: Finding) -> str | None:
         """The text of the lines a finding covers, whitespace collapsed; None if unreadable."""

@@ -1,7 +1,10 @@
 """SARIF 2.1.0, as GitHub code scanning reads it (github/codeql-action/upload-sarif).
 
-- ``tool.driver``: name, version, informationUri and every rule, each with its id, name, short and
-  full description, help (the rule's page, as ``kerascheck rule`` prints it) and helpUri.
+- ``tool.driver``: name, version and every rule, each with its id, name, short and full
+  description and help (the rule's page, as ``kerascheck rule`` prints it); no informationUri or
+  helpUri while the project has no published page (``HOMEPAGE``).
+- ``invocations``: ``executionSuccessful`` false when a file could not be checked, each such file a
+  ``toolExecutionNotifications`` entry (level ``error``, the reason, the file's location).
 - Each result: ruleId and ruleIndex, level, message, one location relative to the working folder
   (``uriBaseId`` ``%SRCROOT%``) with start and end line and column, and a ``partialFingerprints``
   entry ``kerascheck/v1`` (see ``locations.fingerprints``). upload-sarif adds GitHub's own
@@ -20,11 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from kerascheck import __version__, rules
-from kerascheck.findings import Finding
+from kerascheck.findings import SourceError
 from kerascheck.report.locations import SourceFiles, cell_prefix, fingerprints, uri
+from kerascheck.report.run import Run
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-HOMEPAGE = "https://pypi.org/project/kerascheck/"  # the one place the project's address is written
+# The project's page, for informationUri and each rule's helpUri: none until kerascheck is published
+# somewhere with a stable address (SARIF makes both optional; each rule carries its page as help).
+HOMEPAGE: str | None = None
 LEVEL = "warning"
 _GITHUB_LIMIT = 1024  # characters GitHub shows of a short or full description
 
@@ -41,15 +47,27 @@ def rule_descriptor(rule: rules.Rule) -> dict[str, Any]:
         "shortDescription": {"text": _limit(rule.summary)},
         "fullDescription": {"text": _limit(" ".join(rule.what.split()))},
         "help": {"text": page, "markdown": page},
-        "helpUri": f"{HOMEPAGE}#{rule.code.lower()}",
+        **({"helpUri": f"{HOMEPAGE}#{rule.code.lower()}"} if HOMEPAGE else {}),
         "defaultConfiguration": {"level": LEVEL},
         "properties": {"tags": ["keras", "correctness"], "precision": "very-high", "problem.severity": LEVEL},
     }
 
 
-def render(findings: list[Finding]) -> str:
+def _notification(error: SourceError, cwd: str) -> dict[str, Any]:
+    """A file that could not be checked, as SARIF says a tool could not do its job on something."""
+    notification: dict[str, Any] = {"level": "error", "message": {"text": f"{error.path}: {error.reason}"}}
+    location_uri, relative = uri(error.path, cwd)
+    artifact: dict[str, Any] = {"uri": location_uri}
+    if relative:
+        artifact["uriBaseId"] = "%SRCROOT%"
+    notification["locations"] = [{"physicalLocation": {"artifactLocation": artifact}}]
+    return notification
+
+
+def render(run: Run) -> str:
+    findings = run.findings
     cwd = os.getcwd()
-    files = SourceFiles()
+    files = SourceFiles(run.sources)
     index = {rule.code: i for i, rule in enumerate(rules.all_rules())}
     results = []
     for finding, fingerprint in zip(findings, fingerprints(findings, files, cwd)):
@@ -98,10 +116,16 @@ def render(findings: list[Finding]) -> str:
                         "name": "kerascheck",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": HOMEPAGE,
+                        **({"informationUri": HOMEPAGE} if HOMEPAGE else {}),
                         "rules": [rule_descriptor(rule) for rule in rules.all_rules()],
                     }
                 },
+                "invocations": [
+                    {
+                        "executionSuccessful": not run.errors,
+                        "toolExecutionNotifications": [_notification(e, cwd) for e in run.errors],
+                    }
+                ],
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root if root.endswith("/") else root + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "results": results,

@@ -1,8 +1,16 @@
-"""``path:line:column: CODE message``, the format editors and terminals know."""
+"""``path:line:column: CODE message``, the format editors and terminals know (``concise``), and the
+summary every text format ends with."""
 
 from __future__ import annotations
 
 from kerascheck.findings import Finding
+from kerascheck.report.run import Run
+
+BOLD, RED, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[0m"
+
+
+def paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{RESET}" if color else text
 
 
 def where(finding: Finding) -> str:
@@ -11,32 +19,49 @@ def where(finding: Finding) -> str:
     return f"{finding.path}:{cell}{finding.line}:{finding.column}"
 
 
-def _verdict(finding: Finding) -> str:
+def verdict(finding: Finding) -> str:
     """`` [confirmed]`` (``refuted``, ``unverified``) after the message, with --verify."""
     status = None if finding.verification is None else finding.verification.status
     return f" [{status}]" if status else ""
 
 
-def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
+def fixable(finding: Finding, unsafe_fixes: bool) -> bool:
     return finding.fix is not None and (unsafe_fixes or finding.fix.applicability == "safe")
 
 
-def render(findings: list[Finding], *, unsafe_fixes: bool = False) -> str:
-    """One line a finding, ``[*]`` marking those ``--fix`` would fix, then a summary."""
-    lines = [
-        f"{where(f)}: {f.code} {'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}{_verdict(f)}" for f in findings
-    ]
+def headline(finding: Finding, run: Run) -> str:
+    """``CODE [*] message [verdict]``: what a finding says, without where."""
+    code = paint(finding.code, BOLD + RED, run.color)
+    mark = paint("[*]", CYAN, run.color) + " " if fixable(finding, run.unsafe_fixes) else ""
+    return f"{code} {mark}{finding.message}{verdict(finding)}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(run: Run) -> list[str]:
+    """The closing lines: what was found, the files that could not be checked, what is fixable."""
+    findings = run.findings
     files = len({f.path for f in findings})
+    unchecked = f"; {_plural(run.unchecked, 'file')} could not be checked" if run.unchecked else ""
     if findings:
-        noun = "finding" if len(findings) == 1 else "findings"
-        lines.append(f"Found {len(findings)} {noun} in {files} file{'s' if files != 1 else ''}.")
+        lines = [f"Found {_plural(len(findings), 'finding')} in {_plural(files, 'file')}{unchecked}."]
+    elif run.unchecked:
+        lines = [f"No findings in the files checked{unchecked}."]
     else:
-        lines.append("No findings.")
-    fixable = sum(_fixable(f, unsafe_fixes) for f in findings)
-    hidden = sum(f.fix is not None for f in findings) - fixable
-    if fixable:
-        flag = "--fix --unsafe-fixes" if unsafe_fixes else "--fix"
-        lines.append(f"[*] {fixable} fixable with {flag}.")
+        lines = ["No findings."]
+    count = sum(fixable(f, run.unsafe_fixes) for f in findings)
+    hidden = sum(f.fix is not None for f in findings) - count
+    if count:
+        flag = "--fix --unsafe-fixes" if run.unsafe_fixes else "--fix"
+        lines.append(f"{paint('[*]', CYAN, run.color)} {count} fixable with {flag}.")
     if hidden:
         lines.append(f"{hidden} more fixable with --fix --unsafe-fixes.")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render(run: Run) -> str:
+    """One line a finding, ``[*]`` marking those ``--fix`` would fix, then the summary."""
+    lines = [f"{paint(where(f), BOLD, run.color)}: {headline(f, run)}" for f in run.findings]
+    return "\n".join(lines + summary(run)) + "\n"

@@ -166,6 +166,27 @@ def parse_location(text: str) -> Location:
     return chosen
 
 
+def choose(findings: list[Finding], where: Location, code: str | None = None) -> list[Finding]:
+    """The findings at ``where``: those starting at its line and column, or, without a column,
+    every finding whose lines cover its line; with ``code``, of that code only."""
+    return [
+        f
+        for f in findings
+        if f.cell == where.cell
+        and f.line <= where.line <= f.end_line
+        and (where.column is None or (f.line, f.column) == (where.line, where.column))
+        and (not code or f.code == code.upper())
+    ]
+
+
+def no_finding(findings: list[Finding], where: Location) -> str:
+    """Why ``explain`` has nothing to show, with where the file's findings are."""
+    place = f"line {where.line}" + ("" if where.column is None else f", column {where.column}")
+    place += "" if where.cell is None else f" of cell {where.cell}"
+    listed = ", ".join(text_report.where(f).removeprefix(f"{f.path}:") for f in findings) or "none"
+    return f"no finding on {place} of {where.path} (findings at: {listed})"
+
+
 def explain_command(args: argparse.Namespace) -> int:
     try:
         where = parse_location(args.where)
@@ -181,20 +202,9 @@ def explain_command(args: argparse.Namespace) -> int:
         attach_plans(analysis.findings, analysis, source.program) if analysis is not None and analysis.results else []
     )
     findings = source.place(found)
-    code = (args.code or "").upper()
-    chosen = [
-        f
-        for f in findings
-        if f.cell == where.cell
-        and f.line <= where.line <= f.end_line
-        and (where.column is None or (f.line, f.column) == (where.line, where.column))
-        and (not code or f.code == code)
-    ]
+    chosen = choose(findings, where, args.code)
     if not chosen:
-        place = f"line {where.line}" + ("" if where.column is None else f", column {where.column}")
-        place += "" if where.cell is None else f" of cell {where.cell}"
-        listed = ", ".join(text_report.where(f).removeprefix(f"{f.path}:") for f in findings) or "none"
-        print(f"error: no finding on {place} of {where.path} (findings at: {listed})", file=sys.stderr)
+        print(f"error: {no_finding(findings, where)}", file=sys.stderr)
         return EXIT_ERROR
     if len(chosen) > 1:
         print(f"{len(chosen)} findings here:", file=sys.stderr)
