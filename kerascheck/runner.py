@@ -84,9 +84,11 @@ def _run_job(job: Job) -> FileResult:
         return FileResult(job.path, error=SourceError(job.path, reason))
 
 
-# Characters of source one process is worth: below this a process's start-up and the shipping of
-# texts and results cost more than the analysis saves (benchmarks/jobs_bench.py measured it).
-WORK_PER_PROCESS = 200_000
+# Characters of source one more process is worth. Starting and stopping a pool of two costs 0.04 to
+# 0.13 s; parsing 50,000 characters of plain code takes about as long (model code dense with
+# findings costs far more a character, so it is worth a process sooner than this says). Below it,
+# one process: never slower than one (benchmarks/jobs_bench.py compares them).
+WORK_PER_PROCESS = 50_000
 
 
 def workers(jobs: list[Job], wanted: int | None = None) -> int:

@@ -320,6 +320,7 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
     assert without.returncode == 1
     assert without.stdout.splitlines()[0].endswith("[unverified]")
     assert "could not verify: keras is not installed" in without.stderr
+    assert "to get it: pip install 'kerascheck[verify]'" in without.stderr  # and how to get it
 
 
 # ---------------------------------------------------------------- Keras 2 (tf-keras)

@@ -84,8 +84,19 @@ def run(results: list[Any], args: argparse.Namespace) -> Stats:
         print(summary_line(stats), file=sys.stderr)
         reasons = sorted({v.detail for f in findings if (v := _not_run(f)) is not None})
         for reason in reasons[:3]:
-            print(f"kerascheck: could not verify: {reason}", file=sys.stderr)
+            print(f"kerascheck: could not verify: {reason}{_hint(reason)}", file=sys.stderr)
     return stats
+
+
+INSTALL_HINT = (
+    "; to get it: pip install 'kerascheck[verify]' (Keras 3 and TensorFlow), or set verify-python in"
+    " [tool.kerascheck] to an interpreter that has Keras"
+)
+
+
+def _hint(reason: str) -> str:
+    """How to get Keras, after a reason that says it is missing."""
+    return INSTALL_HINT if "not installed" in reason or "cannot be imported" in reason else ""
 
 
 def _not_run(finding: Finding) -> Verdict | None:
