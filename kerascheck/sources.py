@@ -13,7 +13,7 @@ from kerascheck.findings import SourceError
 # A whole file silenced: a kerascheck or flake8 file-level noqa comment, on a line of its own.
 FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*(?:kerascheck:|flake8[:=])[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
 # The flake8 file-level noqa comment with codes, on a line of its own: those codes silenced in the whole file, as ruff reads it
-# (flake8 itself warns that it does not support codes there, and ignores the line).
+# (flake8 7 skips the whole file for it, whatever the codes).
 FILE_NOQA_CODES = re.compile(
     r"^[ \t]*#[ \t]*(?:kerascheck:|flake8[:=])[ \t]*noqa[ \t]*:[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[ \t,]+[A-Z]+[0-9]+)*)[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
