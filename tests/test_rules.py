@@ -115,7 +115,7 @@ def test_a_new_rule_reports_in_text_json_and_sarif(
     model: Path, ker199: Rule, capsys: pytest.CaptureFixture[str]
 ) -> None:
     line, column, message = ker199.example.line, ker199.example.column, ker199.example.message
-    status, text = _cli(capsys, "check", "--jobs", "1", str(model))
+    status, text = _cli(capsys, "check", "--jobs", "1", "--output-format", "concise", str(model))
     assert status == 1 and f"{model}:{line}:{column}: KER199 [*] {message}" in text
     _, out = _cli(capsys, "check", "--jobs", "1", "--format", "json", str(model))
     found = {(f["code"], f["name"], f["line"], f["column"], f["message"]) for f in json.loads(out)}
