@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import gc
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -13,8 +12,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import CodeRange
 
+from kerascheck import deep, rules
 from kerascheck import noqa as noqa_comments
-from kerascheck import rules
 from kerascheck.edits import Edit, Unwrap
 from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
@@ -22,8 +21,6 @@ from kerascheck.graph.model import Application, Graph
 from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Report, describe
 from kerascheck.sources import may_have_findings
-
-RECURSION_LIMIT = 10_000  # deep trees are walked recursively (by libcst too)
 
 
 def parse(text: str, path: str) -> cst.Module:
@@ -33,14 +30,15 @@ def parse(text: str, path: str) -> cst.Module:
 def parse_both(text: str, path: str, tree: ast.Module | None = None) -> tuple[ast.Module, cst.Module]:
     """Parse with libcst, after CPython's parser has vouched for the text.
 
-    ``ast.parse`` costs a tenth of a libcst parse, gives the messages users know, and refuses
-    nesting so deep that libcst's native parser would crash the process; its tree also locates
-    reported nodes cheaply (see ``positions``). A caller that has parsed ``text`` with ast
-    already (flake8) passes its ``tree``.
+    ``ast.parse`` costs a tenth of a libcst parse, gives the messages users know, and its tree
+    measures how deep libcst's would go, so that what libcst's native parser cannot take never
+    reaches it (see ``deep``); its tree also locates reported nodes cheaply (see ``positions``).
+    A caller that has parsed ``text`` with ast already (flake8) passes its ``tree``.
     """
     if tree is None:
         tree = parse_ast(text, path)
-    return tree, _libcst_parse(text, path)
+    deep.check_depth(tree, path)
+    return tree, deep.run(lambda: _libcst_parse(text, path), path)
 
 
 def parse_ast(text: str, path: str) -> ast.Module:
@@ -58,10 +56,13 @@ def parse_ast(text: str, path: str) -> ast.Module:
 
 
 def _libcst_parse(text: str, path: str) -> cst.Module:
+    """libcst's parse of a text CPython accepts: a refusal is libcst's limit, not a syntax error
+    (its positions then are often wrong, so none is given)."""
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise SourceError(path, f"syntax error on line {error.raw_line}: {error.message}") from None
+        detail = " ".join(error.message.split())
+        raise SourceError(path, f"valid Python that libcst, kerascheck's parser, cannot read ({detail})") from None
 
 
 @dataclass
@@ -130,8 +131,13 @@ def analyse(
             parse(text, path)
         return None
     with collector_off():
-        tree, module = parse_both(text, path, tree)
-        return analyse_parsed(module, tree, text, path, options)
+        settled: Options = options
+
+        def work() -> Analysis:
+            parsed, module = parse_both(text, path, tree)
+            return analyse_parsed(module, parsed, text, path, settled)
+
+        return deep.run(work, path)
 
 
 @contextmanager
@@ -160,27 +166,20 @@ def analyse_parsed(
     not parsed by libcst again (a parse costs several times the analysis).
     """
     with collector_off():
-        return _analyse_parsed(module, tree, text, path, options)
+        return deep.run(lambda: _analyse_parsed(module, tree, text, path, options), path)
 
 
 def _analyse_parsed(module: cst.Module, tree: ast.Module, text: str, path: str, options: Options) -> Analysis:
     chosen = {rule.code for rule in rules.selected(options.select, options.ignore)}
     line_label = options.line_label
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
-    try:
-        graph = build_graph(module)
-        reports = list(rules.run(graph, rules.all_rules()))
-        analysis = Analysis(module, graph, line_label=line_label)
-        if not reports:
-            return analysis
-        wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]
-        wanted = list({id(node): node for node in wanted + _fix_nodes(reports)}.values())  # each node once
-        positions = analysis.positions = locate(module, tree, text, wanted, graph.statement_of)
-    except RecursionError:
-        raise SourceError(path, "too deeply nested to analyse") from None
-    finally:
-        sys.setrecursionlimit(limit)
+    graph = build_graph(module)
+    reports = list(rules.run(graph, rules.all_rules()))
+    analysis = Analysis(module, graph, line_label=line_label)
+    if not reports:
+        return analysis
+    wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]
+    wanted = list({id(node): node for node in wanted + _fix_nodes(reports)}.values())  # each node once
+    positions = analysis.positions = locate(module, tree, text, wanted, graph.statement_of)
 
     for report in reports:
         where = positions[report.node]

@@ -8,7 +8,6 @@ re-checking after every pass.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from typing import cast
 
 import libcst as cst
 
-from kerascheck import rules, shapes
-from kerascheck.check import RECURSION_LIMIT, Analysis, analyse, analyse_parsed, collector_off, parse_ast
+from kerascheck import deep, rules, shapes
+from kerascheck.check import Analysis, analyse, analyse_parsed, collector_off, parse_ast
 from kerascheck.edits import Edit, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.walk import Change, rebuild, walk
@@ -218,27 +217,26 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
     changes, unwrapped = _changes(edits)
     index = layout.index
     touched = {index.get(key) for key in changes}
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
-    try:
-        if None in touched:
-            fixed = rebuild(module, changes)
-        else:
-            body: list[cst.BaseStatement] = list(module.body)
-            for i in touched:
-                assert i is not None  # None not in touched
-                body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
-            fixed = module.with_changes(body=body)
-    finally:
-        sys.setrecursionlimit(limit)
+    if None in touched:
+        fixed = rebuild(module, changes)
+    else:
+        body: list[cst.BaseStatement] = list(module.body)
+        for i in touched:
+            assert i is not None  # None not in touched
+            body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
+        fixed = module.with_changes(body=body)
     assert isinstance(fixed, cst.Module)
     return _remove_unused_imports(fixed, unwrapped)
 
 
 def fixed_code(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str]:
     """The edited module and its code; statements the edits leave alone keep their text."""
-    edited = apply_edits(layout, edits)
-    return edited, layout.code(edited)
+
+    def work() -> tuple[cst.Module, str]:
+        edited = apply_edits(layout, edits)
+        return edited, layout.code(edited)
+
+    return deep.run(work, "<fix>")
 
 
 # ---------------------------------------------------------------- offering and applying fixes
@@ -294,6 +292,11 @@ def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Off
 
 
 def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[Offer]:
+    """The fixes an analysis can offer (see ``_offers``), worked out where deep trees fit."""
+    return deep.run(lambda: _offers(analysis, path, layout), path)
+
+
+def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[Offer]:
     """The fixes an analysis can offer: applied as ``--fix`` applies them, they parse and add
     no finding.
 
@@ -345,6 +348,17 @@ def fix_text(
 ) -> tuple[str, int]:
     """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many;
     ``codes``, when given, gets the code of each fix applied (``--show-fixes``)."""
+    return deep.run(lambda: _fix_text(text, path, unsafe, select, ignore, codes), path)
+
+
+def _fix_text(
+    text: str,
+    path: str,
+    unsafe: bool,
+    select: Iterable[str] | None,
+    ignore: Iterable[str] | None,
+    codes: list[str] | None,
+) -> tuple[str, int]:
     applied = 0
     for _ in range(MAX_PASSES):
         analysis = analyse(text, path, select=select, ignore=ignore)

@@ -8,6 +8,7 @@ import sys
 import tokenize
 
 from kerascheck.findings import Finding
+from kerascheck.sources import split_lines
 
 # flake8's syntax: a bare noqa comment silences everything; one with codes (`noqa: A1,B2`) silences
 # those codes and codes they prefix.
@@ -19,12 +20,13 @@ def _noqa_lines(text: str) -> dict[int, tuple[int, int]]:
     """Each line -> the span of lines whose comments count for it, exactly as flake8 has it.
 
     Spans end at every NL or NEWLINE token: a token that spans lines (a triple-quoted string)
-    joins them; the lines inside brackets stay apart.
+    joins them; the lines inside brackets stay apart. Lines end where CPython's tokenizer ends
+    them (a lone CR too: universal newlines).
     """
     spans: dict[int, tuple[int, int]] = {}
     low, high = sys.maxsize, -1
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
                 continue
             low, high = min(low, token.start[0]), max(high, token.end[0])
@@ -50,7 +52,7 @@ def suppressed(code: str, comment_text: str) -> bool:
 def filter_findings(text: str, findings: list[Finding]) -> list[Finding]:
     if not findings or "noqa" not in text.lower():
         return findings
-    lines = text.splitlines()
+    lines = split_lines(text)
     spans = _noqa_lines(text)
     kept = []
     for finding in findings:

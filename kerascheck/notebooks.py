@@ -31,6 +31,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]  # public sinc
 from pathlib import Path
 
 from kerascheck.findings import Finding, SourceError
+from kerascheck.sources import split_lines
 
 SUFFIX = ".ipynb"
 
@@ -317,9 +318,11 @@ def with_program(raw: str, new_text: str) -> str:
         if cell.number not in changed:
             continue
         span = spans[cell.number]
-        text = "\n".join(changed[cell.number])
+        breaks = _LINE_BREAK.search(cell.source)
+        sep = breaks.group() if breaks else "\n"  # a cell's lines keep the breaks it has (CR, CRLF)
+        text = sep.join(changed[cell.number])
         if changed[cell.number] and cell.source.endswith(("\n", "\r")):
-            text += "\n"
+            text += sep
         out += [raw[last : span.start], _render_source(raw, span, text, cell.source_is_list, ensure_ascii)]
         last = span.end
     out.append(raw[last:])
@@ -409,7 +412,7 @@ def _uses_ascii_escapes(raw: str) -> bool:
 def _render_source(raw: str, span: _Span, text: str, as_list: bool, ensure_ascii: bool) -> str:
     if not as_list:
         return json.dumps(text, ensure_ascii=ensure_ascii)
-    pieces = text.splitlines(keepends=True)
+    pieces = split_lines(text, keepends=True)
     items = [json.dumps(piece, ensure_ascii=ensure_ascii) for piece in pieces]
     old = span.items or ()
     if old:

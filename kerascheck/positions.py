@@ -10,13 +10,13 @@ answer. Only when the two disagree, or a node is not a call, is PositionProvider
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
+from kerascheck.sources import LINE_BREAK
 from kerascheck.walk import walk
 
 # ast's positions inside f-strings are unreliable before Python 3.12: neither side counts them.
@@ -131,7 +131,7 @@ class _Lines:
     """ast's byte columns as character columns; lines end where Python's tokenizer ends them."""
 
     def __init__(self, text: str) -> None:
-        self.lines = re.split(r"\r\n|\r|\n", text)
+        self.lines = LINE_BREAK.split(text)
 
     def column(self, line: int, byte_column: int) -> int:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""

@@ -10,6 +10,10 @@ from pathlib import Path
 from kerascheck import rules
 from kerascheck.findings import SourceError
 
+# Where CPython's tokenizer ends a line. str.splitlines also ends lines at \x0b, \x0c, \x1c-\x1e,
+# \x85, U+2028 and U+2029, which Python reads as ordinary characters (in strings and comments).
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 # A whole file silenced: a kerascheck or flake8 file-level noqa comment, on a line of its own.
 FILE_NOQA = re.compile(r"^[ \t]*#[ \t]*(?:kerascheck:|flake8[:=])[ \t]*noqa[ \t]*$", re.MULTILINE | re.IGNORECASE)
 # The flake8 file-level noqa comment with codes, on a line of its own: those codes silenced in the whole file, as ruff reads it
@@ -25,6 +29,12 @@ def file_noqa_codes(text: str) -> tuple[str, ...]:
     if "noqa" not in text.lower():
         return ()
     return tuple(code.upper() for m in FILE_NOQA_CODES.finditer(text) for code in re.split(r"[ \t,]+", m["codes"]))
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """``text.splitlines(keepends)``, but with the lines CPython's tokenizer counts (see LINE_BREAK)."""
+    lines = _LINES.findall(text)
+    return lines if keepends else [LINE_BREAK.sub("", line) for line in lines]
 
 
 def may_have_findings(text: str) -> bool:

@@ -1,0 +1,104 @@
+"""Deep but valid code: parse and walk it on a thread with a large stack, within stated limits.
+
+CPython's parser keeps ``a and b and ...`` and comparison chains flat, but libcst nests them one
+level per operand, and its native parser recurses once per level: 8,000 operands overflow the
+main thread's 8 MB stack and kill the process. Python code that walks such trees recurses as
+deep. So the work runs on a thread whose stack has room for ``MAX_DEPTH`` levels, and a text
+deeper than that is refused, before libcst sees it, with a line naming the limit.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from kerascheck.findings import SourceError
+
+T = TypeVar("T")
+
+MAX_DEPTH = 20_000  # levels of libcst nesting kerascheck reads (an `and` of 20,000 operands)
+RECURSION_LIMIT = 200_000  # Python frames allowed on the deep thread (a few per level)
+STACK_BYTES = (512 << 20, 256 << 20)  # reserved address space (only pages used are committed); the second
+# when the first cannot be had (a tight address-space limit)
+
+_local = threading.local()
+
+
+def too_deep(path: str, depth: int | None = None) -> SourceError:
+    measured = f" ({depth} levels)" if depth is not None else ""
+    return SourceError(path, f"too deeply nested to analyse{measured}: kerascheck reads up to {MAX_DEPTH} levels")
+
+
+def nesting(tree: ast.AST) -> int:
+    """How deep libcst's tree of this module goes, about: ast's depth, with each operand of a
+    boolean or comparison chain one level more (libcst nests what ast keeps flat)."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values)
+        elif isinstance(node, ast.Compare):
+            depth += len(node.ops)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def check_depth(tree: ast.AST, path: str) -> None:
+    """SourceError when libcst could not read this module within ``MAX_DEPTH`` levels."""
+    depth = nesting(tree)
+    if depth > MAX_DEPTH:
+        raise too_deep(path, depth)
+
+
+def run(work: Callable[[], T], path: str) -> T:
+    """``work()`` on a thread with a large stack and a high recursion limit (directly when
+    already on one); a RecursionError becomes a SourceError naming the limit."""
+    if getattr(_local, "deep", False):
+        return work()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        _local.deep = True
+        try:
+            outcome.append(work())
+        except RecursionError:
+            failure.append(too_deep(path))
+        except BaseException as error:  # carried over to the caller's thread
+            failure.append(error)
+        finally:
+            _local.deep = False
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        if not _start_deep(body):
+            sys.setrecursionlimit(limit)
+            body()  # no thread to be had: here, where a RecursionError comes sooner
+    finally:
+        sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def _start_deep(body: Callable[[], None]) -> bool:
+    """Run ``body`` on a thread with one of the large stacks; False when none can be had."""
+    previous = threading.stack_size()
+    for size in STACK_BYTES:
+        try:
+            threading.stack_size(size)
+            thread = threading.Thread(target=body, name="kerascheck-deep")
+            thread.start()
+        except (RuntimeError, ValueError, MemoryError):
+            continue
+        finally:
+            threading.stack_size(previous)
+        thread.join()
+        return True
+    return False
