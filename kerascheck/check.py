@@ -76,6 +76,7 @@ class Analysis:
     all_findings: list[Finding] = field(default_factory=list)  # every rule's, for fix checks
     positions: Mapping[cst.CSTNode, CodeRange] | None = None
     line_label: Callable[[int], str] = str  # a line number as messages write it (notebooks: "4 of cell 3")
+    text: str = ""  # the analysed text (fixes keep every byte of it they do not edit)
 
     @property
     def findings(self) -> list[Finding]:
@@ -174,7 +175,7 @@ def _analyse_parsed(module: cst.Module, tree: ast.Module, text: str, path: str, 
     line_label = options.line_label
     graph = build_graph(module)
     reports = list(rules.run(graph, rules.all_rules()))
-    analysis = Analysis(module, graph, line_label=line_label)
+    analysis = Analysis(module, graph, line_label=line_label, text=text)
     if not reports:
         return analysis
     wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]

@@ -6,16 +6,31 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from kerascheck import shapes
 from kerascheck.graph.model import Layer
 from kerascheck.walk import walk
 
 
 @dataclass(frozen=True)
 class SetReturnSequences:
-    """Set ``return_sequences`` on RNN constructions (a Bidirectional's forward and backward)."""
+    """Set ``return_sequences`` on RNN constructions (a Bidirectional's forward and backward):
+    the layers as the graph resolved them, so the argument is found where the layer's own
+    signature puts it (``RNN(cell, False)`` by position, however ``RNN`` is spelled)."""
 
-    calls: tuple[cst.Call, ...]
+    layers: tuple[Layer, ...]
     value: bool
+
+    @property
+    def calls(self) -> tuple[cst.Call, ...]:
+        return tuple(layer.call for layer in self.layers)
+
+    def position(self, layer: Layer) -> int | None:
+        """Where ``return_sequences`` is passed by position to ``layer``, in its signature."""
+        spec = shapes.TABLE.get(layer.kind)
+        return spec.params.index(ARGUMENT) if spec is not None and ARGUMENT in spec.params else None
+
+
+ARGUMENT = "return_sequences"
 
 
 @dataclass(frozen=True)
@@ -40,11 +55,11 @@ def set_return_sequences(rnn: Layer | None, value: bool) -> SetReturnSequences |
         if forward is None:
             return None
         if backward is None:
-            return SetReturnSequences((forward.call,), value)
+            return SetReturnSequences((forward,), value)
         if not isinstance(backward, Layer):
             return None
-        return SetReturnSequences((forward.call, backward.call), value)
-    return SetReturnSequences((rnn.call,), value)
+        return SetReturnSequences((forward, backward), value)
+    return SetReturnSequences((rnn,), value)
 
 
 def inner_arg(call: cst.Call) -> cst.Arg | None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import libcst as cst
 
-from kerascheck import deep, rules, shapes
+from kerascheck import deep, rules
 from kerascheck.check import Analysis, analyse, analyse_parsed, collector_off, parse_ast
-from kerascheck.edits import Edit, SetReturnSequences, inner_arg, is_blank
+from kerascheck.edits import ARGUMENT, Edit, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.walk import Change, rebuild, walk
 
@@ -64,8 +64,11 @@ def _append_arg(call: cst.Call, new: cst.Arg) -> cst.Call:
         args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         args.append(new.with_changes(comma=comma))
     else:
-        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(new.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        # Right after the last argument: what stood between it and the parenthesis stays after.
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")
+        )
+        args.append(new.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=last.whitespace_after_arg))
     return call.with_changes(args=args)
 
 
@@ -100,73 +103,83 @@ def _unwrapped(wrapper: cst.Call) -> cst.BaseExpression:
         result = _set_keyword(result, extra.keyword.value, extra.value, None)
     if wrapper.lpar:  # keep parentheses around the whole expression
         result = result.with_changes(lpar=wrapper.lpar, rpar=wrapper.rpar)
+    elif not isinstance(result, _ATOMS) and not result.lpar:
+        # `TimeDistributed(A if c else B)(h)` -> `(A if c else B)(h)`: the expression stays whole
+        # wherever the call stood (a call binds tighter than anything but an atom).
+        result = result.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return result
 
 
-def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str]]:
-    """What each edited call becomes, by the call's id; and the wrapper names unwrapped."""
-    values: dict[int, bool] = {}
+# What a call's place can hold without parentheses: ``X(...)``, ``X.y``, ``X[...]`` bind as tightly.
+_ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
+
+
+def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str], dict[int, cst.CSTNode]]:
+    """What each edited call becomes, by the call's id; the wrapper names unwrapped; and, filled
+    in as the changes are made, what each edited call became."""
+    values: dict[int, tuple[bool, int | None]] = {}  # the value, and the argument's position
     unwraps: dict[int, cst.Call] = {}
     for edit in edits:
         if isinstance(edit, SetReturnSequences):
-            for call in edit.calls:
-                values.setdefault(id(call), edit.value)
+            for layer in edit.layers:
+                values.setdefault(id(layer.call), (edit.value, edit.position(layer)))
         else:
             unwraps[id(edit.wrapper)] = edit.wrapper
+    made: dict[int, cst.CSTNode] = {}
 
     def change(key: int) -> Change:
         def apply(updated: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(updated, cst.Call)
             if key in values:
-                position = _positional_index(updated)
-                updated = _set_keyword(updated, "return_sequences", _arg_name(values[key]), position)
-            return _unwrapped(updated) if key in unwraps else updated
+                value, position = values[key]
+                updated = _set_keyword(updated, ARGUMENT, _arg_name(value), position)
+            result = _unwrapped(updated) if key in unwraps else updated
+            made[key] = result
+            return result
 
         return apply
 
     names = {w.func.value for w in unwraps.values() if isinstance(w.func, cst.Name)}
-    return {key: change(key) for key in {*values, *unwraps}}, names
-
-
-def _positional_index(call: cst.Call) -> int | None:
-    """Where ``return_sequences`` may be passed positionally (``RNN(cell, True)``)."""
-    func = call.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-    spec = shapes.TABLE.get(name)
-    if spec is not None and "return_sequences" in spec.params:
-        return spec.params.index("return_sequences")
-    return None
+    return {key: change(key) for key in {*values, *unwraps}}, names, made
 
 
 def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
-    """Drop ``from ... import TimeDistributed`` aliases that the unwrapping left unused."""
+    """Drop ``from ... import TimeDistributed`` aliases that the unwrapping left unused.
+
+    Only the aliases go: a statement left with none is removed, and the comments and blank
+    lines above it move to the statement after it (or the end of the file).
+    """
     names = names - _names_used(module)
     if not names:
         return module
-    # libcst.codemod costs 0.2 s to import, and its scope analysis more than a parse: only when
-    # an import is left unused.
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import RemoveImportsVisitor
-
-    context = CodemodContext()
-    scheduled = False
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
+    body: list[cst.BaseStatement] = []
+    above: list[cst.EmptyLine] = []  # the lines above a removed statement
+    for original in module.body:
+        statement = _without_aliases(original, names)
+        if statement is None:
+            above += original.leading_lines
             continue
-        for small in statement.body:
-            if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
-                continue
-            if isinstance(small.names, cst.ImportStar):
-                continue
-            module_name = cst.Module([]).code_for_node(small.module)
-            for alias in small.names:
-                bound = alias.evaluated_alias or alias.evaluated_name
-                if bound in names:
-                    RemoveImportsVisitor.remove_unused_import(
-                        context, module_name, alias.evaluated_name, alias.evaluated_alias
-                    )
-                    scheduled = True
-    return RemoveImportsVisitor(context).transform_module(module) if scheduled else module
+        if above:
+            statement = statement.with_changes(leading_lines=[*above, *statement.leading_lines])
+            above = []
+        body.append(statement)
+    return module.with_changes(body=body, footer=[*above, *module.footer])
+
+
+def _without_aliases(statement: cst.BaseStatement, names: set[str]) -> cst.BaseStatement | None:
+    """``statement`` without the ``from`` import aliases of ``names``; None when none is left."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return statement
+    small = statement.body[0]
+    if not isinstance(small, cst.ImportFrom) or small.relative or isinstance(small.names, cst.ImportStar):
+        return statement
+    kept = [a for a in small.names if (a.evaluated_alias or a.evaluated_name) not in names]
+    if len(kept) == len(small.names):
+        return statement
+    if not kept:
+        return None
+    kept[-1] = kept[-1].with_changes(comma=small.names[-1].comma)  # a trailing comma, or none, stays
+    return statement.with_changes(body=[small.with_changes(names=kept)])
 
 
 def _names_used(module: cst.Module) -> set[str]:
@@ -179,12 +192,23 @@ class Layout:
     """An analysed module's top-level statements: which one holds each call, and the text of
     each, so that applying edits rebuilds and prints only the statements the edits touch."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
         self.module = module
+        self.text = text  # the analysed text, when known
+        self._faithful: bool | None = None
         self.index: dict[int, int] = {}  # id of a call -> its top-level statement
         for i, statement in enumerate(module.body):
             self.index.update((id(n), i) for n in walk(statement) if type(n) is cst.Call)
         self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
+
+    @property
+    def faithful(self) -> bool:
+        """Whether libcst prints the analysed module back as the text it was (it does not, for
+        one, with comments at the end of a file without a final newline): else no fix is made,
+        since every byte a fix does not touch must stay."""
+        if self._faithful is None:
+            self._faithful = self.text is None or self.module.code == self.text
+        return self._faithful
 
     def code(self, edited: cst.Module) -> str:
         """``edited.code``, printing only the statements that differ from the analysed ones
@@ -211,10 +235,20 @@ class Layout:
         return "".join(parts)
 
 
+class BytesChanged(Exception):
+    """The printed text differs from the analysed one outside the edited calls: not a fix."""
+
+
 def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
-    """The laid out module with the edits made, and imports they left unused removed."""
+    """The laid out module with the edits made, and imports they left unused removed.
+
+    Raises BytesChanged when the edited module would print differently from the analysed text
+    anywhere but in the edited calls (see ``_kept_outside``).
+    """
     module = layout.module
-    changes, unwrapped = _changes(edits)
+    if not layout.faithful:
+        raise BytesChanged("libcst does not print this text back as it is")
+    changes, unwrapped, made = _changes(edits)
     index = layout.index
     touched = {index.get(key) for key in changes}
     if None in touched:
@@ -226,11 +260,33 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
             body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
         fixed = module.with_changes(body=body)
     assert isinstance(fixed, cst.Module)
+    _kept_outside(module, fixed, made)
     return _remove_unused_imports(fixed, unwrapped)
 
 
+def _kept_outside(module: cst.Module, fixed: cst.Module, made: dict[int, cst.CSTNode]) -> None:
+    """BytesChanged unless each changed top-level statement prints as before once every edited
+    call, old and new, is replaced by the same placeholder (the outermost edits only: an edit
+    inside another is within its span)."""
+    changed = [(old, new) for old, new in zip(module.body, fixed.body) if old is not new]
+    calls = {id(n): n for old, _ in changed for n in walk(old) if id(n) in made}
+    inner = {id(n) for call in calls.values() for n in walk(call) if n is not call and id(n) in made}
+    outermost = sorted(key for key in made if key not in inner)
+    mark = {key: f"__kerascheck_edit_{number}__" for number, key in enumerate(outermost)}
+
+    def placeholder(name: str) -> Change:
+        return lambda _node: cst.Name(name)
+
+    for old, new in changed:
+        before = rebuild(old, {key: placeholder(name) for key, name in mark.items()})
+        after = rebuild(new, {id(made[key]): placeholder(name) for key, name in mark.items()})
+        if module.code_for_node(before) != fixed.code_for_node(after):
+            raise BytesChanged("the fix would change text outside the calls it edits")
+
+
 def fixed_code(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str]:
-    """The edited module and its code; statements the edits leave alone keep their text."""
+    """The edited module and its code; statements the edits leave alone keep their text.
+    Raises BytesChanged (see ``apply_edits``)."""
 
     def work() -> tuple[cst.Module, str]:
         edited = apply_edits(layout, edits)
@@ -286,7 +342,10 @@ def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Co
 def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> str | None:
     """The text with these fixes applied together, when it parses and adds no finding."""
     before = Counter(f.code for f in analysis.all_findings)
-    edited, fixed = fixed_code(layout, [c.edit for c in candidates])
+    try:
+        edited, fixed = fixed_code(layout, [c.edit for c in candidates])
+    except BytesChanged:
+        return None
     valid = _no_new_findings(before, _fixed_counts(edited, fixed, path), Counter(c.finding.code for c in candidates))
     return fixed if valid else None
 
@@ -307,7 +366,7 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     checks, the fixes not yet checked are not offered. ``layout`` is the analysed module's,
     when the caller has made it already.
     """
-    layout = layout or Layout(analysis.module)
+    layout = layout or Layout(analysis.module, analysis.text)
     candidates = []
     for finding, report in analysis.results:
         rule = rules.get(report.code)
@@ -332,9 +391,16 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
         return passing(group[:half]) + passing(group[half:])
 
     safe = [c for c in candidates if c.fix.applicability == "safe"]
-    for group in (safe, candidates):
-        offered += passing([c for c in group if c not in offered])
-    return [c for c in candidates if c in offered]
+    offered += passing(safe)
+    alone = list(offered)  # the safe fixes that pass without any unsafe one
+    offered += passing([c for c in candidates if c not in offered])
+    # A safe fix that passes only beside unsafe ones is no safe fix: `--fix` alone would apply it
+    # without them.
+    return [c if c in alone or c.fix.applicability != "safe" else _unsafe(c) for c in candidates if c in offered]
+
+
+def _unsafe(offer: Offer) -> Offer:
+    return replace(offer, fix=replace(offer.fix, applicability="unsafe"))
 
 
 def fix_text(
@@ -359,20 +425,34 @@ def _fix_text(
     ignore: Iterable[str] | None,
     codes: list[str] | None,
 ) -> tuple[str, int]:
+    if text and not text.endswith(("\n", "\r")):
+        # libcst does not print back comments at the end of a file without a final newline: fix
+        # the text with one (nothing moves), and take it off again.
+        fixed, count = _fix_lines(text + "\n", path, unsafe, select, ignore)
+        return (fixed[:-1], count) if count and fixed.endswith("\n") else (text, 0)
+    return _fix_lines(text, path, unsafe, select, ignore)
+
+
+def _fix_lines(
+    text: str, path: str, unsafe: bool, select: Iterable[str] | None, ignore: Iterable[str] | None
+) -> tuple[str, int]:
     applied = 0
     for _ in range(MAX_PASSES):
         analysis = analyse(text, path, select=select, ignore=ignore)
         if analysis is None:
             break
-        layout = Layout(analysis.module)
+        layout = Layout(analysis.module, analysis.text)
         chosen = [o for o in offers(analysis, path, layout) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break
         fixed = _checked(analysis, layout, path, chosen)
-        if fixed is None:
-            chosen = chosen[:1]  # together they interact: one at a time
-            fixed = fixed_code(layout, [chosen[0].edit])[1]
-        if fixed == text:
+        if fixed is None:  # together they interact: the first that passes its check alone
+            for offer in chosen:
+                fixed = _checked(analysis, layout, path, [offer])
+                if fixed is not None:
+                    chosen = [offer]
+                    break
+        if fixed is None or fixed == text:
             break
         text, applied = fixed, applied + len(chosen)
         if codes is not None:

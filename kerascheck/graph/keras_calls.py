@@ -187,13 +187,18 @@ def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
     for i, arg in enumerate(args.positional):
         if i < len(params):
             kwargs[params[i]] = args.value(arg)
+    given_twice = False
     for key, arg in args.keywords.items():
+        if key in kwargs:  # by position and by keyword: Python refuses the call ("multiple values")
+            given_twice = True
+            del kwargs[key]
+            continue
         kwargs[key] = args.value(arg)
     for old, new in (spec.keras1 if spec is not None else {}).items():
         if old in kwargs and new not in kwargs:
             kwargs[new] = kwargs[old]  # ``Dense(output_dim=8)``: Keras 1's name of units
     args.all(escape=True)
-    opaque = bool(args.starred) or len(args.positional) > len(params)
+    opaque = bool(args.starred) or len(args.positional) > len(params) or given_twice
     return Layer(kind, spelled, kwargs, node, opaque)
 
 
