@@ -157,9 +157,9 @@ def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
     for original in module.body:
         statement = _without_aliases(original, names)
         if statement is None:
-            above += original.leading_lines
+            above += cast(cst.SimpleStatementLine, original).leading_lines  # only those are removed
             continue
-        if above:
+        if above and isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             statement = statement.with_changes(leading_lines=[*above, *statement.leading_lines])
             above = []
         body.append(statement)
@@ -428,13 +428,18 @@ def _fix_text(
     if text and not text.endswith(("\n", "\r")):
         # libcst does not print back comments at the end of a file without a final newline: fix
         # the text with one (nothing moves), and take it off again.
-        fixed, count = _fix_lines(text + "\n", path, unsafe, select, ignore)
+        fixed, count = _fix_lines(text + "\n", path, unsafe, select, ignore, codes)
         return (fixed[:-1], count) if count and fixed.endswith("\n") else (text, 0)
-    return _fix_lines(text, path, unsafe, select, ignore)
+    return _fix_lines(text, path, unsafe, select, ignore, codes)
 
 
 def _fix_lines(
-    text: str, path: str, unsafe: bool, select: Iterable[str] | None, ignore: Iterable[str] | None
+    text: str,
+    path: str,
+    unsafe: bool,
+    select: Iterable[str] | None,
+    ignore: Iterable[str] | None,
+    codes: list[str] | None,
 ) -> tuple[str, int]:
     applied = 0
     for _ in range(MAX_PASSES):
