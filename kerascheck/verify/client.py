@@ -39,12 +39,17 @@ class JobFailed(Exception):
 
 def worker_env(options: WorkerOptions) -> dict[str, str]:
     env = dict(os.environ)
-    env["KERAS_BACKEND"] = options.backend or env.get("KERAS_BACKEND") or default_backend()
+    env["KERAS_BACKEND"] = chosen_backend(options.backend)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONSAFEPATH", "1")  # Python 3.11+: no script or current folder on sys.path
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     env.pop("PYTHONSTARTUP", None)
     return env
+
+
+def chosen_backend(backend: str | None = None) -> str:
+    """The backend the worker runs: the one asked for, else KERAS_BACKEND, else keras.json's."""
+    return backend or os.environ.get("KERAS_BACKEND") or default_backend()
 
 
 def default_backend() -> str:
@@ -228,6 +233,8 @@ class Worker:
         except JobFailed:
             self._kill()
             raise
+        if "exhausted" in message:
+            raise JobFailed(str(message["exhausted"]))
         if "error" in message:
             raise JobFailed(f"the worker failed: {message['error'].strip().splitlines()[-1]}")
         result: dict[str, Any] = message["result"]

@@ -14,9 +14,10 @@ from typing import Any, TextIO
 from kerascheck.findings import Finding
 from kerascheck.verify import verdict
 from kerascheck.verify.cache import Cache, key
-from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable, default_backend
+from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable, chosen_backend
 from kerascheck.verify.plans import JobResult, Pending, Plan, Verdict
 from kerascheck.verify.spec import canonical
+from kerascheck.verify.worker import exhausted
 
 KERAS_MODULES = ("keras", "tf_keras")
 MAX_WORKER_FAILURES = 3  # time limits or deaths before the rest of a run is left unverified
@@ -50,6 +51,10 @@ class VerifyOptions:
                 values[attr] = table[name]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that can change what the worker answers (the cache key has them)."""
+        return {"python": self.python or sys.executable, "memory_mb": self.memory_mb}
 
     def worker(self) -> WorkerOptions:
         return WorkerOptions(
@@ -112,7 +117,7 @@ def _metadata(module: str, backend: str) -> dict[str, Any]:
 def probe(options: VerifyOptions) -> dict[str, Any] | None:
     """Keras' version and backend from package metadata, without importing Keras (a warm run
     must not pay for the import); None when that Python cannot say."""
-    backend = options.backend or default_backend()
+    backend = chosen_backend(options.backend)
     python = options.python or sys.executable
     if python == sys.executable:
         return _metadata(options.keras, backend)
@@ -123,6 +128,15 @@ def probe(options: VerifyOptions) -> dict[str, Any] | None:
         return json.loads(done.stdout) if done.returncode == 0 else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
+
+
+def _exhausted(result: dict[str, Any]) -> str | None:
+    """Why a result is a resource running out (memory), not Keras' answer; None when it is one."""
+    for build in (result.get("original"), result.get("fixed")):
+        error = build.get("error") if isinstance(build, dict) else None
+        if isinstance(error, dict) and exhausted(str(error.get("type")), str(error.get("message"))):
+            return f"building ran out of memory: {error.get('type')}: {str(error.get('message'))[:300]}"
+    return None
 
 
 def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
@@ -179,9 +193,10 @@ def verify_plans(
     failures: dict[str, str] = {}
     environment = probe(options) if texts else None
     known = environment if environment and environment.get("keras") else None
+    settings = options.settings()
     if known is not None:
         for text in texts:
-            hit = cache.get(key(text, known))
+            hit = cache.get(key(text, known, settings))
             if hit is not None:
                 results[text] = hit
         stats.cached = len(results)
@@ -197,7 +212,7 @@ def verify_plans(
             keyed = known if known is not None and _same(known, hello) else hello
             if keyed is hello and known is not None:
                 # The metadata did not tell the truth (a Keras on PYTHONPATH ...): trust the worker.
-                results = {t: r for t, r in ((t, cache.get(key(t, hello))) for t in texts) if r is not None}
+                results = {t: r for t, r in ((t, cache.get(key(t, hello, settings))) for t in texts) if r is not None}
                 stats.cached = len(results)
                 pending = [text for text in texts if text not in results]
             failed = 0
@@ -212,9 +227,14 @@ def verify_plans(
                     failures[text] = str(why)
                     failed += 1
                     continue
+                reason = _exhausted(result)
+                if reason is not None:  # the machine's limit, not Keras' answer: never a verdict
+                    failures[text] = reason
+                    failed += 1
+                    continue
                 results[text] = result
                 stats.built += 1
-                cache.put(key(text, keyed), result)
+                cache.put(key(text, keyed, settings), result)
         except WorkerUnavailable as why:
             for text in pending:
                 failures.setdefault(text, str(why))
@@ -236,8 +256,13 @@ def verify_plans(
             if answer is None:
                 verification = verdict.unverified(failures.get(text, "no result"), plan)
             else:
-                found = JobResult.from_json(answer)
-                verification = verdict.judge(plan, found, environment)
+                try:
+                    found = JobResult.from_json(answer)
+                    verification = verdict.judge(plan, found, environment)
+                except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+                    found = None
+                    unreadable = f"the worker's result cannot be read ({type(error).__name__}: {error})"
+                    verification = verdict.unverified(unreadable, plan)
         stats.count(verification.status)
         out.append(verification)
         behind.append(found)

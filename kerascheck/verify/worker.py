@@ -8,8 +8,9 @@ classes and their literal arguments.
 
 Protocol: one JSON object per line. The worker first writes ``{"hello": {...}}`` (Keras version,
 backend) or ``{"fatal": "..."}`` and exits. Then, for each request ``{"id": n, "job": {...}}`` on
-stdin it writes ``{"id": n, "result": {...}}``, or ``{"id": n, "error": "..."}`` when the worker
-itself failed. Anything Keras or TensorFlow prints goes to stderr, never into the protocol.
+stdin it writes ``{"id": n, "result": {...}}``, ``{"id": n, "exhausted": "..."}`` when building
+ran out of a resource (memory: that says nothing of the model), or ``{"id": n, "error": "..."}``
+when the worker itself failed. Anything Keras or TensorFlow prints goes to stderr, never into the protocol.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ class Failure(Exception):
     def __init__(self, node: str, phase: str, error: BaseException) -> None:
         super().__init__(node, phase)
         self.info: JSON = {"node": node, "phase": phase, "type": type(error).__name__, "message": _message(error)}
+
+
+class Exhausted(Exception):
+    """Building ran out of memory: no verdict on the model, only on the machine."""
+
+
+_EXHAUSTED_TYPES = ("MemoryError", "ResourceExhaustedError", "OutOfMemoryError", "XlaRuntimeError")
+_EXHAUSTED_WORDS = ("OOM when allocating", "out of memory", "Unable to allocate", "bad_alloc", "RESOURCE_EXHAUSTED")
+
+
+def exhausted(error_type: str, message: str) -> bool:
+    """Whether an error Keras raised is a resource running out rather than Keras refusing."""
+    if error_type in _EXHAUSTED_TYPES[:3]:
+        return True
+    return any(word.lower() in message.lower() for word in _EXHAUSTED_WORDS)
 
 
 def _message(error: BaseException) -> str:
@@ -242,6 +258,10 @@ class Build:
                 if nid != self.subject and node.get("fallback") and all(node["fallback"]):
                     # Expected to fail (its own finding): go on with the shape kerascheck infers.
                     info = Failure(nid, "call", error).info
+                    if isinstance(error, MemoryError) or exhausted(info["type"], info["message"]):
+                        raise Exhausted(
+                            f"building ran out of memory: {info['type']}: {info['message'][:300]}"
+                        ) from None
                     self.substituted.append(info)
                     outs = [keras.Input(batch_shape=tuple(shape)) for shape in node["fallback"]]
                     self.rows.append(self._row(nid, layer, None, info))
@@ -273,7 +293,10 @@ class Build:
         return row
 
     def _fail(self, nid: str, phase: str, error: BaseException, node: JSON, layer: Any = None) -> None:
-        self.error = info = Failure(nid, phase, error).info
+        info = Failure(nid, phase, error).info
+        if isinstance(error, MemoryError) or exhausted(info["type"], info["message"]):
+            raise Exhausted(f"building ran out of memory: {info['type']}: {info['message'][:300]}") from None
+        self.error = info
         info["input_shapes"] = [_shape(self.tensors[r]) for r in node["inputs"] if r in self.tensors]
         cls = type(layer).__name__ if layer is not None else self.spec["layers"][node["layer"]]["class"]
         self.rows.append(
@@ -466,8 +489,11 @@ def main(argv: list[str] | None = None) -> int:
         request = json.loads(line)
         try:
             send({"id": request["id"], "result": run_job(k, request["job"])})
+        except Exhausted as why:
+            limit = f" (the worker's memory limit is {args.memory_mb} MB)" if args.memory_mb else ""
+            send({"id": request["id"], "exhausted": f"{why}{limit}"})
         except MemoryError:
-            send({"id": request["id"], "error": f"out of memory (limit {args.memory_mb} MB)"})
+            send({"id": request["id"], "exhausted": f"out of memory (limit {args.memory_mb} MB)"})
         except Exception:
             send({"id": request["id"], "error": traceback.format_exc(limit=8)})
     return 0
