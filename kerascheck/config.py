@@ -39,7 +39,7 @@ TABLE = "tool.kerascheck"
 def _positive(value: object, kind: type) -> bool:
     """A number above 0 (``kind`` float takes an int too; never a bool)."""
     allowed = (int, float) if kind is float else (int,)
-    return isinstance(value, allowed) and not isinstance(value, bool) and value > 0
+    return isinstance(value, allowed) and not isinstance(value, bool) and 0 < value < float("inf")  # nan, inf: no
 
 
 # The verify-* keys tune --verify; kerascheck.verify reads them from Settings.table (VerifyOptions.from_config).

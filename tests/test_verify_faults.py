@@ -186,3 +186,18 @@ class _Unavailable:
 
     def close(self) -> None:
         pass
+
+
+def test_a_time_limit_of_nan_or_inf_is_refused(tmp_path: Path) -> None:
+    from kerascheck import config
+    from kerascheck.cli import main
+
+    for value in ("nan", "inf", "-1", "soon"):
+        with pytest.raises(SystemExit) as raised:
+            main(["check", "--verify-timeout", value, str(FIXTURES / "noqa.py")])
+        assert raised.value.code == 2
+    for value in ("inf", "nan"):
+        path = tmp_path / "pyproject.toml"
+        path.write_text(f"[tool.kerascheck]\nverify-timeout = {value}\n")
+        with pytest.raises(config.ConfigError, match="verify-timeout: must be a number of seconds above 0"):
+            config.load(path)

@@ -22,9 +22,12 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _seconds(value: str) -> float:
-    seconds = float(value)
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):  # nan and inf are no time limits
+        raise argparse.ArgumentTypeError(f"{value!r}: must be a finite number of seconds, more than 0")
     return seconds
 
 
