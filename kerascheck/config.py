@@ -26,6 +26,7 @@ import difflib
 import os
 import re
 import tomllib
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +115,12 @@ class Glob:
             absolute = _translate(Path(body).as_posix())
         else:
             absolute = re.escape(root.as_posix().rstrip("/") + "/") + _translate(body)
-        return cls(pattern, re.compile(_translate(body), re.DOTALL), re.compile(absolute, re.DOTALL))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # `[[:alpha:]]`: re's FutureWarning, a glob it would misread
+                return cls(pattern, re.compile(_translate(body), re.DOTALL), re.compile(absolute, re.DOTALL))
+        except (re.error, FutureWarning) as error:
+            raise ValueError(f"{pattern!r} is not a valid glob ({error})") from None
 
     def matches(self, path: Path | str) -> bool:
         absolute = Path(os.path.abspath(path))
@@ -224,10 +230,19 @@ def find(start: Path | None = None) -> Path | None:
     return next((c / "pyproject.toml" for c in (folder, *folder.parents) if _has_table(c / "pyproject.toml")), None)
 
 
+def _glob(path: Path, key: str, pattern: str, root: Path) -> Glob:
+    try:
+        return Glob.compile(pattern, root)
+    except ValueError as error:
+        raise ConfigError(path, f"[{TABLE}] {key}: {error}") from None
+
+
 def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
         raise ConfigError(path, f'[{TABLE}] {key}: must be a list of rule codes, e.g. ["KER101"]')
     codes = tuple(code.strip().upper() for code in value)
+    if any(not code for code in codes):  # "" prefixes every code: it would select or ignore them all
+        raise ConfigError(path, f"[{TABLE}] {key}: an empty rule code")
     for code in codes:
         problem = unknown_code(code)
         if problem is not None:
@@ -255,7 +270,7 @@ def load(path: Path) -> Settings:
     entries = []
     for pattern, codes in per_file.items():
         negated = pattern.startswith("!")
-        glob = Glob.compile(pattern[1:] if negated else pattern, root)
+        glob = _glob(path, "per-file-ignores", pattern[1:] if negated else pattern, root)
         entries.append(PerFileIgnore(glob, negated, _codes(path, f"per-file-ignores {pattern!r}", codes)))
 
     exclude = table.get("exclude", [])
@@ -272,7 +287,7 @@ def load(path: Path) -> Settings:
         root=root,
         selection=Selection(select, extend, ignore),
         per_file_ignores=tuple(entries),
-        exclude=tuple(Glob.compile(pattern, root) for pattern in exclude),
+        exclude=tuple(_glob(path, "exclude", pattern, root) for pattern in exclude),
         verify=verify,
         table=dict(table),
     )
