@@ -31,6 +31,8 @@ STDIN = "-"
 def _codes(value: str) -> list[str]:
     """A comma-separated list of codes or code prefixes, each matching at least one rule."""
     codes = [part.strip().upper() for part in value.split(",") if part.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError(f"{value!r} names no rule code")
     for code in codes:
         problem = config.unknown_code(code)
         if problem is not None:

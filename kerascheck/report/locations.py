@@ -34,7 +34,7 @@ def uri(path: str, cwd: str | None = None) -> tuple[str, bool]:
     relative = relative_path(path, cwd)
     if relative is None:
         return Path(os.path.abspath(path)).as_uri(), False
-    return quote(relative), True
+    return quote(os.fsencode(relative)), True  # the name's bytes (not UTF-8 on every file system)
 
 
 @dataclass
@@ -114,7 +114,7 @@ def fingerprints(findings: list[Finding], files: SourceFiles, cwd: str | None = 
         content = snippet if snippet is not None else finding.message
         key = (path, finding.code, content)
         seen[key] += 1
-        digest = hashlib.sha256("\0".join(key).encode("utf-8")).hexdigest()[:16]
+        digest = hashlib.sha256("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]
         found.append(f"{digest}:{seen[key]}")
     return found
 
