@@ -32,6 +32,7 @@ from kerascheck.graph.model import (
     ObjState,
     Seq,
     Tensor,
+    UserClass,
     UserFunction,
     Value,
 )
@@ -64,8 +65,14 @@ _BUILTINS = frozenset(
         "round",
         "super",
         "type",
+        "object",
     }
 )
+# Builtins that read or rebind any name: after them nothing known about names or models holds.
+_REFLECTIVE = frozenset({"exec", "eval", "globals", "locals", "vars"})
+NAMESPACE = Builtin("<namespace>")  # what globals() and its kin return
+# Decorators from these packages do not call user code at definition.
+_TRUSTED_DECORATORS = frozenset({"tensorflow", "keras", "tf_keras"})
 
 _BINARY: dict[type, Callable[[object, object], object]] = {
     cst.Add: operator.add,
@@ -102,6 +109,9 @@ class Builder:
         self.recording = True
         self.statement: cst.CSTNode | None = None  # the statement being run
         self._keys = 0
+        self.places: set[str] = set()  # module attributes ever assigned ("tensorflow.model")
+        self.own_methods: dict[int, frozenset[str] | None] = {}  # self objects -> their methods
+        self.namespace = NAMESPACE  # what globals() gives: writing through it forgets everything
 
     # ------------------------------------------------------------ heap and state
 
@@ -119,18 +129,82 @@ class Builder:
     def del_var(self, name: str) -> None:
         self.journal.write(self.scope.vars, name, MISSING)
 
-    def escape(self, value: Value) -> None:
-        """Code we cannot see receives ``value``: forget what we knew of the models in it."""
+    def escape(self, value: Value, seen: set[int] | None = None) -> None:
+        """Code we cannot see receives ``value``: forget what we knew of the models and objects
+        reachable from it (an object's attributes, a module's assigned attributes, the names a
+        function of the file reads)."""
         if isinstance(value, ModelRef):
-            self.set_heap(value.key, havoc(self.heap[value.key]))
+            state = self.heap[value.key]
+            if not (isinstance(state, ModelState) and _havocked(state)):
+                self.set_heap(value.key, havoc(state))
+        elif isinstance(value, ObjRef):
+            state = self.heap[value.key]
+            if isinstance(state, ObjState) and state.attrs:
+                self.set_heap(value.key, havoc(state))  # first: a cycle stops here
+                for _, held in state.attrs:
+                    self.escape(held, seen)
         elif isinstance(value, Seq):
             for item in value.items:
-                self.escape(item)
+                self.escape(item, seen)
+        elif isinstance(value, Module):
+            self.forget_places(value.path)
+        elif isinstance(value, UserFunction):
+            seen = set() if seen is None else seen
+            if id(value) not in seen:
+                seen.add(id(value))
+                for name in value.free:
+                    self.escape(self.lookup(name), seen)
+        elif value is NAMESPACE:
+            self.forget_all()
 
     def escape_names(self, node: cst.CSTNode) -> None:
-        """Escape every model named inside an expression we do not evaluate (lambda, ...)."""
+        """Escape every model named inside an expression we do not evaluate (lambda, ...); a
+        name it binds (``:=``) is unknown after it."""
         for name in _names_in(node):
             self.escape(self.lookup(name))
+        for target in _walrus_targets(node):
+            self.bind(target, UNKNOWN)
+
+    def forget_places(self, path: str) -> None:
+        """Unseen code got the module ``path``: what its assigned attributes held is unknown."""
+        prefix = path + "."
+        for key in [k for k in self.places if k.startswith(prefix)]:
+            scope: Scope | None = self.scope
+            while scope is not None:
+                if key in scope.vars:
+                    held = scope.vars[key]
+                    self.journal.write(scope.vars, key, UNKNOWN)
+                    self.escape(held)
+                scope = scope.parent
+
+    def forget_all(self) -> None:
+        """``exec``, ``globals()`` ...: any name may be rebound, any model changed."""
+        scope: Scope | None = self.scope
+        while scope is not None:
+            for name in list(scope.vars):
+                if scope.vars[name] is not UNKNOWN:
+                    self.journal.write(scope.vars, name, UNKNOWN)
+            scope = scope.parent
+        for key, state in list(self.heap.items()):
+            self.set_heap(key, havoc(state))
+
+    def forget_receiver(self, receiver: Value, method: str) -> None:
+        """``receiver.method(...)``, a method kerascheck does not model: it may change what the
+        receiver holds. A class's own methods run in the class's own sequence (``_class_def``),
+        and Keras' methods do not rebind a model subclass's attributes."""
+        if isinstance(receiver, ObjRef) and receiver.key in self.own_methods:
+            methods = self.own_methods[receiver.key]
+            if methods is None or method in methods:
+                return
+        self.escape(receiver)
+
+    def forget_mutated(self, node: cst.BaseExpression, method: str) -> None:
+        """``sizes.append(...)``: a list display is a value here, so the name holding it is unknown
+        after a method that may change it."""
+        if method in _PURE_SEQ_METHODS or not isinstance(node, cst.Name):
+            return
+        if isinstance(self.scope.vars.get(node.value), Seq):
+            self.set_var(node.value, UNKNOWN)
 
     @contextmanager
     def scratch(self) -> Iterator[None]:
@@ -148,11 +222,11 @@ class Builder:
         if name in scope.outer:
             return UNKNOWN
         if name in scope.vars:
-            return scope.vars[name]
+            return self._trusted(scope, name)
         outer = scope.parent
         while outer is not None:
             if name in outer.vars:
-                value = outer.vars[name]
+                value = self._trusted(outer, name)
                 if isinstance(value, (ModelRef, ObjRef)):
                     # A function may run any time later and change the model: forget it.
                     self.escape(value)
@@ -161,7 +235,24 @@ class Builder:
             outer = outer.parent
         return self._star_or_builtin(name)
 
+    def _trusted(self, scope: Scope, name: str) -> Value:
+        value = scope.vars[name]
+        if name in scope.volatile:
+            self.escape(value)  # a function of the file rebinds it when it runs
+            return UNKNOWN
+        return value
+
+    def _bound(self, name: str) -> bool:
+        scope: Scope | None = self.scope
+        while scope is not None:
+            if name in scope.vars:
+                return True
+            scope = scope.parent
+        return False
+
     def _star_or_builtin(self, name: str) -> Value:
+        if name in _REFLECTIVE or name in ("setattr", "delattr"):
+            return Builtin(name)  # whatever a star import gives, it is treated as the worst case
         for path in reversed(self.scope.root.stars):
             if not is_keras_module(path):
                 return UNKNOWN  # anything may come from there
@@ -189,15 +280,38 @@ class Builder:
                 self.bind(element.value, items[i] if items is not None else UNKNOWN)
         elif isinstance(target, cst.Attribute):
             base = self.ev(target.value)
+            attr = target.attr.value
             if isinstance(base, ObjRef):
                 state = self.heap[base.key]
                 assert isinstance(state, ObjState)
-                self.set_heap(base.key, state.set(target.attr.value, value))
+                if attr in state.blocked:
+                    self.escape(value)
+                self.set_heap(base.key, state.set(attr, value))
+            elif isinstance(base, Module):
+                self.set_place(f"{base.path}.{attr}", value)
             else:
+                self.escape(base)
                 self.escape(value)
         else:
-            self.ev(target)
+            if isinstance(target, cst.Subscript):
+                self.escape(self.ev(target.value))
+                self.forget_mutated(target.value, "__setitem__")
+                for index in target.slice:
+                    self.escape_names(index)
+            else:
+                self.ev(target)
             self.escape(value)
+
+    def set_place(self, key: str, value: Value) -> None:
+        """``tf.model = value``: a module attribute is a place like a name. Set in a function,
+        it may change whenever the function runs, so outside it the place is not trusted."""
+        self.places.add(key)
+        self.set_var(key, value)
+        if self.scope.is_function:
+            self.scope.root.volatile.add(key)
+
+    def get_place(self, key: str) -> Value:
+        return self.lookup(key) if key in self.places and self._bound(key) else Module(key)
 
     # ------------------------------------------------------------ statements
 
@@ -210,10 +324,12 @@ class Builder:
 
     def run(self, node: cst.CSTNode) -> None:
         handler = _STATEMENTS.get(type(node))
+        outer, self.statement = self.statement, node
         if handler is not None:
-            outer, self.statement = self.statement, node
             handler(self, node)
-            self.statement = outer
+        elif not isinstance(node, _INERT):
+            self.escape_names(node)  # a statement not modelled forgets what it names
+        self.statement = outer
 
     def _simple_line(self, node: cst.SimpleStatementLine) -> None:
         self.run_block(node.body)
@@ -243,16 +359,57 @@ class Builder:
         self.scope.returns.append(UNKNOWN if node.value is None else self.ev(node.value))
 
     def _del(self, node: cst.Del) -> None:
-        targets = node.target.elements if isinstance(node.target, cst.Tuple) else [node.target]
+        targets = node.target.elements if isinstance(node.target, (cst.Tuple, cst.List)) else [node.target]
         for target in targets:
-            expr = target.value if isinstance(target, cst.Element) else target
-            if isinstance(expr, cst.Name):
-                self.del_var(expr.value)
+            expr = target.value if isinstance(target, cst.BaseElement) else target
+            self._del_target(expr)
+
+    def _del_target(self, expr: cst.BaseExpression) -> None:
+        if isinstance(expr, cst.Name):
+            if expr.value in self.scope.outer:
+                return
+            self.del_var(expr.value)
+        elif isinstance(expr, (cst.Tuple, cst.List)):
+            for element in expr.elements:
+                self._del_target(element.value)
+        elif isinstance(expr, cst.Attribute):
+            base = self.ev(expr.value)
+            if isinstance(base, ObjRef):
+                state = self.heap[base.key]
+                assert isinstance(state, ObjState)
+                self.set_heap(base.key, state.without(expr.attr.value))
+            elif isinstance(base, Module):
+                self.set_place(f"{base.path}.{expr.attr.value}", UNKNOWN)
+            else:
+                self.escape(base)
+        else:
+            # ``del model.layers[-1]``, ``del sizes[0]``: the object it came from changes.
+            self.bind(expr, UNKNOWN)
+
+    def _assert(self, node: cst.Assert) -> None:
+        self.ev(node.test)
+        if node.msg is not None:
+            self.ev(node.msg)
+
+    def _raise(self, node: cst.Raise) -> None:
+        for part in (node.exc, None if node.cause is None else node.cause.item):
+            if part is not None:
+                self.ev(part)
 
     def _global(self, node: cst.Global | cst.Nonlocal) -> None:
+        """A function that rebinds an outer name may run at any later time: the name is not
+        trusted from here on, in the scope that holds it."""
         for item in node.names:
-            self.scope.outer.add(item.name.value)
-            self.del_var(item.name.value)
+            name = item.name.value
+            self.scope.outer.add(name)
+            self.del_var(name)
+            holder = self.scope.root
+            if isinstance(node, cst.Nonlocal):
+                outer = self.scope.parent
+                while outer is not None and outer.parent is not None and name not in outer.vars:
+                    outer = outer.parent
+                holder = outer if outer is not None else holder
+            holder.volatile.add(name)
 
     def _import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -368,9 +525,8 @@ class Builder:
 
     def _with(self, node: cst.With) -> None:
         for item in node.items:
-            value = self.ev(item.item)
+            self.escape(self.ev(item.item))  # __enter__ and __exit__ are code we do not see
             if item.asname is not None:
-                self.escape(value)
                 self.bind(item.asname.name, UNKNOWN)
         self.run_suite(node.body)
 
@@ -386,16 +542,43 @@ class Builder:
         self.journal.branch([None, *(lambda case=case: run_case(case) for case in node.cases)])
 
     def _function_def(self, node: cst.FunctionDef) -> None:
-        self.bind(node.name, self.define_function(node, None))
+        value = self.define_function(node, None)
+        self.bind(node.name, value if self.decorated_safely(node.decorators, value) else UNKNOWN)
+
+    def decorated_safely(self, decorators: Sequence[cst.Decorator], value: Value) -> bool:
+        """Evaluate the decorators (they run at definition); the decorated name keeps ``value``
+        only when every decorator is Keras' or TensorFlow's own (``tf.function`` ...)."""
+        safe = True
+        for decorator in decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):  # ``@register_keras_serializable(package="x")``
+                found = self.ev(expr.func)
+                for arg in expr.args:
+                    self.escape(self.ev(arg.value))
+            else:
+                found = self.ev(expr)
+            if not (isinstance(found, Module) and found.path.split(".")[0] in _TRUSTED_DECORATORS):
+                safe = False
+                self.escape(value)  # the decorator gets the function and may call it
+        return safe
 
     def define_function(self, node: cst.FunctionDef, self_obj: ObjRef | None) -> Value:
-        """Analyse a function body once, its arguments unknown; return what calls give."""
-        scope = Scope(parent=self.scope)
+        """Analyse a function body once, its arguments unknown; return what calls give.
+
+        Defaults and annotations run at definition, in the enclosing scope."""
         params = node.params
         every = [*params.posonly_params, *params.params, *params.kwonly_params]
         for extra in (params.star_arg, params.star_kwarg):
             if isinstance(extra, cst.Param):
                 every.append(extra)
+        for param in every:
+            if param.default is not None:
+                self.escape(self.ev(param.default))
+            if param.annotation is not None:
+                self.escape_names(param.annotation)
+        if node.returns is not None:
+            self.escape_names(node.returns)
+        scope = Scope(parent=self.scope)
         for i, param in enumerate(every):
             scope.vars[param.name.value] = self_obj if (i == 0 and self_obj is not None) else UNKNOWN
         saved, self.scope = self.scope, scope
@@ -404,7 +587,9 @@ class Builder:
         finally:
             self.scope = saved
         returns = scope.returns[0] if len(scope.returns) == 1 else UNKNOWN
-        return UserFunction(node.name.value, returns)
+        bound = {param.name.value for param in every}
+        free = tuple(dict.fromkeys(n for n in _names_in(node.body) if n not in bound))
+        return UserFunction(node.name.value, returns, free)
 
     def _class_def(self, node: cst.ClassDef) -> None:
         """Methods run with one ``self`` whose attributes ``__init__`` and ``build`` set first.
@@ -413,11 +598,20 @@ class Builder:
         class: instances have that output (its rank is known even though the inputs are not).
         """
         bases = [self.ev(base.value) for base in node.bases]
+        for keyword in node.keywords:
+            self.escape(self.ev(keyword.value))
         is_model = any(isinstance(b, Module) and _keras_class(b.path) == "Model" for b in bases)
-        obj = ObjRef(self.alloc(ObjState()))
+        keras_base = all(isinstance(b, Module) and is_keras_module(b.path.rsplit(".", 1)[0]) for b in bases)
+        plain = all(b == Builtin("object") for b in bases)
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        blocked = _descriptor_names(node)
+        obj = ObjRef(self.alloc(ObjState(blocked=blocked)))
+        names = frozenset(m.name.value for m in methods)
+        # Calls to the class's own methods are run in order below; with a Keras base, Keras'
+        # methods too; with a base we cannot see, any method may change ``self``.
+        self.own_methods[obj.key] = None if bases and keras_base else names
         first = {"__init__": 0, "build": 1}
-        value: Value = UNKNOWN
+        value: Value = UserClass(node.name.value, blocked | names) if plain and not _hooks(names) else UNKNOWN
         for method in sorted(methods, key=lambda m: first.get(m.name.value, 2)):
             result = self.define_function(method, obj)
             if (
@@ -427,7 +621,7 @@ class Builder:
                 and isinstance(result.returns, Tensor)
             ):
                 value = ModelClass(node.name.value, result.returns)
-        self.bind(node.name, value)
+        self.bind(node.name, value if self.decorated_safely(node.decorators, value) else UNKNOWN)
 
     # ------------------------------------------------------------ expressions
 
@@ -485,7 +679,7 @@ class Builder:
         base = self.ev(node.value)
         attr = node.attr.value
         if isinstance(base, Module):
-            return Module(f"{base.path}.{attr}")
+            return self.get_place(f"{base.path}.{attr}")
         if isinstance(base, ObjRef):
             state = self.heap[base.key]
             return state.get(attr) if isinstance(state, ObjState) else UNKNOWN
@@ -666,6 +860,39 @@ def _names_in(node: cst.CSTNode) -> list[str]:
     return [n.value for n in nodes if type(n) is cst.Name and id(n) not in attributes]
 
 
+def _walrus_targets(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    return [n.target for n in walk(node) if type(n) is cst.NamedExpr]
+
+
+def _havocked(state: ModelState) -> bool:
+    return state.output is not None and state.output.shape is None and state.loss is None
+
+
+def _descriptor_names(node: cst.ClassDef) -> frozenset[str]:
+    """Names a class body binds to something that may be a descriptor: decorated functions
+    (``@property``) and class attributes set to anything but a constant."""
+    names = set()
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.decorators:
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and not isinstance(
+                    small.value, (cst.Integer, cst.Float, cst.SimpleString, cst.Name)
+                ):
+                    for target in small.targets:
+                        names.update(_names_in(target.target))
+    return frozenset(names)
+
+
+def _hooks(methods: frozenset[str]) -> bool:
+    """Whether a class changes what attribute access does: then its attributes are not places."""
+    return bool(methods & {"__setattr__", "__getattr__", "__getattribute__", "__delattr__", "__init_subclass__"})
+
+
+_PURE_SEQ_METHODS = frozenset({"index", "count", "copy", "__len__", "__getitem__"})
+_INERT = (cst.Pass, cst.Break, cst.Continue)
+
 _JUMPS = (cst.Break, cst.Continue, cst.Return)
 
 
@@ -720,6 +947,8 @@ _STATEMENTS: dict[type, Callable[[Builder, Any], None]] = {
     cst.Return: Builder._return,
     cst.Del: Builder._del,
     cst.Global: Builder._global,
+    cst.Assert: Builder._assert,
+    cst.Raise: Builder._raise,
     cst.Nonlocal: Builder._global,
     cst.Import: Builder._import,
     cst.ImportFrom: Builder._import_from,

@@ -27,6 +27,7 @@ from kerascheck.graph.model import (
     Shape,
     Tensor,
     TrainCall,
+    UserClass,
     UserFunction,
     Value,
 )
@@ -120,8 +121,12 @@ def call(b: Builder, node: cst.Call) -> Value:
         if isinstance(receiver, ObjRef):
             state = b.heap[receiver.key]
             callee = state.get(name) if isinstance(state, ObjState) else UNKNOWN
+            if not isinstance(callee, (Layer, ModelRef)):
+                b.forget_receiver(receiver, name)  # a method may change the object
             return call_value(b, callee, node)
         Args(b, node).all(escape=True)
+        b.escape(receiver)
+        b.forget_mutated(func.value, name)
         return UNKNOWN
     return call_value(b, b.ev(func), node)
 
@@ -140,7 +145,10 @@ def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
     args.all(escape=True)
     if isinstance(callee, ModelClass):
         return ModelRef(b.alloc(ModelState(output=callee.output)))
+    if isinstance(callee, UserClass):
+        return ObjRef(b.alloc(ObjState(blocked=callee.blocked)))
     if isinstance(callee, UserFunction):
+        b.escape(callee)  # what the body reads from outer scopes may change
         returns = callee.returns
         if isinstance(returns, ModelRef):
             return ModelRef(b.alloc(b.heap[returns.key]))  # each call builds its own model
@@ -467,6 +475,13 @@ def _to_categorical(b: Builder, node: cst.Call) -> Value:
 def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
     args = Args(b, node)
     values = [args.value(a) for a in args.positional]
+    if name in ("exec", "eval", "globals", "locals", "vars"):
+        args.all(escape=True)
+        b.forget_all()
+        return b.namespace
+    if name in ("setattr", "delattr"):
+        args.all(escape=True)
+        return UNKNOWN
     args.all(escape=False)
     if args.starred or (args.keywords and name != "enumerate"):
         return UNKNOWN

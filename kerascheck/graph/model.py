@@ -114,17 +114,31 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class ObjRef:
-    """``self`` of a class being analysed; attributes live in the heap under ``key``."""
+    """An object whose attributes are places (``self`` of a class being analysed, an instance of
+    a class of the file); its attributes live in the heap under ``key``."""
 
     key: int
 
 
 @dataclass(frozen=True)
 class UserFunction:
-    """A function defined in the file; ``returns`` is what every call gives back."""
+    """A function defined in the file; ``returns`` is what every call gives back. ``free`` are
+    the names its body reads that it does not bind as parameters: a call (or unseen code handed
+    the function) may change what they hold."""
 
     name: str
     returns: Value
+    free: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserClass:
+    """A class of the file that is not a Keras model: calling it makes an object whose
+    attributes are places. ``blocked`` are names the class defines that may be descriptors
+    (properties ...): reading or writing them runs code."""
+
+    name: str
+    blocked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -141,7 +155,19 @@ class Builtin:
 
 
 Value = (
-    _Unknown | Const | Seq | Module | Layer | Tensor | Array | ModelRef | ObjRef | UserFunction | ModelClass | Builtin
+    _Unknown
+    | Const
+    | Seq
+    | Module
+    | Layer
+    | Tensor
+    | Array
+    | ModelRef
+    | ObjRef
+    | UserFunction
+    | UserClass
+    | ModelClass
+    | Builtin
 )
 
 
@@ -155,7 +181,10 @@ class ModelState:
 
 @dataclass(frozen=True)
 class ObjState:
+    """An object's attributes; one never set reads UNKNOWN. ``blocked`` names are never places."""
+
     attrs: tuple[tuple[str, Value], ...] = ()
+    blocked: frozenset[str] = frozenset()
 
     def get(self, name: str) -> Value:
         for key, value in self.attrs:
@@ -164,7 +193,13 @@ class ObjState:
         return UNKNOWN
 
     def set(self, name: str, value: Value) -> ObjState:
-        return ObjState(tuple((k, v) for k, v in self.attrs if k != name) + ((name, value),))
+        kept = tuple((k, v) for k, v in self.attrs if k != name)
+        if name in self.blocked:
+            return ObjState(kept, self.blocked)
+        return ObjState(kept + ((name, value),), self.blocked)
+
+    def without(self, name: str) -> ObjState:
+        return ObjState(tuple((k, v) for k, v in self.attrs if k != name), self.blocked)
 
 
 HeapState = ModelState | ObjState

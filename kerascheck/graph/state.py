@@ -32,9 +32,11 @@ class Scope:
     """Names bound in a module or function body; functions read through to ``parent``."""
 
     parent: Scope | None = None
-    vars: dict[str, Value] = field(default_factory=dict)
+    vars: dict[str, Value] = field(default_factory=dict)  # also module attributes: "tensorflow.model"
     stars: list[str] = field(default_factory=list)  # star-imported modules, in order
     outer: set[str] = field(default_factory=set)  # names declared global/nonlocal
+    # names (and module attributes) a function may rebind whenever it runs: never trusted here
+    volatile: set[str] = field(default_factory=set)
     returns: list[Value] = field(default_factory=list)
 
     @property
@@ -53,7 +55,7 @@ def havoc(state: HeapState) -> HeapState:
     """The state of an object after code we cannot see may have changed it."""
     if isinstance(state, ModelState):
         return ModelState(output=Tensor(None), loss=None)
-    return ObjState(tuple((name, UNKNOWN) for name, _ in state.attrs))
+    return ObjState(blocked=state.blocked)
 
 
 def merge_values(a: Value, b: Value) -> Value:
@@ -81,7 +83,7 @@ def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
         return a
     if isinstance(a, ObjState) and isinstance(b, ObjState):
         names = dict.fromkeys([n for n, _ in a.attrs] + [n for n, _ in b.attrs])
-        merged = ObjState()
+        merged = ObjState(blocked=a.blocked | b.blocked)
         for name in names:
             merged = merged.set(name, merge_values(a.get(name), b.get(name)))
         return merged
