@@ -10,8 +10,8 @@ rules only ever judge what is certain.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 import libcst as cst
@@ -36,11 +36,22 @@ from kerascheck.graph.model import (
     UserFunction,
     Value,
 )
-from kerascheck.graph.state import MAX_UNROLL, MISSING, Journal, Scope, havoc
+from kerascheck.graph.state import (
+    MAX_UNROLL,
+    MISSING,
+    Changes,
+    Journal,
+    Scope,
+    havoc,
+    merge_values,
+    same_changes,
+)
 from kerascheck.names import MERGE_FUNCTIONS, is_keras_module, keras_name
 from kerascheck.walk import walk
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
+MAX_PASSES = 3  # passes of a loop body before what it changes is widened to unknown
+MAX_NESTED = 3  # loops nested deeper than this widen at once (the cost stays 2 passes a level)
 
 _BUILTINS = frozenset(
     {
@@ -104,21 +115,54 @@ class Builder:
     def __init__(self) -> None:
         self.graph = Graph()
         self.heap: dict[int, HeapState] = {}
-        self.journal = Journal(self.heap)
+        self.journal = Journal(self.heap, self._unbound_fails)
         self.scope = Scope()
         self.recording = True
         self.statement: cst.CSTNode | None = None  # the statement being run
         self._keys = 0
+        # Objects are named by allocation site: the n-th object a call node makes since the
+        # innermost loop's pass began, so every pass of a loop names its objects alike.
+        self._calls: list[cst.CSTNode] = []  # calls being evaluated, innermost last
+        self._site_keys: dict[tuple[int, int], int] = {}
+        self._made: dict[int, int] = {}  # id(site) -> objects made there so far
+        self._made_trail: list[tuple[int, int]] = []
+        self._loops: list[_Loop] = []
         self.places: set[str] = set()  # module attributes ever assigned ("tensorflow.model")
         self.own_methods: dict[int, frozenset[str] | None] = {}  # self objects -> their methods
         self.namespace = NAMESPACE  # what globals() gives: writing through it forgets everything
 
     # ------------------------------------------------------------ heap and state
 
-    def alloc(self, state: HeapState) -> int:
-        self._keys += 1
-        self.set_heap(self._keys, state)
-        return self._keys
+    def alloc(self, state: HeapState, site: cst.CSTNode | None = None) -> int:
+        """A heap key for a new object made at ``site`` (by default the call being evaluated)."""
+        if site is None and self._calls:
+            site = self._calls[-1]
+        if site is None:
+            self._keys += 1
+            key = self._keys
+        else:
+            ident = id(site)
+            count = self._made.get(ident, 0)
+            self._made[ident] = count + 1
+            if self._loops:
+                self._made_trail.append((ident, count))
+            known = self._site_keys.get((ident, count))
+            if known is None:
+                self._keys += 1
+                known = self._site_keys[(ident, count)] = self._keys
+            key = known
+        self.set_heap(key, state)
+        return key
+
+    def _unbound_fails(self, mapping: dict[Any, Any], key: object) -> bool:
+        """Whether reading ``key`` of ``mapping`` when it is not bound raises: then a name bound
+        on one path only has that path's value wherever it is read (a module attribute may exist
+        anyway, a name may come from a star import or the builtins)."""
+        if mapping is self.heap or not isinstance(key, str) or "." in key:
+            return False
+        if mapping is self.scope.root.vars:
+            return not self.scope.root.stars and key not in _BUILTINS and key not in _REFLECTIVE
+        return True
 
     def set_heap(self, key: int, state: HeapState) -> None:
         self.journal.write(self.heap, key, state)
@@ -200,20 +244,14 @@ class Builder:
 
     def forget_mutated(self, node: cst.BaseExpression, method: str) -> None:
         """``sizes.append(...)``: a list display is a value here, so the name holding it is unknown
-        after a method that may change it."""
-        if method in _PURE_SEQ_METHODS or not isinstance(node, cst.Name):
+        after a method that may change it. ``model.layers.pop()`` changes the model in Keras 1."""
+        if method in _PURE_SEQ_METHODS:
             return
-        if isinstance(self.scope.vars.get(node.value), Seq):
-            self.set_var(node.value, UNKNOWN)
-
-    @contextmanager
-    def scratch(self) -> Iterator[None]:
-        """Run code without recording graph nodes (a loop body's discovery pass)."""
-        recording, self.recording = self.recording, False
-        try:
-            yield
-        finally:
-            self.recording = recording
+        if isinstance(node, cst.Name):
+            if isinstance(self.scope.vars.get(node.value), Seq):
+                self.set_var(node.value, UNKNOWN)
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, (cst.Name, cst.Attribute)):
+            self.escape(self.ev(node.value))
 
     # ------------------------------------------------------------ names
 
@@ -450,53 +488,110 @@ class Builder:
 
     def _for(self, node: cst.For) -> None:
         items = self.ev(node.iter)
+        orelse = node.orelse
         if isinstance(items, Seq) and len(items.items) <= MAX_UNROLL and not _jumps(node.body):
-            for item in items.items:
-                self.bind(node.target, item)
+            for each in items.items:
+                self.bind(node.target, each)
                 self.run_suite(node.body)
+            if orelse is not None:
+                self.run_suite(orelse.body)
+            return
+        # Each pass takes any item: the join of the items when they are known.
+        joined: Value = UNKNOWN
+        if isinstance(items, Seq) and items.items:
+            joined = items.items[0]
+            for other in items.items[1:]:
+                joined = merge_values(joined, other)
         else:
             self.escape(items)
 
-            def body() -> None:
-                self.bind(node.target, UNKNOWN)
-                self.run_suite(node.body)
+        def body() -> None:
+            self.bind(node.target, joined)
+            self.run_suite(node.body)
 
-            self._unknown_loop(body)
-        if node.orelse is not None:
-            self.run_suite(node.orelse.body)
+        self._unknown_loop(body, None if orelse is None else (lambda: self.run_suite(orelse.body)))
 
     def _while(self, node: cst.While) -> None:
         def body() -> None:
             self.ev(node.test)
             self.run_suite(node.body)
 
-        self._unknown_loop(body)
-        if node.orelse is not None:
-            self.run_suite(node.orelse.body)
+        orelse = node.orelse
+        self._unknown_loop(body, None if orelse is None else (lambda: self.run_suite(orelse.body)))
 
-    def _unknown_loop(self, body: Callable[[], None]) -> None:
-        """A loop that may run any number of times: what it changes is unknown on entry.
+    def _unknown_loop(self, body: Callable[[], None], orelse: Callable[[], None] | None) -> None:
+        """A loop that may run any number of times, interpreted to a fixpoint.
 
-        A first pass, recording nothing, finds what the body changes; those names and models
-        become unknown; the second pass records. Findings between two layers the body itself
-        adds are still certain, whenever the body runs.
+        The head state starts as the entry; each pass runs the body from the head, and the new
+        head is the join of the old one, the body's end and every ``continue``. When a pass
+        leaves the head as it was, that pass ran from a state that holds on every iteration: the
+        graph nodes it recorded are kept (those of earlier passes are dropped), so a finding in
+        the body holds on every pass. Joins widen (sizes, ranks, a model's output become
+        unknown where passes differ), so this takes two or three passes; after ``MAX_PASSES``,
+        or when loops nest deeper than ``MAX_NESTED``, everything the body changed is made
+        unknown and one more pass runs from there. After the loop: the head (run zero or more
+        times; ``else`` runs from it) joined with the states at every ``break``.
         """
-        journal = self.journal
+        journal, graph = self.journal, self.graph
         mark = journal.mark()
-        with self.scratch():
+        loop = _Loop(mark)
+        self._loops.append(loop)
+        made = len(self._made_trail)
+        kept = (len(graph.applications), len(graph.train_calls))
+        head: Changes = {}
+        passes = 1 if len(self._loops) > MAX_NESTED else MAX_PASSES
+        for number in range(1, MAX_PASSES + 4):
+            del graph.applications[kept[0] :], graph.train_calls[kept[1] :]
+            self._rewind_sites(made)
+            loop.breaks, loop.continues = [], []
+            journal.apply(head)
             body()
-        touched = journal.changes(mark)
-        journal.undo(mark)
-        for mapping, key, _ in touched.values():
-            if mapping is not self.heap:
-                journal.write(mapping, key, UNKNOWN)
-            elif key in self.heap:
-                journal.write(mapping, key, havoc(self.heap[key]))
-        body()
-        after = journal.changes(mark)
+            end = journal.changes(mark)
+            journal.undo(mark)
+            journal.merge_into_current([{}, head, end, *loop.continues])
+            joined = journal.changes(mark)
+            journal.undo(mark)
+            if same_changes(joined, head):
+                break
+            head = joined if number < passes else self._widen(joined)
+        else:
+            # Not settled even when widened (each pass reached new names): keep nothing the
+            # body recorded, and what it changed is unknown.
+            del graph.applications[kept[0] :], graph.train_calls[kept[1] :]
+            head = self._widen(head)
+        self._loops.pop()
+        journal.apply(head)
+        if orelse is not None:
+            orelse()
+        normal = journal.changes(mark)
         journal.undo(mark)
         journal.release()
-        journal.merge_into_current([{}, after])
+        journal.merge_into_current([normal, *loop.breaks])
+
+    def _widen(self, head: Changes) -> Changes:
+        """Everything a loop that did not settle changes is unknown."""
+        widened: Changes = {}
+        for ident, (mapping, key, value) in head.items():
+            if mapping is self.heap:
+                if value is not MISSING:
+                    value = havoc(value)  # type: ignore[arg-type]
+            elif value is not MISSING:
+                value = UNKNOWN
+            widened[ident] = (mapping, key, value)
+        return widened
+
+    def _rewind_sites(self, length: int) -> None:
+        """A new pass of a loop names the objects it makes as the last pass did."""
+        trail = self._made_trail
+        while len(trail) > length:
+            ident, count = trail.pop()
+            self._made[ident] = count
+
+    def _jump(self, node: cst.Break | cst.Continue) -> None:
+        if self._loops:
+            loop = self._loops[-1]
+            ends = loop.breaks if isinstance(node, cst.Break) else loop.continues
+            ends.append(self.journal.changes(loop.mark))
 
     def _try(self, node: cst.Try | cst.TryStar) -> None:
         journal = self.journal
@@ -579,6 +674,7 @@ class Builder:
         if node.returns is not None:
             self.escape_names(node.returns)
         scope = Scope(parent=self.scope)
+        loops, self._loops = self._loops, []  # a break in the body is the body's own
         for i, param in enumerate(every):
             scope.vars[param.name.value] = self_obj if (i == 0 and self_obj is not None) else UNKNOWN
         saved, self.scope = self.scope, scope
@@ -586,6 +682,7 @@ class Builder:
             self.run_suite(node.body)
         finally:
             self.scope = saved
+            self._loops = loops
         returns = scope.returns[0] if len(scope.returns) == 1 else UNKNOWN
         bound = {param.name.value for param in every}
         free = tuple(dict.fromkeys(n for n in _names_in(node.body) if n not in bound))
@@ -605,7 +702,7 @@ class Builder:
         plain = all(b == Builtin("object") for b in bases)
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
         blocked = _descriptor_names(node)
-        obj = ObjRef(self.alloc(ObjState(blocked=blocked)))
+        obj = ObjRef(self.alloc(ObjState(blocked=blocked), node))
         names = frozenset(m.name.value for m in methods)
         # Calls to the class's own methods are run in order below; with a Keras base, Keras'
         # methods too; with a base we cannot see, any method may change ``self``.
@@ -692,7 +789,8 @@ class Builder:
             state = self.heap[base.key]
             if attr == "output" and isinstance(state, ModelState) and state.output is not None:
                 return state.output
-            self.escape(base)
+            if attr not in _MODEL_READS:
+                self.escape(base)
         return UNKNOWN
 
     def _subscript(self, node: cst.Subscript) -> Value:
@@ -823,7 +921,11 @@ class Builder:
 
     def _call(self, node: cst.Call) -> Value:
         self.graph.statement_of[id(node)] = self.statement
-        return keras_calls.call(self, node)
+        self._calls.append(node)
+        try:
+            return keras_calls.call(self, node)
+        finally:
+            self._calls.pop()
 
 
 def _keras_class(path: str) -> str | None:
@@ -890,8 +992,22 @@ def _hooks(methods: frozenset[str]) -> bool:
     return bool(methods & {"__setattr__", "__getattr__", "__getattribute__", "__delattr__", "__init_subclass__"})
 
 
+# Model attributes whose reading changes nothing (``len(model.layers)``; changing the list they
+# give is caught by ``forget_mutated``).
+_MODEL_READS = frozenset({"layers", "name", "inputs", "outputs", "input", "input_shape", "output_shape"})
 _PURE_SEQ_METHODS = frozenset({"index", "count", "copy", "__len__", "__getitem__"})
-_INERT = (cst.Pass, cst.Break, cst.Continue)
+_INERT = (cst.Pass,)
+
+
+@dataclass
+class _Loop:
+    """A loop being interpreted: the journal mark of its entry, and the states (as changes
+    since the entry) at each ``break`` and ``continue`` of the current pass."""
+
+    mark: int
+    breaks: list[Changes] = field(default_factory=list)
+    continues: list[Changes] = field(default_factory=list)
+
 
 _JUMPS = (cst.Break, cst.Continue, cst.Return)
 
@@ -948,6 +1064,8 @@ _STATEMENTS: dict[type, Callable[[Builder, Any], None]] = {
     cst.Del: Builder._del,
     cst.Global: Builder._global,
     cst.Assert: Builder._assert,
+    cst.Break: Builder._jump,
+    cst.Continue: Builder._jump,
     cst.Raise: Builder._raise,
     cst.Nonlocal: Builder._global,
     cst.Import: Builder._import,

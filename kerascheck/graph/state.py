@@ -19,6 +19,8 @@ from kerascheck.graph.model import (
     HeapState,
     ModelState,
     ObjState,
+    Seq,
+    Shape,
     Tensor,
     Value,
 )
@@ -93,15 +95,61 @@ def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
     return havoc(a)
 
 
+def same_value(a: object, b: object) -> bool:
+    """Whether two values (or heap states) say the same, for a loop's fixpoint test: tensors by
+    shape and origin, containers by their items (``==`` compares tensors by identity)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Tensor):
+        assert isinstance(b, Tensor)
+        return a.origin is b.origin and _same_shape(a.shape, b.shape)
+    if isinstance(a, Seq):
+        assert isinstance(b, Seq)
+        return len(a.items) == len(b.items) and all(same_value(x, y) for x, y in zip(a.items, b.items))
+    if isinstance(a, ModelState):
+        assert isinstance(b, ModelState)
+        return a.loss == b.loss and same_value(a.output, b.output)
+    if isinstance(a, ObjState):
+        assert isinstance(b, ObjState)
+        names = {n for n, _ in a.attrs} | {n for n, _ in b.attrs}
+        return a.blocked == b.blocked and all(same_value(a.get(n), b.get(n)) for n in names)
+    return a == b
+
+
+def _same_shape(a: Shape, b: Shape) -> bool:
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b))
+
+
+def same_changes(a: Changes, b: Changes) -> bool:
+    """Whether two sets of changes since the current state lead to the same state."""
+    for ident in a.keys() | b.keys():
+        mapping, key, _ = a[ident] if ident in a else b[ident]
+        base = mapping.get(key, MISSING)
+        if not same_value(a[ident][2] if ident in a else base, b[ident][2] if ident in b else base):
+            return False
+    return True
+
+
 Key = tuple[int, object]  # (id of the dict, key in it)
 Changes = dict[Key, tuple[dict[Any, Any], object, object]]  # key -> (dict, key, value at the end)
 
 
 class Journal:
-    """Every write to the heap and to scopes, recorded while some branch may undo it."""
+    """Every write to the heap and to scopes, recorded while some branch may undo it.
 
-    def __init__(self, heap: dict[int, HeapState]) -> None:
+    ``unbound_fails(mapping, key)`` says whether reading a key that is not bound raises (a
+    local or module name without a star import): then a name bound on one path only keeps
+    that path's value, since reading it on the other path stops the program."""
+
+    def __init__(
+        self, heap: dict[int, HeapState], unbound_fails: Callable[[dict[Any, Any], object], bool] | None = None
+    ) -> None:
         self.heap = heap
+        self.unbound_fails = unbound_fails
         self._trail: list[tuple[dict[Any, Any], object, object]] = []
         self._marks = 0
 
@@ -151,15 +199,19 @@ class Journal:
             values = [end[ident][2] if ident in end else base for end in ends]
             merged = values[0]
             for value in values[1:]:
-                merged = self._merge(mapping, merged, value)
+                merged = self._merge(mapping, key, merged, value)
             if merged is not base:
                 self.write(mapping, key, merged)
 
-    def _merge(self, mapping: dict[Any, Any], a: object, b: object) -> object:
+    def _merge(self, mapping: dict[Any, Any], key: object, a: object, b: object) -> object:
         if a is MISSING or b is MISSING:
             if mapping is self.heap:
                 return b if a is MISSING else a  # an object made on one path only
-            return MISSING if a is b else UNKNOWN
+            if a is b:
+                return MISSING
+            if self.unbound_fails is not None and self.unbound_fails(mapping, key):
+                return b if a is MISSING else a
+            return UNKNOWN
         if mapping is self.heap:
             return merge_heap_states(cast(HeapState, a), cast(HeapState, b))  # the heap holds HeapStates
         return merge_values(cast(Value, a), cast(Value, b))  # scopes hold Values
