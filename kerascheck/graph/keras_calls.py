@@ -475,11 +475,13 @@ def _to_categorical(b: Builder, node: cst.Call) -> Value:
 def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
     args = Args(b, node)
     values = [args.value(a) for a in args.positional]
-    if name in ("exec", "eval", "globals", "locals", "vars"):
+    if name in ("exec", "eval"):
         args.all(escape=True)
         b.forget_all()
-        return b.namespace
-    if name in ("setattr", "delattr"):
+        return UNKNOWN
+    if name in ("globals", "locals", "vars") and not node.args:
+        return b.namespace  # writing through it, or handing it away, forgets everything
+    if name in ("setattr", "delattr", "vars"):
         args.all(escape=True)
         return UNKNOWN
     args.all(escape=False)
