@@ -82,14 +82,17 @@ def loop_expected(program: diff.Program, start: diff.TensorState, body: int) -> 
         for index, step in enumerate(result.steps):
             seen.setdefault(source(index), []).append((set(step.codes), source(step.given.origin)))  # type: ignore[arg-type]
             ranks.setdefault(source(index), set()).add(step.given.rank)  # type: ignore[arg-type]
-            if step.keras.startswith("error"):
+            if step.keras.startswith("error") and not (diff.is_rnn(step.spec) or diff.is_pass_through(step.spec)):
                 refused.add(source(index))  # type: ignore[arg-type]
         out = result.output
         outputs.append(diff.TensorState(out.dims, source(out.origin)))
-    if any(len(ranks[index]) > 1 for index in refused):
-        # Keras refuses a layer on some path, and the paths give it inputs of different ranks (or
-        # one nothing is known about): the rules take a rank that is not known as one the layer
-        # accepts, so the paths on which the model does not build are not held against them.
+    judged_after = {index for index in refused if index < len(stack) - 1 or program.ops}
+    if any(len(ranks[index]) > 1 for index in judged_after):
+        # Keras refuses a layer on some path (one whose output is then unknown: not an RNN, not
+        # a pass-through layer), the paths give it inputs of different ranks (or one nothing is
+        # known about), and something after it is judged: the rules take a rank that is not
+        # known as one the layer accepts, so the paths on which the model does not build are not
+        # held against what follows.
         return None
     found: set[tuple[str, diff.Anchor]] = set()
     for index, applications in seen.items():
