@@ -129,7 +129,7 @@ class Builder:
         self._loops: list[_Loop] = []
         self.places: set[str] = set()  # module attributes ever assigned ("tensorflow.model")
         self.own_methods: dict[int, frozenset[str] | None] = {}  # self objects -> their methods
-        self.namespace = NAMESPACE  # what globals() gives: writing through it forgets everything
+        self.namespace: Value = NAMESPACE  # what globals() gives: writing through it forgets everything
 
     # ------------------------------------------------------------ heap and state
 

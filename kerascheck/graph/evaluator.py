@@ -18,7 +18,8 @@ class Evaluator(Protocol):
 
     graph: Graph  # where applications and training calls are recorded
     heap: dict[int, HeapState]  # the models and objects made so far, by key (read only here)
-    recording: bool  # False during a loop body's discovery pass: record nothing
+    recording: bool  # False: record nothing (a loop keeps only its last pass's records itself)
+    namespace: Value  # what globals() gives: writing through it forgets everything
 
     def ev(self, node: cst.BaseExpression) -> Value:
         """The value of an expression (evaluating it once, with its effects)."""
@@ -29,7 +30,19 @@ class Evaluator(Protocol):
         ...
 
     def alloc(self, state: HeapState) -> int:
-        """A new heap object; its key."""
+        """A new heap object, named by the call being evaluated; its key."""
+        ...
+
+    def forget_receiver(self, receiver: Value, method: str) -> None:
+        """``receiver.method(...)``, a method not modelled: forget what it may change."""
+        ...
+
+    def forget_mutated(self, node: cst.BaseExpression, method: str) -> None:
+        """A list display, or ``model.layers``, changed in place by ``method``."""
+        ...
+
+    def forget_all(self) -> None:
+        """``exec`` and its kin: any name may be rebound, any model changed."""
         ...
 
     def set_heap(self, key: int, state: HeapState) -> None:
