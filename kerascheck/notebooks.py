@@ -2,9 +2,12 @@
 
 - ``to_program(raw)`` joins the code cells, in order, into one program (a model built in one cell
   and trained in another is one model) and returns it with a ``LineMap`` from each program line
-  to its cell and its line in that cell. IPython syntax (``%magic``, ``%%cell magic``, ``!shell``,
-  ``obj?`` help, ``x = !cmd``) becomes a neutral line (``pass`` or blank), one line for one line,
-  so every other line and column keeps its place.
+  to its cell and its line in that cell. Each cell is first cleaned up as IPython does before it
+  runs it (a leading indent and ``>>>`` or ``In [n]:`` prompts removed, each line keeping its
+  place; the map says how many columns each line lost). IPython syntax (``%magic``, ``%%cell
+  magic``, ``!shell``, ``obj?`` help, ``x = !cmd``) becomes a neutral line (``pass`` or blank),
+  one line for one line, so every other line keeps its place. A cell that is still not Python is
+  left out (blank lines) and named in the map's ``skipped``: the other cells are checked.
 - ``with_program(raw, new_text)`` writes a changed program back into the cells it came from. A
   cell whose lines did not change is not touched, the magics come back as they were, and only the
   ``source`` of a changed cell is rewritten in the JSON text, in the notebook's own layout: outputs,
@@ -62,9 +65,24 @@ def is_notebook(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class LineMap:
-    """Program line ``n`` (1-based) is line ``lines[n - 1][1]`` of cell ``lines[n - 1][0]``."""
+    """Program line ``n`` (1-based) is line ``lines[n - 1][1]`` of cell ``lines[n - 1][0]``, and
+    its columns are ``shifts[n - 1]`` more in the cell (the indent or prompt IPython removes).
+    ``skipped`` says, one message a cell, which cells are not Python and were left out."""
 
     lines: tuple[tuple[int, int], ...]
+    shifts: tuple[int, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    def skipped_reason(self) -> str | None:
+        """One line for the cells left out, or None when every code cell is Python."""
+        if not self.skipped:
+            return None
+        which = "the cell is" if len(self.skipped) == 1 else "those cells are"
+        return f"{'; '.join(self.skipped)} ({which} skipped, the others are checked)"
+
+    def shift(self, line: int) -> int:
+        """Columns the cleanup removed from the start of a program line."""
+        return self.shifts[line - 1] if 1 <= line <= len(self.shifts) else 0
 
     def locate(self, line: int) -> tuple[int, int]:
         """The (cell, line in cell) of a program line; a line past the end counts in the last cell."""
@@ -97,8 +115,10 @@ class _Cell:
     source: str  # the cell's text
     source_is_list: bool
     lines: list[str]  # the cell's lines, without line breaks
-    program: list[str]  # the same lines with IPython syntax neutralised (code cells only)
+    program: list[str]  # the same lines cleaned up, IPython syntax neutralised (code cells only)
     neutral: list[bool]  # which lines were neutralised
+    prefixes: list[str]  # what the cleanup removed from the start of each line
+    error: str | None = None  # why the cell is not Python (then its program is blank)
 
 
 @dataclass
@@ -155,9 +175,74 @@ def _load(raw: str) -> _Notebook:
         else:
             raise NotebookError(f"not a notebook: cell {number} has a source that is not text")
         lines = _split(text)
-        program, neutral = _neutralise(lines) if cell["cell_type"] == "code" else ([], [])
-        loaded.append(_Cell(number, cell["cell_type"], text, is_list, lines, program, neutral))
+        if cell["cell_type"] == "code":
+            cleaned, prefixes = cleanup(lines)
+            program, neutral = _neutralise(cleaned)
+        else:
+            program, neutral, prefixes = [], [], []
+        loaded.append(_Cell(number, cell["cell_type"], text, is_list, lines, program, neutral, prefixes))
     return _Notebook(loaded, python)
+
+
+# ---------------------------------------------------------------- IPython's cleanup
+
+_INDENT = re.compile(r"[ \t]+")
+# The prompts IPython strips (IPython.core.inputtransformer2's classic_prompt and ipython_prompt):
+# ``>>>`` only starts a block (``...`` alone is valid Python); ``In [n]:`` and ``...:`` anywhere.
+_CLASSIC_FIRST = re.compile(r">>>(?: |$)")
+_CLASSIC = re.compile(r"(?:>>>|\.\.\.)(?: |$)")
+_IPYTHON = re.compile(r"(?:(?:(?:\[nav\]|\[ins\])? )?In \[\d+\]: |\s*\.{3,}: ?)")
+
+
+def cleanup(lines: list[str]) -> tuple[list[str], list[str]]:
+    """A cell's lines as IPython cleans them up before running the cell, one line for one line,
+    and the prefix removed from each: the first code line's indent from every line that starts
+    with it, then ``>>>``/``...`` prompts, then ``In [n]:``/``...:`` prompts, each stripped from
+    every line when the block's first line (or its second) carries one."""
+    cleaned, prefixes = list(lines), [""] * len(lines)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return cleaned, prefixes
+    indent = _INDENT.match(lines[first])
+    if indent is not None:
+        space = indent.group(0)
+        for i in range(first, len(lines)):
+            if cleaned[i].startswith(space):
+                cleaned[i], prefixes[i] = cleaned[i][len(space) :], space
+    for initial, prompt in ((_CLASSIC_FIRST, _CLASSIC), (_IPYTHON, _IPYTHON)):
+        second = cleaned[first + 1] if first + 1 < len(cleaned) else None
+        if initial.match(cleaned[first]) or (second is not None and prompt.match(second)):
+            for i in range(first, len(cleaned)):
+                found = prompt.match(cleaned[i])
+                if found is not None:
+                    cleaned[i], prefixes[i] = cleaned[i][found.end() :], prefixes[i] + found.group(0)
+    return cleaned, prefixes
+
+
+def _continuation(prefix: str) -> str:
+    """The prefix for a line a fix adds after a line with ``prefix``: a prompt continues."""
+    if prefix.endswith((">>> ", ">>>")):
+        return prefix[: prefix.rindex(">>>")] + "... "
+    found = re.search(r"In \[\d+\]: $", prefix)
+    if found is not None:
+        width = len(found.group(0))
+        return prefix[: found.start()] + " " * (width - 5) + "...: "
+    return prefix
+
+
+def _syntax_error(lines: list[str], cell: int) -> str | None:
+    """Why a cell's program lines are not Python, in one line; None when they are."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse("\n".join(lines) + "\n")
+    except SyntaxError as error:
+        if "too many nested" in (error.msg or ""):
+            return f"cell {cell} is too deeply nested to parse"
+        return f"syntax error in cell {cell} on line {error.lineno}: {error.msg}"
+    except (RecursionError, MemoryError, ValueError):
+        return f"cell {cell} is too deeply nested to parse"
+    return None
 
 
 # ---------------------------------------------------------------- IPython syntax
@@ -261,11 +346,27 @@ def to_program(raw: str) -> tuple[str, LineMap]:
     notebook = _load(raw)
     parts: list[str] = []
     where: list[tuple[int, int]] = []
-    for cell in notebook.code_cells():
-        for number, line in enumerate(cell.program, start=1):
+    shifts: list[int] = []
+    skipped: list[str] = []
+    for cell in _checked_cells(notebook):
+        if cell.error is not None:
+            skipped.append(cell.error)
+        for number, (line, prefix) in enumerate(zip(cell.program, cell.prefixes), start=1):
             parts.append(line + "\n")
             where.append((cell.number, number))
-    return "".join(parts), LineMap(tuple(where))
+            shifts.append(len(prefix))
+    return "".join(parts), LineMap(tuple(where), tuple(shifts), tuple(skipped))
+
+
+def _checked_cells(notebook: _Notebook) -> list[_Cell]:
+    """The code cells, each that is not Python once cleaned up made blank and given its error."""
+    cells = notebook.code_cells()
+    for cell in cells:
+        cell.error = _syntax_error(cell.program, cell.number)
+        if cell.error is not None:
+            cell.program = [""] * len(cell.program)
+            cell.neutral = [True] * len(cell.program)
+    return cells
 
 
 def with_program(raw: str, new_text: str) -> str:
@@ -277,7 +378,7 @@ def with_program(raw: str, new_text: str) -> str:
     it spans two cells, or it touches a line that was IPython syntax.
     """
     notebook = _load(raw)
-    cells = notebook.code_cells()
+    cells = _checked_cells(notebook)
     old_lines: list[str] = []
     owner: list[tuple[_Cell, int]] = []  # program line index -> (cell, index in cell)
     for cell in cells:
@@ -306,7 +407,7 @@ def with_program(raw: str, new_text: str) -> str:
             raise NotebookError(f"a change spans cells {first} and {last}; it cannot be written back")
         if any(owner[k][0].neutral[owner[k][1]] for k in range(i1, i2)):
             raise NotebookError(f"a change touches an IPython line in cell {min(touched)}")
-        rebuilt[touched.pop()].extend(new_lines[j1:j2])
+        rebuilt[touched.pop()].extend(_prefixed(owner, i1, i2, new_lines[j1:j2]))
 
     changed = {cell.number: rebuilt[cell.number] for cell in cells if rebuilt[cell.number] != cell.lines}
     if not changed:
@@ -327,6 +428,21 @@ def with_program(raw: str, new_text: str) -> str:
         last = span.end
     out.append(raw[last:])
     return "".join(out)
+
+
+def _prefixed(owner: list[tuple[_Cell, int]], i1: int, i2: int, new: list[str]) -> list[str]:
+    """Changed lines with the indent or prompt the cleanup removed put back: each replaced line
+    keeps its own, a line added after them gets the last one's (a prompt as its continuation)."""
+    out = []
+    for offset, line in enumerate(new):
+        if i1 + offset < i2:
+            cell, index = owner[i1 + offset]
+            prefix = cell.prefixes[index]
+        else:
+            cell, index = owner[max(i2 - 1, 0)]
+            prefix = _continuation(cell.prefixes[index])
+        out.append(prefix + line if line else prefix.rstrip())
+    return out
 
 
 # ---------------------------------------------------------------- the JSON text itself
@@ -481,8 +597,9 @@ def to_cells(findings: Iterable[Finding], line_map: LineMap) -> list[Finding]:
     for finding in findings:
         cell, line = line_map.locate(finding.line)
         end_cell, end_line = line_map.locate(finding.end_line)
-        end_column = finding.end_column
+        column = finding.column + line_map.shift(finding.line)  # the cell's own columns
+        end_column = finding.end_column + line_map.shift(finding.end_line)
         if end_cell != cell:  # cannot happen for valid cells; keep the finding inside its own cell
-            end_line, end_column = line, finding.column + 1
-        placed.append(replace(finding, line=line, end_line=end_line, end_column=end_column, cell=cell))
+            end_line, end_column = line, column + 1
+        placed.append(replace(finding, line=line, column=column, end_line=end_line, end_column=end_column, cell=cell))
     return placed

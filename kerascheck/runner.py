@@ -56,7 +56,13 @@ def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
 
 def _run(job: Job) -> FileResult:
     with collector_off():  # the trees of the analyses are freed inside: never walked by it
-        return _run_job(job)
+        result = _run_job(job)
+    line_map = job.source.line_map
+    if result.error is None and line_map is not None and line_map.skipped:
+        # Cells that are not Python were left out, the others checked: their findings stand,
+        # and the run still fails.
+        result.error = SourceError(job.path, line_map.skipped_reason() or "")
+    return result
 
 
 def _run_job(job: Job) -> FileResult:
@@ -151,6 +157,8 @@ def check_files(
                 results[-1].error = SourceError(path, "empty file, nothing to check")
             continue
         if not source.program.strip():
+            if target.explicit and source.line_map is not None and source.line_map.skipped:
+                results[-1].error = SourceError(path, source.line_map.skipped_reason() or "")
             continue  # a notebook without code cells, or with a kernel that is not Python
         if target.explicit or sources.may_have_findings(source.program):
             chosen, skip = (select, ignore) if codes_for is None else (codes_for(path), None)

@@ -74,10 +74,18 @@ def expectations(path: Path) -> set[tuple[int, int, str]]:
     return found
 
 
+def broken_cells(path: Path) -> set[int]:
+    """Cells that say ``# expect: syntax error``: not Python, to be skipped with an error line."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return {n for n, cell in enumerate(cells, start=1) if "# expect: syntax error" in "".join(cell["source"])}
+
+
 @pytest.mark.parametrize("path", NOTEBOOK_FIXTURES, ids=[p.name for p in NOTEBOOK_FIXTURES])
 def test_notebook_fixtures_match_their_expectations(path: Path) -> None:
     result = run_cli("check", "--format", "json", "--exit-zero", str(path))
-    assert result.returncode == 0, result.stderr
+    broken = broken_cells(path)
+    assert result.returncode == (2 if broken else 0), result.stderr
+    assert {int(n) for n in re.findall(r"syntax error in cell (\d+)", result.stderr)} == broken
     reported = {(f["cell"], f["line"], f["code"]) for f in json.loads(result.stdout)}
     assert reported == expectations(path)
 
@@ -356,3 +364,116 @@ def test_fix_writes_cells_back_and_keeps_outputs(tmp_path: Path) -> None:
     mtime = target.stat().st_mtime_ns
     run_cli("check", "--fix", "--unsafe-fixes", str(target))
     assert target.stat().st_mtime_ns == mtime  # nothing left to fix: not written again
+
+
+# ---------------------------------------------------------------- IPython's cleanup
+
+# Cells and what IPython 8's cleanup transforms (IPython.core.inputtransformer2: leading_empty_lines,
+# leading_indent, classic_prompt, ipython_prompt) make of them, as IPython itself gave them.
+IPYTHON_CLEANUP = [
+    ("  x = 1\n  y = 2\n", ["x = 1", "y = 2"]),
+    ("\n    x = 1\n    if x:\n        y = 2\n", ["x = 1", "if x:", "    y = 2"]),
+    ("  x = 1\ny = 2\n", ["x = 1", "y = 2"]),
+    ("\tx = 1\n\ty = 2\n", ["x = 1", "y = 2"]),
+    (">>> x = 1\n>>> if x:\n...     y = 2\n", ["x = 1", "if x:", "    y = 2"]),
+    (">>> x = 1\n", ["x = 1"]),
+    ("x = 1\n... \n", ["x = 1", ""]),
+    ("...\n", ["..."]),
+    ("x = ...\n>>> y\n", ["x = ...", "y"]),
+    ("In [3]: x = 1\n   ...: y = 2\n", ["x = 1", "y = 2"]),
+    ("In [12]: for i in range(2):\n    ...:     print(i)\n", ["for i in range(2):", "    print(i)"]),
+    ("x = 1\n   ...: y = 2\n", ["x = 1", "y = 2"]),
+    ("   In [3]: x = 1\n      ...: y = 2\n", ["x = 1", "y = 2"]),
+    ("  >>> x = 1\n  ... y = 2\n", ["x = 1", "y = 2"]),
+    ("[nav] In [2]: x = 1\n", ["x = 1"]),
+    ("x = [\n  1,\n]\n", ["x = [", "  1,", "]"]),
+    (">>>x = 1\n", [">>>x = 1"]),
+]
+
+
+@pytest.mark.parametrize(("cell", "ipython"), IPYTHON_CLEANUP, ids=[repr(c) for c, _ in IPYTHON_CLEANUP])
+def test_cells_are_cleaned_up_as_ipython_does_one_line_for_one_line(cell: str, ipython: list[str]) -> None:
+    lines = cell.splitlines()
+    cleaned, prefixes = notebooks.cleanup(lines)
+    assert len(cleaned) == len(lines) == len(prefixes)
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    assert cleaned[:first] == lines[:first] and cleaned[first:] == ipython  # IPython drops leading blanks
+    assert [p + c for p, c in zip(prefixes, cleaned)] == lines  # only prefixes are removed
+
+
+CLEANUP_FIXTURE = FIXTURES / "notebook_ipython_cleanup.ipynb"
+
+
+def _cell_lines(raw: str, cell: int) -> list[str]:
+    source = json.loads(raw)["cells"][cell - 1]["source"]
+    return ("".join(source) if isinstance(source, list) else source).splitlines()
+
+
+def test_findings_in_cleaned_cells_have_the_cells_own_columns_in_every_format() -> None:
+    raw = CLEANUP_FIXTURE.read_text(encoding="utf-8")
+    result = run_cli("check", "--format", "json", "--exit-zero", str(CLEANUP_FIXTURE))
+    findings = json.loads(result.stdout)
+    assert {f["cell"] for f in findings} == {3, 4, 5, 8}
+    for f in findings:
+        text = _cell_lines(raw, f["cell"])[f["line"] - 1]
+        assert text[f["column"] - 1 :].startswith("layers."), (f["cell"], text, f["column"])
+        assert text[f["end_column"] - 2] == ")", (f["cell"], text, f["end_column"])
+    sarif = json.loads(run_cli("check", "--format", "sarif", str(CLEANUP_FIXTURE)).stdout)
+    github = run_cli("check", "--format", "github", str(CLEANUP_FIXTURE)).stdout
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in sarif["runs"][0]["results"]]
+    columns = [(int(line), int(col)) for line, col in re.findall(r"line=(\d+),col=(\d+)", github)]
+    assert len(regions) == len(columns) == len(findings)
+    stored = raw.splitlines()
+    for region, (line, column) in zip(regions, columns):
+        assert (region["startLine"], region["startColumn"]) == (line, column)
+        assert stored[line - 1][column - 1 :].startswith("layers."), stored[line - 1]
+
+
+def test_a_cell_that_is_not_python_is_skipped_and_the_others_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(
+        nbformat_text(notebook(code(lines(IMPORTS)), code(["x = (\n"]), code(lines(MODEL)), code(["y = ]\n"])))
+    )
+    result = run_cli("check", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {bad}: syntax error in cell 2 on line 1: '(' was never closed; syntax error in cell 4 on line 1: "
+        "unmatched ']' (those cells are skipped, the others are checked)"
+    ]
+    assert result.stdout.startswith(f"{bad}:cell 3:4:5: KER101 ")
+    only_bad = tmp_path / "only_bad.ipynb"
+    only_bad.write_text(nbformat_text(notebook(code(["x = (\n"]))))
+    result = run_cli("check", str(only_bad))
+    assert result.returncode == 2 and "syntax error in cell 1 on line 1" in result.stderr
+    source = pipeline.from_text(str(bad), bad.read_text())
+    assert source.line_map is not None
+    assert "syntax error in cell 2 on line 1" in (source.line_map.skipped_reason() or "")
+    assert [(f.cell, f.code) for f in pipeline.check(source)] == [(3, "KER101")]
+
+
+def test_fixes_in_cleaned_cells_keep_the_indent_and_the_prompts(tmp_path: Path) -> None:
+    target = tmp_path / CLEANUP_FIXTURE.name
+    shutil.copy(CLEANUP_FIXTURE, target)
+    result = run_cli("check", "--fix", "--unsafe-fixes", str(target))
+    assert result.returncode == 2 and "syntax error in cell 7" in result.stderr
+    assert result.stdout.startswith("Fixed 2 findings.\n")
+    before, after = CLEANUP_FIXTURE.read_text(encoding="utf-8"), target.read_text(encoding="utf-8")
+    assert _cell_lines(after, 3)[2] == "  x = layers.Dense(4)(x)  # expect: KER101"
+    assert _cell_lines(after, 4)[2] == "...     layers.LSTM(8, return_sequences=True),"
+    changed = [n for n in range(1, 9) if _cell_lines(before, n) != _cell_lines(after, n)]
+    assert changed == [3, 4]
+    for n in (3, 4):
+        old, new = _cell_lines(before, n), _cell_lines(after, n)
+        assert [line for line in old if line not in new] == [old[2]]
+
+
+def test_lines_a_change_adds_to_a_cleaned_cell_get_its_indent_or_a_continuation_prompt() -> None:
+    raw = nbformat_text(notebook(code([">>> x = [\n", "...     1,\n", "... ]\n"]), code(["  In [2]: y = 1\n"])))
+    text, line_map = notebooks.to_program(raw)
+    assert text == "x = [\n    1,\n]\ny = 1\n"
+    assert [line_map.shift(n) for n in range(1, 5)] == [4, 4, 4, 10]
+    changed = text.replace("    1,\n", "    1,\n    2,\n").replace("y = 1\n", "y = 1\nz = 2\n")
+    cells = json.loads(notebooks.with_program(raw, changed))["cells"]
+    assert "".join(cells[0]["source"]) == ">>> x = [\n...     1,\n...     2,\n... ]\n"
+    assert "".join(cells[1]["source"]) == "  In [2]: y = 1\n     ...: z = 2\n"
+    assert notebooks.to_program(notebooks.with_program(raw, changed))[0] == changed
