@@ -240,8 +240,10 @@ def _syntax_error(lines: list[str], cell: int) -> str | None:
         if "too many nested" in (error.msg or ""):
             return f"cell {cell} is too deeply nested to parse"
         return f"syntax error in cell {cell} on line {error.lineno}: {error.msg}"
-    except (RecursionError, MemoryError, ValueError):
+    except (RecursionError, MemoryError):
         return f"cell {cell} is too deeply nested to parse"
+    except ValueError as error:  # a null byte, on Python 3.11
+        return f"cell {cell} is not Python: {error}"
     return None
 
 

@@ -451,17 +451,37 @@ def test_a_cell_that_is_not_python_is_skipped_and_the_others_are_checked(tmp_pat
     assert [(f.cell, f.code) for f in pipeline.check(source)] == [(3, "KER101")]
 
 
-def test_fixes_in_cleaned_cells_keep_the_indent_and_the_prompts(tmp_path: Path) -> None:
+def _with_broken_cell(tmp_path: Path) -> Path:
+    """The cleanup fixture with a last cell that is not Python even once cleaned up (cell 9)."""
+    nb = json.loads(CLEANUP_FIXTURE.read_text(encoding="utf-8"))
+    nb["cells"].append(code(["  model.fit(X,\n", "  y = 1\n"]))
     target = tmp_path / CLEANUP_FIXTURE.name
-    shutil.copy(CLEANUP_FIXTURE, target)
+    target.write_text(nbformat_text(nb), encoding="utf-8")
+    return target
+
+
+def test_a_broken_cell_is_skipped_and_the_indented_cells_are_still_checked(tmp_path: Path) -> None:
+    target = _with_broken_cell(tmp_path)
+    result = run_cli("check", "--format", "json", str(target))
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"error: {target}: syntax error in cell 9 on line 1: '(' was never closed (the cell is skipped, the others are checked)\n"
+    )
+    assert {(f["cell"], f["line"], f["code"]) for f in json.loads(result.stdout)} == expectations(CLEANUP_FIXTURE)
+
+
+def test_fixes_in_cleaned_cells_keep_the_indent_and_the_prompts(tmp_path: Path) -> None:
+    target = _with_broken_cell(tmp_path)
+    before = target.read_text(encoding="utf-8")
     result = run_cli("check", "--fix", "--unsafe-fixes", str(target))
-    assert result.returncode == 2 and "syntax error in cell 7" in result.stderr
+    assert result.returncode == 2 and "syntax error in cell 9" in result.stderr
     assert result.stdout.startswith("Fixed 2 findings.\n")
-    before, after = CLEANUP_FIXTURE.read_text(encoding="utf-8"), target.read_text(encoding="utf-8")
+    after = target.read_text(encoding="utf-8")
     assert _cell_lines(after, 3)[2] == "  x = layers.Dense(4)(x)  # expect: KER101"
     assert _cell_lines(after, 4)[2] == "...     layers.LSTM(8, return_sequences=True),"
-    changed = [n for n in range(1, 9) if _cell_lines(before, n) != _cell_lines(after, n)]
-    assert changed == [3, 4]
+    changed = [n for n in range(1, 10) if _cell_lines(before, n) != _cell_lines(after, n)]
+    assert changed == [3, 4]  # the broken cell 9 is left as it was
     for n in (3, 4):
         old, new = _cell_lines(before, n), _cell_lines(after, n)
         assert [line for line in old if line not in new] == [old[2]]
