@@ -434,7 +434,7 @@ def test_a_cell_that_is_not_python_is_skipped_and_the_others_are_checked(tmp_pat
     bad.write_text(
         nbformat_text(notebook(code(lines(IMPORTS)), code(["x = (\n"]), code(lines(MODEL)), code(["y = ]\n"])))
     )
-    result = run_cli("check", str(bad))
+    result = run_cli("check", "--output-format", "concise", str(bad))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"error: {bad}: syntax error in cell 2 on line 1: '(' was never closed; syntax error in cell 4 on line 1: "
