@@ -66,6 +66,24 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.CompletedProcess(["kerascheck", *args], status, out.getvalue(), err.getvalue())
 
 
+def flake8_findings(paths: list[Path]) -> set[tuple[str, int, int, str]]:
+    """What ``flake8 --select KER`` reports on ``paths`` in one process: (file name, line, column, code)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flake8", "-j1", "--select", "KER", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    found = set()
+    for line in done.stdout.splitlines():
+        match = re.match(r"(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>KER\d+)", line)
+        assert match, line
+        found.add((Path(match["path"]).name, int(match["line"]), int(match["col"]), match["code"]))
+    return found
+
+
 def expectations(path: Path) -> Counter[tuple[int, str]]:
     """``(line, code)`` -> how many, from the ``# expect: KER101`` comments of a fixture."""
     found: Counter[tuple[int, str]] = Counter()

@@ -16,8 +16,6 @@ import difflib
 import os
 import random
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from kerascheck.fix import fix_text
 from kerascheck.runner import check_files
 from kerascheck.sources import decode, split_lines
 from tests import fuzz
-from tests.conftest import ROOT
+from tests.conftest import flake8_findings
 
 PROGRAMS = int(os.environ.get("KERASCHECK_FUZZ", "12"))
 SEED = int(os.environ.get("KERASCHECK_FUZZ_SEED", "20261201"))
@@ -90,23 +88,6 @@ def _fix_properties(text: str, name: str) -> int:
     return made
 
 
-def _flake8(paths: list[Path]) -> set[tuple[str, int, int, str]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "flake8", "-j1", "--select", "KER", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert "Traceback" not in done.stderr, done.stderr[-2000:]
-    found = set()
-    for line in done.stdout.splitlines():
-        match = re.match(r"(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>KER\d+)", line)
-        assert match, line
-        found.add((Path(match["path"]).name, int(match["line"]), int(match["col"]), match["code"]))
-    return found
-
-
 def test_generated_programs(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     start = time.perf_counter()
@@ -127,7 +108,7 @@ def test_generated_programs(tmp_path: Path) -> None:
         for r in check_files([Target(p, explicit=True) for p in paths], jobs=1)
         for f in r.findings
     }
-    assert ours == _flake8(paths)
+    assert ours == flake8_findings(paths)
     seconds = time.perf_counter() - start
     print(f"fuzz: {PROGRAMS} programs (seed {SEED}), {refused} refused by Python, {fixes} fixes, {seconds:.1f} s")
     assert ours and fixes, "the generator no longer makes findings or fixes"

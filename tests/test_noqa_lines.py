@@ -3,15 +3,12 @@ characters that str.splitlines takes for line breaks, in a comment or a string, 
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 from kerascheck.discovery import Target
 from kerascheck.runner import check_files
 from kerascheck.sources import split_lines
-from tests.conftest import ROOT
+from tests.conftest import flake8_findings
 
 ODD = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 
@@ -46,18 +43,7 @@ def test_noqa_lookups_agree_with_flake8(tmp_path: Path) -> None:
         for r in check_files([Target(p, explicit=True) for p in paths], jobs=1)
         for f in r.findings
     }
-    flake8 = subprocess.run(
-        [sys.executable, "-m", "flake8", "-j1", "--select", "KER", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    theirs = set()
-    for line in flake8.stdout.splitlines():
-        match = re.match(r"(?P<path>.+?):(?P<line>\d+):\d+: (?P<code>KER\d+)", line)
-        assert match, line
-        theirs.add((Path(match["path"]).name, int(match["line"]), match["code"]))
+    theirs = {(name, line, code) for name, line, _, code in flake8_findings(paths)}
     assert ours == theirs
     # Each file: the KER103 reported, the KER102 silenced.
     assert {(name, code) for name, _, code in ours} == {(p.name, "KER103") for p in paths}
