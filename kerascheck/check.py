@@ -14,7 +14,7 @@ from libcst.metadata import CodeRange
 
 from kerascheck import deep, rules
 from kerascheck import noqa as noqa_comments
-from kerascheck.edits import Edit, Unwrap
+from kerascheck.edits import Edit, SetFlag, Unwrap
 from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
 from kerascheck.graph.model import Application, Graph
@@ -90,6 +90,8 @@ class Analysis:
         if isinstance(edit, Unwrap):
             inner = report.subject.layer.inner if isinstance(report.subject, Application) else None
             return f"Replace the TimeDistributed wrapper with {describe(inner) if inner else 'the layer it wraps'}"
+        if isinstance(edit, SetFlag):
+            return f"Set {edit.keyword}={edit.value}"
         rnn = report.rnn
         assert rnn is not None
         return f"Set return_sequences={edit.value} on {describe(rnn)} on line {self.line_label(self.line_of(rnn.call))}"

@@ -40,7 +40,18 @@ class Unwrap:
     wrapper: cst.Call
 
 
-Edit = SetReturnSequences | Unwrap
+@dataclass(frozen=True)
+class SetFlag:
+    """Replace the literal given as ``keyword=`` of a layer construction by the bool ``value``;
+    ``safe`` when Keras reads the literal as that bool already (the behaviour stays)."""
+
+    call: cst.Call
+    keyword: str
+    value: bool
+    safe: bool
+
+
+Edit = SetReturnSequences | Unwrap | SetFlag
 
 
 # ---------------------------------------------------------------- what rules propose

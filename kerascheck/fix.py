@@ -17,7 +17,7 @@ import libcst as cst
 
 from kerascheck import deep, rules
 from kerascheck.check import Analysis, analyse, analyse_parsed, collector_off, parse_ast
-from kerascheck.edits import ARGUMENT, Edit, SetReturnSequences, inner_arg, is_blank
+from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.walk import Change, rebuild, walk
 
@@ -119,10 +119,13 @@ def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str], dict[i
     in as the changes are made, what each edited call became."""
     values: dict[int, tuple[bool, int | None]] = {}  # the value, and the argument's position
     unwraps: dict[int, cst.Call] = {}
+    flags: dict[int, dict[str, bool]] = {}
     for edit in edits:
         if isinstance(edit, SetReturnSequences):
             for layer in edit.layers:
                 values.setdefault(id(layer.call), (edit.value, edit.position(layer)))
+        elif isinstance(edit, SetFlag):
+            flags.setdefault(id(edit.call), {}).setdefault(edit.keyword, edit.value)
         else:
             unwraps[id(edit.wrapper)] = edit.wrapper
     made: dict[int, cst.CSTNode] = {}
@@ -130,6 +133,8 @@ def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str], dict[i
     def change(key: int) -> Change:
         def apply(updated: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(updated, cst.Call)
+            for keyword, flag in flags.get(key, {}).items():
+                updated = _set_keyword(updated, keyword, _arg_name(flag), None)
             if key in values:
                 value, position = values[key]
                 updated = _set_keyword(updated, ARGUMENT, _arg_name(value), position)
@@ -140,7 +145,7 @@ def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str], dict[i
         return apply
 
     names = {w.func.value for w in unwraps.values() if isinstance(w.func, cst.Name)}
-    return {key: change(key) for key in {*values, *unwraps}}, names, made
+    return {key: change(key) for key in {*values, *unwraps, *flags}}, names, made
 
 
 def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
@@ -373,7 +378,8 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
         assert rule is not None  # reports come from registered rules
         edit = rule.fix(report)
         if edit is not None:
-            candidates.append(Offer(finding, edit, Fix(rule.fix_applicability, analysis.fix_message(report, edit))))
+            applicability = "unsafe" if isinstance(edit, SetFlag) and not edit.safe else rule.fix_applicability
+            candidates.append(Offer(finding, edit, Fix(applicability, analysis.fix_message(report, edit))))
     offered: list[Offer] = []
     budget = MAX_CHECKS
 

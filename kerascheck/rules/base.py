@@ -66,6 +66,10 @@ class Confirm(Enum):
     SAME_MODEL = "both models build with the same summary, and give the same outputs with shared weights"
     REFUSED = "Keras refuses the reported layer on the rank it gets, and builds it once the fix is made"
     TARGET_RANK = "the model's output rank differs from the targets', and the fix makes them agree"
+    TRUTHINESS = (
+        "Keras builds the layer with the literal as written and with the bool it is true or false as, "
+        "to the same output shapes"
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class Example:
 
 
 Applicability = Literal["safe", "unsafe"]
-Where = Literal["layer", "site", "train"]
+Where = Literal["layer", "site", "train", "argument"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,8 @@ class Rule:
     fix_applicability: Applicability
     fix_safety: str  # and why the fix is safe or unsafe
     verification: Verification
-    # Where its findings are reported: the layer's construction, where the layer is applied, or
-    # the training call (the differential oracle places its expectations there).
+    # Where its findings are reported: the layer's construction, where the layer is applied, the
+    # argument of the construction, or the training call (the differential oracle places its expectations there).
     reported_at: Where
     check: Callable[[Graph], Iterator[Report]]
     fix: Callable[[Report], Edit | None]

@@ -474,7 +474,7 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         fixed["inputs"] = copy.deepcopy(original["inputs"], dict(keep))
         fixed["nodes"] = copy.deepcopy(original["nodes"], dict(keep))
         changed = {n["id"] for n in fixed["nodes"] if n["layer"] in plan_changed_layers(fixed, original)}
-        if how.return_sequences is None:  # the fix unwraps the subject
+        if how.return_sequences is None and how.confirm is Confirm.SAME_MODEL:  # the fix unwraps the subject
             changed.add(subject)
             _unwrap(fixed, original, subject)
             relabel[subject] = _describe_inner(walk.apps[subject].layer)
@@ -544,6 +544,14 @@ def _fixed(
     """The fixed spec's layer table (inputs and nodes are copied in by the caller)."""
     layers = copy.deepcopy(original["layers"], {id(token): token for token in walk.placeholders})
     value = how.return_sequences
+    if how.confirm is Confirm.TRUTHINESS:  # the flag as the bool Keras takes it for
+        arg, rnn = report.node, report.rnn
+        lid = None if rnn is None else walk.layer_ids.get(id(rnn))
+        if not isinstance(arg, cst.Arg) or arg.keyword is None or lid is None:
+            raise Unverifiable("the layer with the flag is not part of the rebuilt model")
+        config = layers[lid]["config"]
+        config[arg.keyword.value] = bool(config.get(arg.keyword.value))
+        return {"layers": layers, "outputs": list(original["outputs"])}
     if value is None:  # the subject is unwrapped (by the caller)
         return {"layers": layers, "outputs": list(original["outputs"])}
     targets = _fix_targets(report)
@@ -559,6 +567,13 @@ def _fixed(
 
 def _fix_words(how: Verification, report: Report, walk: _Walk) -> str | None:
     value = how.return_sequences
+    if how.confirm is Confirm.TRUTHINESS:
+        arg = report.node
+        if isinstance(arg, cst.Arg) and arg.keyword is not None and report.rnn is not None:
+            given = report.rnn.kwargs.get(arg.keyword.value)
+            if isinstance(given, Const):
+                return f"{arg.keyword.value}={bool(given.value)} on {_where(walk, report.rnn)}"
+        return None
     if value is None:
         app = _subject_app(report)
         inner = app.layer.inner if app is not None else None

@@ -117,7 +117,32 @@ def _judge(plan: Plan, result: JobResult) -> tuple[Status, str]:
         return _same_model(plan, original, fixed, result.numeric)
     if plan.confirm is Confirm.REFUSED:
         return _refused(plan, original, fixed)
+    if plan.confirm is Confirm.TRUTHINESS:
+        return _truthiness(plan, original, fixed)
     return _target_rank(plan, original, fixed)
+
+
+def _truthiness(plan: Plan, original: Build, fixed: Build | None) -> tuple[Status, str]:
+    """The layer built with the literal and with its truthiness give the same outputs."""
+    what = plan.label(plan.subject)
+    if original.error is not None:
+        return (
+            UNVERIFIED,
+            f"Keras refuses to build the model, at {plan.label(original.error.node)}: {original.error.words()}",
+        )
+    if fixed is None:
+        return UNVERIFIED, "no model with the bool to compare"
+    if fixed.error is not None:
+        return REFUTED, f"with {plan.fix} Keras refuses {plan.label(fixed.error.node)}: {fixed.error.words()}"
+    a, b = original.row(plan.subject), fixed.row(plan.subject)
+    if a is None or b is None or a.shapes is None or b.shapes is None:
+        return UNVERIFIED, f"{what} was not built"
+    if a.shapes != b.shapes or a.params != b.params:
+        return REFUTED, (
+            f"{what} gives {a.output_shape} ({a.params} parameters) as written, "
+            f"{b.output_shape} ({b.params} parameters) with {plan.fix}"
+        )
+    return CONFIRMED, f"{what} gives {a.output_shape} as written and with {plan.fix}: Keras takes the flag's truthiness"
 
 
 def _same_model(plan: Plan, original: Build, fixed: Build | None, numeric: Numeric | None) -> tuple[Status, str]:
