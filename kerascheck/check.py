@@ -182,7 +182,8 @@ def _analyse_parsed(module: cst.Module, tree: ast.Module, text: str, path: str, 
         return analysis
     wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]
     wanted = list({id(node): node for node in wanted + _fix_nodes(reports)}.values())  # each node once
-    positions = analysis.positions = locate(module, tree, text, wanted, graph.statement_of)
+    owners = {id(r.node): r.owner for r in reports if r.owner is not None}
+    positions = analysis.positions = locate(module, tree, text, wanted, graph.statement_of, owners)
 
     for report in reports:
         where = positions[report.node]

@@ -139,7 +139,7 @@ class _Lines:
             return byte_column
         return len(text.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
 
-    def range(self, call: ast.Call) -> CodeRange:
+    def range(self, call: ast.expr | ast.keyword) -> CodeRange:
         end_line = call.end_lineno or call.lineno
         end_column = call.end_col_offset if call.end_col_offset is not None else call.col_offset
         return CodeRange(
@@ -154,11 +154,13 @@ def positions(
     text: str,
     nodes: Iterable[cst.CSTNode],
     statement_of: Mapping[int, cst.CSTNode | None] | None = None,
+    owners: Mapping[int, cst.Call] | None = None,
 ) -> Mapping[cst.CSTNode, CodeRange]:
     """Code ranges (1-based lines, 0-based columns, as PositionProvider gives) of ``nodes``.
 
     ``statement_of`` (node id -> the statement that holds it in its own code) limits the walk to
-    those statements; a node it does not name is looked for in the whole module.
+    those statements; a node it does not name is looked for in the whole module. ``owners``
+    (id of a keyword argument -> the call it is given to) places keyword arguments.
     """
     lines = _Lines(text)
     twins: dict[int, ast.stmt] | None = None  # id of a libcst statement -> its ast statement
@@ -175,8 +177,10 @@ def positions(
 
     found: dict[cst.CSTNode, CodeRange] = {}
     for node in nodes:
+        owner = owners.get(id(node)) if owners is not None else None
+        target, node_asked = (owner, node) if owner is not None else (node, None)
         call = None
-        statement = statement_of.get(id(node)) if statement_of is not None else None
+        statement = statement_of.get(id(target)) if statement_of is not None else None
         if statement is not None:
             if twins is None:
                 twins = {}
@@ -184,10 +188,14 @@ def positions(
                     twins.clear()
             twin = twins.get(id(statement))
             if twin is not None:
-                call = lookup(node, statement, twin, own=True)
+                call = lookup(target, statement, twin, own=True)
         if call is None:
-            call = lookup(node, module, tree, own=False)
-        if call is None:
+            call = lookup(target, module, tree, own=False)
+        place: ast.expr | ast.keyword | None = call
+        if call is not None and isinstance(node_asked, cst.Arg) and node_asked.keyword is not None:
+            name = node_asked.keyword.value
+            place = next((k for k in call.keywords if k.arg == name), None)
+        if place is None:
             return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        found[node] = lines.range(call)
+        found[node] = lines.range(place)
     return found

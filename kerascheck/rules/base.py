@@ -25,6 +25,7 @@ class Report:
     message: tuple[MessagePart, ...]
     subject: Application | TrainCall  # the graph node the finding is about
     rnn: Layer | None = None  # the RNN whose return_sequences is to blame, if one is
+    owner: cst.Call | None = None  # when ``node`` is an argument: the call it is given to
 
 
 def describe(layer: Layer) -> str:

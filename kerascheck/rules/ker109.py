@@ -96,7 +96,7 @@ def check(graph: Graph) -> Iterator[Report]:
                 reading = meant(value.value)
                 text += f", not the {reading[0]} it reads as" if reading is not None and reading[0] != truth else ""
                 message: list[MessagePart] = [text + _output(app, rnn, flag, truth)]
-                yield Report(CODE, arg, tuple(message), app, rnn)
+                yield Report(CODE, arg, tuple(message), app, rnn, owner=rnn.call)
 
 
 def fix(report: Report) -> Edit | None:
