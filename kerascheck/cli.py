@@ -2,12 +2,13 @@
 
 Its flags are ruff's where ruff has the same thing (``--select``, ``--exit-zero``,
 ``--stdin-filename``, ``--output-format``, ``--statistics``, ``--show-fixes``, ``--color``, ...).
+What parses and analyses (libcst, the graph, the rules, the verifier) is imported only once a file
+needs it: a run over files without Keras costs little more than starting Python.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from collections import Counter
@@ -15,13 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from kerascheck import __version__, config, pipeline, rules
+from kerascheck import __version__, config, pipeline
 from kerascheck.discovery import Target, discover
 from kerascheck.findings import Finding, SourceError
 from kerascheck.report import FORMATS, Run
 from kerascheck.runner import FileResult, check_files
-from kerascheck.verify import cli as verify_cli
-from kerascheck.writeback import write_fixed
+from kerascheck.verify import options as verify_options
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_FORMAT = "full"  # ruff's default: each finding with its source line and a caret
@@ -132,13 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     fixes.add_argument("--fix", action="store_true", help="apply the safe fixes and report what remains")
     fixes.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, apply unsafe fixes too")
     fixes.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
-    verify_cli.add_options(check)
+    verify_options.add_options(check)
     check.set_defaults(handler=_check)
 
     rule_page = commands.add_parser("rule", help="explain a rule, or list them all", allow_abbrev=False)
     rule_page.add_argument("code", nargs="?", help="a rule code such as KER101")
     rule_page.set_defaults(handler=_rule)
-    verify_cli.add_explain(commands)
+    verify_options.add_explain(commands)
     server = commands.add_parser(
         "server", help="the language server, over stdio (pip install 'kerascheck[server]')", allow_abbrev=False
     )
@@ -175,6 +175,8 @@ def _use_color(args: argparse.Namespace, stream: TextIO) -> bool:
 
 def _diff(result: FileResult) -> str:
     """The unified diff of one fixed file; a notebook's, cell by cell (as ruff shows it)."""
+    import difflib
+
     source = result.source
     assert source is not None and result.fixed_text is not None
     after = pipeline.from_text(source.path, result.fixed_text, source.encoding)
@@ -196,6 +198,8 @@ def _cells(source: pipeline.Source) -> dict[int, list[str]]:
 
 
 def _cell_diffs(before: pipeline.Source, after: pipeline.Source) -> list[str]:
+    import difflib
+
     old, new = _cells(before), _cells(after)
     out: list[str] = []
     for cell in sorted(old.keys() | new.keys()):
@@ -207,6 +211,8 @@ def _cell_diffs(before: pipeline.Source, after: pipeline.Source) -> list[str]:
 def _apply_fixes(results: list[FileResult], diff: bool, stdin: bool) -> tuple[list[SourceError], int, str]:
     """Write the fixed files (standard input's: to stdout), or with ``diff`` make their diff;
     the errors, the number of fixes applied, and the text for stdout."""
+    from kerascheck.writeback import write_fixed
+
     errors, applied, printed = [], 0, []
     for result in results:
         if stdin and not diff and result.error is None:
@@ -230,6 +236,8 @@ def _apply_fixes(results: list[FileResult], diff: bool, stdin: bool) -> tuple[li
 
 
 def _name(code: str) -> str:
+    from kerascheck import rules
+
     rule = rules.get(code)
     return code if rule is None else rule.name
 
@@ -295,7 +303,7 @@ def _check(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             fix=fix,
             codes_for=resolver.codes_for,
-            verify=verify_cli.wanted(args) and not args.diff,
+            verify=verify_options.wanted(args) and not args.diff,
         )
     except config.ConfigError as error:  # a table met on the way, nearer some file
         print(f"error: {error}", file=sys.stderr)
@@ -314,7 +322,9 @@ def _check(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{applied} fix{'es' if applied != 1 else ''} would be applied.", file=sys.stderr)
         return exit_error if errors else EXIT_CLEAN if args.exit_zero or not applied else EXIT_FINDINGS
-    if verify_cli.wanted(args):
+    if verify_options.wanted(args):
+        from kerascheck.verify import cli as verify_cli
+
         verify_cli.run(results, args)
     findings = [f for r in results for f in r.findings]
     # Standard input fixed: the fixed text is stdout's; the report goes to stderr (as ruff does).
@@ -384,6 +394,8 @@ def _write(text: str, output: Path | None, stream: TextIO) -> bool:
 
 
 def _rule(args: argparse.Namespace) -> int:
+    from kerascheck import rules
+
     if args.code is None:
         for each in rules.all_rules():
             print(f"{each.code}  {each.name:40} {each.summary}")

@@ -22,17 +22,14 @@ verify = false
 
 from __future__ import annotations
 
-import difflib
+import itertools
 import os
 import re
-import tomllib
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from kerascheck import rules
 
 TABLE = "tool.kerascheck"
 
@@ -175,6 +172,8 @@ def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
     ``extend-select`` to what it inherits; ``ignore`` takes rules away. Within a level, a more
     specific code wins (``select = ["KER101"]`` with ``ignore = ["KER1"]`` keeps KER101), and
     ``ignore`` wins over a selection of the same code."""
+    from kerascheck import rules  # the registry (and libcst) only once codes are chosen for a file
+
     codes = [rule.code for rule in rules.all_rules()]
     enabled = set(codes)
     for selection in selections:
@@ -196,6 +195,8 @@ def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
 
 def unknown_code(code: str) -> str | None:
     """Why ``code`` is not a rule code or prefix, or None when it is one."""
+    from kerascheck import rules  # a code named is checked against the registry: it loads the rules
+
     if any(rule.code.startswith(code) for rule in rules.all_rules()):
         return None
     known = ", ".join(rule.code for rule in rules.all_rules())
@@ -213,6 +214,8 @@ def _table(path: Path) -> dict[str, Any] | None:
         raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise ConfigError(path, "not UTF-8 text") from None
+    import tomllib  # a table is read only when a pyproject.toml names kerascheck
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -257,6 +260,8 @@ def load(path: Path) -> Settings:
     root = path.parent
     for key in table:
         if key not in KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(KEYS)})"
             raise ConfigError(path, f"[{TABLE}] unknown key {key!r}{hint}")
@@ -358,7 +363,7 @@ class Resolver:
     def _nearest(self, folder: Path, fallback: Settings | None) -> Settings:
         chain: list[Path] = []
         found: Settings | None = None
-        for candidate in (folder, *folder.parents):
+        for candidate in itertools.chain((folder,), folder.parents):  # lazily: most stop at the first
             if candidate in self._by_folder:
                 found = self._by_folder[candidate]
                 break

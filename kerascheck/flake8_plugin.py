@@ -8,6 +8,10 @@ file: its ``select``, ``ignore``, ``extend-select`` and ``per-file-ignores`` cho
 file its ``exclude`` names gets nothing. flake8's own ``--select`` and ``--ignore`` apply on top.
 A table that cannot be used raises ConfigError: flake8 then stops and names the plugin, so a broken
 configuration is never silence.
+
+flake8 loads the plugin for every file it checks, Keras or not: a file the prefilter turns away
+costs a substring search, and libcst, the graph and the rules are imported by the first file that
+passes it (a flake8 run over code without Keras never loads them).
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from kerascheck import __version__, config
-from kerascheck.check import check_source
+from kerascheck import __version__, config, sources
 from kerascheck.findings import SourceError
 
 _STDIN = ("stdin", "-")  # the names flake8 gives standard input
@@ -42,14 +45,19 @@ class KerasCheckPlugin:
         self.filename = filename
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
-        settings = resolver()
+        settings = resolver()  # the tables are read (and a broken one raises) for every file
         named = self.filename not in _STDIN
         if named and settings.is_excluded(self.filename):
             return
+        text = "".join(self.lines)
+        if not sources.may_have_findings(text):
+            return  # what check_source would say, without importing it
         codes = settings.codes_for(self.filename) if named else config.select_codes([settings.default.selection])
         tree = self.tree if isinstance(self.tree, ast.Module) else None
+        from kerascheck.check import check_source
+
         try:
-            findings = check_source("".join(self.lines), self.filename, select=codes, noqa=False, tree=tree)
+            findings = check_source(text, self.filename, select=codes, noqa=False, tree=tree)
         except SourceError:
             return  # flake8 reports unparsable files itself (E902/E999)
         for finding in findings:

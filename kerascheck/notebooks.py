@@ -31,12 +31,12 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2.6, absent from typeshed
-from pathlib import Path
 
 from kerascheck.findings import Finding, SourceError
-from kerascheck.sources import split_lines
+from kerascheck.sources import NOTEBOOK_SUFFIX, split_lines
+from kerascheck.sources import is_notebook as is_notebook
 
-SUFFIX = ".ipynb"
+SUFFIX = NOTEBOOK_SUFFIX
 
 # Cell magics whose body is Python run in the kernel's namespace: the body is checked, the magic
 # line is not. Every other cell magic (%%bash, %%writefile, %%html, ...) hides its whole cell.
@@ -57,10 +57,6 @@ class NotebookError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def is_notebook(path: str | Path) -> bool:
-    return str(path).endswith(SUFFIX)
 
 
 @dataclass(frozen=True)

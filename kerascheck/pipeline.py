@@ -2,7 +2,8 @@
 analyse, and place the findings back on the notebook's cells.
 
 The runner, ``explain``, ``--verify``, the reports and the tests all go through here, so a file
-means the same thing to each of them.
+means the same thing to each of them. Reading costs no parser: the analysis (libcst, the graph,
+the rules) is imported by the first file that is analysed.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kerascheck import notebooks, sources
-from kerascheck.check import Analysis, analyse, collector_off
+from kerascheck import sources
 from kerascheck.findings import Finding, SourceError
+
+if TYPE_CHECKING:
+    from kerascheck import notebooks
+    from kerascheck.check import Analysis
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Source:
         """This file with its program replaced (a notebook: written back into its cells)."""
         if self.line_map is None:
             return replace(self, raw=program, program=program)
+        from kerascheck import notebooks
+
         try:
             raw = notebooks.with_program(self.raw, program)
         except notebooks.NotebookError as error:
@@ -43,14 +50,20 @@ class Source:
 
     def place(self, findings: Iterable[Finding]) -> list[Finding]:
         """Findings on the program, placed on the file (a notebook: on its cells)."""
-        return list(findings) if self.line_map is None else notebooks.to_cells(findings, self.line_map)
+        if self.line_map is None:
+            return list(findings)
+        from kerascheck import notebooks
+
+        return notebooks.to_cells(findings, self.line_map)
 
 
 def from_text(path: str, raw: str, encoding: str = "utf-8") -> Source:
     """The Source of a text already decoded (standard input, an editor's buffer, a test).
     Raises SourceError for a notebook that cannot be read."""
-    if not notebooks.is_notebook(path):
+    if not sources.is_notebook(path):
         return Source(path, raw, raw, None, encoding)
+    from kerascheck import notebooks  # the notebook reader: for notebooks only
+
     try:
         program, line_map = notebooks.to_program(raw)
     except notebooks.NotebookError as error:
@@ -60,7 +73,7 @@ def from_text(path: str, raw: str, encoding: str = "utf-8") -> Source:
 
 def decode(path: str, data: bytes) -> Source:
     """The Source of a file's bytes, decoded as CPython decodes source (a notebook: UTF-8 JSON)."""
-    text, encoding = sources.decode(data, path, notebook=notebooks.is_notebook(path))
+    text, encoding = sources.decode(data, path, notebook=sources.is_notebook(path))
     return from_text(path, text, encoding)
 
 
@@ -84,7 +97,11 @@ def analysis(
     ``noqa`` honours the comments: per line, and for the file (``# flake8: noqa: KER101`` too).
     Findings in it are on the program: ``Source.place`` puts them on the cells.
     """
+    from kerascheck.check import analyse
+
     if source.line_map is not None:
+        from kerascheck import notebooks
+
         notebooks.validate(source.program, source.line_map, source.path)
     label = str if source.line_map is None else source.line_map.label
     if noqa and (silenced := sources.file_noqa_codes(source.program)):
@@ -103,6 +120,8 @@ def check(
     validate: bool = False,
 ) -> list[Finding]:
     """A source's findings, placed on the file. Raises SourceError."""
+    from kerascheck.check import collector_off
+
     with collector_off():
         result = analysis(source, select=select, ignore=ignore, noqa=noqa, validate=validate)
         findings = [] if result is None else result.findings

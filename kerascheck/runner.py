@@ -1,18 +1,18 @@
-"""Check many files: read and prefilter them here, analyse the candidates over processes."""
+"""Check many files: read and prefilter them here, analyse the candidates over processes.
+
+The analysis and the fixes (libcst, the graph, the rules) are imported by the first file analysed:
+a run whose files the prefilter all turns away never loads them, nor a process pool.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 
-from kerascheck import notebooks, pipeline, sources
-from kerascheck.check import collector_off
+from kerascheck import pipeline, sources
 from kerascheck.discovery import Target
 from kerascheck.findings import Finding, SourceError
-from kerascheck.fix import fix_text, offers
 
 
 @dataclass
@@ -42,6 +42,8 @@ class Job:
 
 def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
     """The findings of ``source``, each carrying the fix it can be offered, if any."""
+    from kerascheck.fix import offers
+
     analysis = pipeline.analysis(source, select=job.select, ignore=job.ignore, validate=job.explicit)
     if analysis is None or not analysis.results:
         return []
@@ -55,6 +57,8 @@ def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
 
 
 def _run(job: Job) -> FileResult:
+    from kerascheck.check import collector_off
+
     with collector_off():  # the trees of the analyses are freed inside: never walked by it
         result = _run_job(job)
     line_map = job.source.line_map
@@ -71,7 +75,11 @@ def _run_job(job: Job) -> FileResult:
         if job.fix is None:
             return FileResult(job.path, _findings_with_fixes(source, job))
         if source.line_map is not None:
+            from kerascheck import notebooks
+
             notebooks.validate(source.program, source.line_map, source.path)
+        from kerascheck.fix import fix_text
+
         codes: list[str] = []
         fixed, count = fix_text(
             source.program, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore, codes=codes
@@ -109,6 +117,9 @@ def workers(jobs: list[Job], wanted: int | None = None) -> int:
 def _run_all(jobs: list[Job], workers: int) -> list[FileResult]:
     if workers <= 1:
         return [_run(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(_run, jobs))
@@ -118,6 +129,9 @@ def _run_all(jobs: list[Job], workers: int) -> list[FileResult]:
 
 
 def _run_isolated(job: Job) -> FileResult:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
             return pool.submit(_run, job).result()

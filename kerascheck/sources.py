@@ -7,7 +7,6 @@ import re
 import tokenize
 from pathlib import Path
 
-from kerascheck import rules
 from kerascheck.findings import SourceError
 
 # Where CPython's tokenizer ends a line. str.splitlines also ends lines at \x0b, \x0c, \x1c-\x1e,
@@ -22,6 +21,14 @@ FILE_NOQA_CODES = re.compile(
     r"^[ \t]*#[ \t]*(?:kerascheck:|flake8[:=])[ \t]*noqa[ \t]*:[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[ \t,]+[A-Z]+[0-9]+)*)[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
+
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def is_notebook(path: str | Path) -> bool:
+    """Whether ``path`` names a Jupyter notebook (``kerascheck.notebooks`` reads it)."""
+    return str(path).endswith(NOTEBOOK_SUFFIX)
 
 
 def file_noqa_codes(text: str) -> tuple[str, ...]:
@@ -42,8 +49,14 @@ def may_have_findings(text: str) -> bool:
 
     Every Keras name is reached through a spelling that contains "keras", and each rule names the
     words one of which a file must contain for it to report there (``Rule.words``).
+    A text without "keras" is turned away before the rules are imported (and libcst with them):
+    a run over files without Keras never loads them.
     """
-    return "keras" in text and rules.words().search(text) is not None and FILE_NOQA.search(text) is None
+    if "keras" not in text:
+        return False
+    from kerascheck import rules
+
+    return rules.words().search(text) is not None and FILE_NOQA.search(text) is None
 
 
 def encoding_of(data: bytes, path: str) -> str:
@@ -86,4 +99,4 @@ def read_bytes(path: Path) -> bytes:
 
 def read(path: Path) -> str:
     """A file's text, decoded as ``decode`` does."""
-    return decode(read_bytes(path), str(path), notebook=str(path).endswith(".ipynb"))[0]
+    return decode(read_bytes(path), str(path), notebook=is_notebook(path))[0]

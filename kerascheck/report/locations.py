@@ -4,16 +4,19 @@ at (for fingerprints that survive the code moving)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from kerascheck import notebooks, pipeline
+from kerascheck import pipeline
 from kerascheck.findings import Finding, SourceError
+
+if TYPE_CHECKING:
+    from kerascheck import notebooks
 
 
 def relative_path(path: str, cwd: str | None = None) -> str | None:
@@ -70,6 +73,8 @@ class SourceFiles:
         file = self._get(finding.path)
         if file is None:
             return 1, 1, 1, 2
+        from kerascheck import notebooks  # a finding in a cell: its notebook was read
+
         try:
             start = notebooks.file_position(file.raw, finding.cell, finding.line, finding.column)
             end = notebooks.file_position(file.raw, finding.cell, finding.end_line, finding.end_column)
@@ -106,6 +111,8 @@ def fingerprints(findings: list[Finding], files: SourceFiles, cwd: str | None = 
     the text of the flagged lines, with a count to tell identical ones apart. It does not change
     with the absolute path, from run to run, or when lines (or notebook cells) above are added or
     removed."""
+    import hashlib  # SARIF's and GitHub's reports only
+
     seen: Counter[tuple[str, ...]] = Counter()
     found = []
     for finding in findings:

@@ -20,12 +20,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kerascheck import __version__, rules
+from kerascheck import __version__
 from kerascheck.findings import SourceError
 from kerascheck.report.locations import SourceFiles, cell_prefix, fingerprints, uri
 from kerascheck.report.run import Run
+
+if TYPE_CHECKING:
+    from kerascheck import rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # The project's page, for informationUri and each rule's helpUri: none until kerascheck is published
@@ -65,6 +68,8 @@ def _notification(error: SourceError, cwd: str) -> dict[str, Any]:
 
 
 def render(run: Run) -> str:
+    from kerascheck import rules  # SARIF lists every rule: the registry is read only here
+
     findings = run.findings
     cwd = os.getcwd()
     files = SourceFiles(run.sources)

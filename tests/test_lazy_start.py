@@ -1,0 +1,121 @@
+"""A start that costs nothing when nothing is parsed: libcst, the graph and the rules are imported
+only once a file passes the prefilter, by the CLI and by the flake8 plugin (issue 15, goal 2).
+
+What is imported is counted in a fresh interpreter (``sys.modules``), never timed; each case has
+its control, a Keras file, where the analysis must be imported and the finding reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import checkout_env
+
+HEAVY = (
+    "libcst",
+    "kerascheck.check",
+    "kerascheck.graph",
+    "kerascheck.rules",
+    "kerascheck.fix",
+    "kerascheck.verify.cli",
+)
+PLAIN = "import os\n\n\ndef size(path):\n    return os.path.getsize(path)\n"
+KERAS = (
+    "import keras\n"
+    "model = keras.Sequential([keras.Input(shape=(20, 8)), keras.layers.LSTM(16),"
+    " keras.layers.TimeDistributed(keras.layers.Dense(1))])\n"
+)
+NOTEBOOK = json.dumps(
+    {
+        "cells": [{"cell_type": "code", "source": ["print(1)\n"], "metadata": {}, "outputs": []}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+)
+
+CLI = """
+import contextlib, io, json, sys
+from kerascheck.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    status = main(["check", "--no-cache", "--output-format", "concise", *sys.argv[1:]])
+heavy = sorted(m for m in sys.modules if m.startswith(tuple(json.loads(HEAVY))))
+print(json.dumps({"status": status, "out": out.getvalue(), "heavy": heavy}))
+"""
+
+PLUGIN = """
+import ast, json, sys
+from kerascheck.flake8_plugin import KerasCheckPlugin
+found = []
+for name in sys.argv[1:]:
+    lines = open(name, encoding="utf-8").read().splitlines(keepends=True)
+    found += [text for _, _, text, _ in KerasCheckPlugin(ast.parse("".join(lines)), lines, name).run()]
+heavy = sorted(m for m in sys.modules if m.startswith(tuple(json.loads(HEAVY))))
+print(json.dumps({"found": found, "heavy": heavy}))
+"""
+
+
+def _run(script: str, *args: str, cwd: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", script.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=checkout_env(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def _tree(root: Path) -> Path:
+    (root / "pkg").mkdir()
+    for n in range(5):
+        (root / "pkg" / f"m{n}.py").write_text(PLAIN, encoding="utf-8")
+    (root / "notes.ipynb").write_text(NOTEBOOK, encoding="utf-8")
+    (root / "pyproject.toml").write_text("[tool.kerascheck]\nexclude = ['build']\n", encoding="utf-8")
+    return root
+
+
+def test_check_on_a_tree_without_keras_imports_no_parser(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    plain = _run(CLI, ".", cwd=tree)
+    assert plain["status"] == 0 and plain["heavy"] == [], plain
+    (tree / "pkg" / "model.py").write_text(KERAS, encoding="utf-8")  # the control: one Keras file
+    keras = _run(CLI, ".", cwd=tree)
+    assert keras["status"] == 1 and "KER102" in str(keras["out"]), keras
+    assert "libcst" in keras["heavy"] and "kerascheck.rules" in keras["heavy"]
+
+
+def test_a_file_named_on_the_command_line_is_parsed_whatever_the_prefilter(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    (tree / "broken.py").write_text("def f(:\n", encoding="utf-8")  # no Keras, but named: its syntax is checked
+    named = _run(CLI, "broken.py", cwd=tree)
+    assert named["status"] == 2 and "libcst" in named["heavy"], named
+
+
+def test_the_flake8_plugin_on_files_without_keras_imports_no_parser(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    names = [str(p) for p in sorted((tree / "pkg").glob("*.py"))]
+    plain = _run(PLUGIN, *names, cwd=tree)
+    assert plain == {"found": [], "heavy": []}, plain
+    (tree / "pkg" / "model.py").write_text(KERAS, encoding="utf-8")
+    keras = _run(PLUGIN, *names, str(tree / "pkg" / "model.py"), cwd=tree)
+    assert [text.split()[0] for text in keras["found"]] == ["KER102"]  # type: ignore[union-attr]
+    assert "libcst" in keras["heavy"]  # type: ignore[operator]
+
+
+def test_importing_kerascheck_gives_check_source_on_first_use() -> None:
+    script = (
+        "import sys, kerascheck; before = 'libcst' in sys.modules; "
+        "found = kerascheck.check_source(sys.argv[1]); "
+        "print(before, 'libcst' in sys.modules, [f.code for f in found])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, KERAS], capture_output=True, text=True, env=checkout_env(), timeout=120
+    )
+    assert done.stdout.strip().split(maxsplit=2) == ["False", "True", "['KER102']"], done.stderr
