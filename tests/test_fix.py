@@ -143,3 +143,19 @@ def test_one_fix_that_would_add_a_finding_does_not_hide_the_others() -> None:
     offered = offers(analysis, "many.py")
     assert sorted(o.finding.code for o in offered) == ["KER103"] * 24
     assert MAX_CHECKS // 2 < 24  # more fixes than one-by-one checks could have reached
+
+
+def test_a_flag_given_through_a_dict_is_not_edited_in_the_call() -> None:
+    """``LSTM(8, **config)`` holds its return_sequences in ``config``: writing the flag into the
+    call would make Python refuse it (a keyword given twice), so only the unwraps are offered."""
+    from kerascheck.check import analyse
+    from kerascheck.edits import Unwrap
+    from kerascheck.fix import offers
+
+    path = FIXTURES / "form_dict_config.py"
+    analysis = analyse(path.read_text(encoding="utf-8"), str(path))
+    assert analysis is not None
+    assert sorted(f.code for f in analysis.findings) == ["KER101"] * 3 + ["KER102"] * 2
+    offered = offers(analysis, str(path))
+    assert sorted(o.finding.code for o in offered) == ["KER101"] * 3
+    assert all(isinstance(o.edit, Unwrap) for o in offered)

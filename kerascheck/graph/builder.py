@@ -22,6 +22,8 @@ from kerascheck.graph.model import (
     Array,
     Builtin,
     Const,
+    DictRef,
+    DictState,
     Graph,
     HeapState,
     ModelClass,
@@ -77,6 +79,7 @@ _BUILTINS = frozenset(
         "super",
         "type",
         "object",
+        "dict",
     }
 )
 # Builtins that read or rebind any name: after them nothing known about names or models holds.
@@ -190,6 +193,12 @@ class Builder:
         elif isinstance(value, Seq):
             for item in value.items:
                 self.escape(item, seen)
+        elif isinstance(value, DictRef):
+            state = self.heap[value.key]
+            if isinstance(state, DictState) and state.items is not None:
+                self.set_heap(value.key, havoc(state))  # first: a cycle stops here
+                for _, held in state.items:
+                    self.escape(held, seen)
         elif isinstance(value, Module):
             self.forget_places(value.path)
         elif isinstance(value, UserFunction):
@@ -330,6 +339,8 @@ class Builder:
             else:
                 self.escape(base)
                 self.escape(value)
+        elif isinstance(target, cst.Subscript) and self._set_item(target, value):
+            pass
         else:
             if isinstance(target, cst.Subscript):
                 self.escape(self.ev(target.value))
@@ -339,6 +350,28 @@ class Builder:
             else:
                 self.ev(target)
             self.escape(value)
+
+    def _set_item(self, target: cst.Subscript, value: Value) -> bool:
+        """``config["units"] = 8`` on a dict the analysis knows: the item is set; False when the
+        target is anything else (then the container is handed to unseen code)."""
+        if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+            return False
+        base = self.ev(target.value)
+        if not isinstance(base, DictRef):
+            return False
+        state = self.heap[base.key]
+        key = self.ev(target.slice[0].slice.value)
+        if not (isinstance(state, DictState) and state.items is not None):
+            self.escape(value)
+            return True
+        if not (isinstance(key, Const) and isinstance(key.value, str)):
+            self.escape(base)
+            self.escape(value)
+            return True
+        items = dict(state.items)
+        items[key.value] = value
+        self.set_heap(base.key, DictState(tuple(items.items())))
+        return True
 
     def set_place(self, key: str, value: Value) -> None:
         """``tf.model = value``: a module attribute is a place like a name. Set in a function,
@@ -388,6 +421,9 @@ class Builder:
         value = self.ev(node.value)
         if isinstance(node.target, cst.Name):
             old = self.lookup(node.target.value)
+            if isinstance(old, DictRef):
+                self.escape(old)  # ``config |= other`` changes the dict in place
+                self.escape(value)
             self.bind(node.target, self._arith(_AUG.get(type(node.operator)), old, value))
         else:
             self.bind(node.target, UNKNOWN)
@@ -758,7 +794,27 @@ class Builder:
         return UNKNOWN
 
     def _dict(self, node: cst.Dict | cst.Set) -> Value:
-        """A dict or set display: a model stored in it may be changed through it later."""
+        """A dict display with string keys is an object in the heap (``LSTM(**config)`` reads
+        it); any other dict or set display is unknown, and a model stored in it may be changed
+        through it later."""
+        if isinstance(node, cst.Dict) and all(isinstance(e, cst.DictElement) for e in node.elements):
+            items: dict[str, Value] = {}
+            known = True
+            values: list[Value] = []
+            for pair in node.elements:
+                assert isinstance(pair, cst.DictElement)
+                key = self.ev(pair.key)
+                value = self.ev(pair.value)
+                values.append(value)
+                if isinstance(key, Const) and isinstance(key.value, str):
+                    items[key.value] = value
+                else:
+                    known = False
+            if known:
+                return DictRef(self.alloc(DictState(tuple(items.items())), node))
+            for value in values:
+                self.escape(value)
+            return UNKNOWN
         for element in node.elements:
             if isinstance(element, cst.DictElement):
                 self.ev(element.key)
@@ -785,6 +841,9 @@ class Builder:
                 return Seq(tuple(Const(d) if isinstance(d, int) else UNKNOWN for d in base.shape))
             if attr == "T":
                 return Array(tuple(reversed(base.shape)))
+        if isinstance(base, DictRef):
+            self.escape(base)  # ``update = config.update``: a method that may change it, called later
+            return UNKNOWN
         if isinstance(base, ModelRef):
             state = self.heap[base.key]
             if attr == "output" and isinstance(state, ModelState) and state.output is not None:
@@ -802,6 +861,13 @@ class Builder:
         index = node.slice[0].slice
         if isinstance(index, cst.Index):
             key = self.ev(index.value)
+            if isinstance(base, DictRef):
+                state = self.heap[base.key]
+                if isinstance(state, DictState) and isinstance(key, Const) and isinstance(key.value, str):
+                    item = state.get(key.value)
+                    return UNKNOWN if item is None else item  # a missing key raises
+                self.escape(base)  # the item read may be any of them
+                return UNKNOWN
             if (
                 isinstance(base, Seq)
                 and isinstance(key, Const)

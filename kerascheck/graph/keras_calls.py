@@ -15,6 +15,8 @@ from kerascheck.graph.model import (
     Array,
     Builtin,
     Const,
+    DictRef,
+    DictState,
     Dim,
     Layer,
     ModelClass,
@@ -71,10 +73,13 @@ class Args:
         self.builder = builder
         self.positional: list[cst.BaseExpression] = []
         self.keywords: dict[str, cst.BaseExpression] = {}
-        self.starred: list[cst.BaseExpression] = []
+        self.starred: list[cst.BaseExpression] = []  # ``*args`` and ``**kwargs``
+        self.double: list[cst.BaseExpression] = []  # ``**kwargs`` alone
         for arg in node.args:
             if arg.star:
                 self.starred.append(arg.value)
+                if arg.star == "**":
+                    self.double.append(arg.value)
             elif arg.keyword is not None:
                 self.keywords[arg.keyword.value] = arg.value
             else:
@@ -99,12 +104,41 @@ class Args:
         node = self.node(name, index)
         return None if node is None else self.value(node)
 
+    def unpacked(self) -> dict[str, Value] | None:
+        """The keywords that every ``**config`` gives, when each is a dict the analysis knows
+        and there is no ``*args``; None otherwise. A keyword given twice makes Python refuse the
+        call: then None too."""
+        if len(self.double) != len(self.starred):
+            return None
+        given: dict[str, Value] = {}
+        for node in self.double:
+            items = self._known_items(node)
+            if items is None:
+                return None
+            for key, value in items:
+                if key in given or key in self.keywords:
+                    return None
+                given[key] = value
+        return given
+
+    def _known_items(self, node: cst.BaseExpression) -> tuple[tuple[str, Value], ...] | None:
+        value = self.value(node)
+        state = self.builder.heap[value.key] if isinstance(value, DictRef) else None
+        return state.items if isinstance(state, DictState) else None
+
     def all(self, escape: bool) -> None:
-        """Evaluate every argument not yet evaluated; hand them to unseen code if ``escape``."""
+        """Evaluate every argument not yet evaluated; hand them to unseen code if ``escape``.
+        ``**config`` hands over a new dict: its values escape, never the dict itself."""
         for node in [*self.positional, *self.keywords.values(), *self.starred]:
             value = self.value(node)
-            if escape:
+            if not escape:
+                continue
+            items = self._known_items(node) if any(node is d for d in self.double) else None
+            if items is None:
                 self.builder.escape(value)
+            else:
+                for _, held in items:
+                    self.builder.escape(held)
 
 
 def call(b: Builder, node: cst.Call) -> Value:
@@ -118,6 +152,8 @@ def call(b: Builder, node: cst.Call) -> Value:
             return _array_method(b, receiver, name, node)
         if isinstance(receiver, Module):
             return call_value(b, Module(f"{receiver.path}.{name}"), node)
+        if isinstance(receiver, DictRef) and name == "get":
+            return _dict_get(b, receiver, node)
         if isinstance(receiver, ObjRef):
             state = b.heap[receiver.key]
             callee = state.get(name) if isinstance(state, ObjState) else UNKNOWN
@@ -129,6 +165,26 @@ def call(b: Builder, node: cst.Call) -> Value:
         b.forget_mutated(func.value, name)
         return UNKNOWN
     return call_value(b, b.ev(func), node)
+
+
+def _dict_get(b: Builder, receiver: DictRef, node: cst.Call) -> Value:
+    """``config.get("units", 8)``: the item, or the default, of a dict the analysis knows."""
+    args = Args(b, node)
+    key, default = args.get("key", 0), args.get("default", 1)
+    args.all(escape=False)
+    state = b.heap[receiver.key]
+    if args.starred or args.keywords or len(args.positional) not in (1, 2):
+        b.escape(receiver)
+        return UNKNOWN
+    if not (isinstance(state, DictState) and state.items is not None):
+        return UNKNOWN
+    if not (isinstance(key, Const) and isinstance(key.value, str)):
+        b.escape(receiver)  # the item read may be any of them
+        return UNKNOWN
+    item = state.get(key.value)
+    if item is not None:
+        return item
+    return Const(None) if default is None else default
 
 
 def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
@@ -202,12 +258,19 @@ def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
             del kwargs[key]
             continue
         kwargs[key] = args.value(arg)
+    unpacked = args.unpacked() if args.starred else {}
+    for key, value in (unpacked or {}).items():
+        if key in kwargs:
+            given_twice = True
+            del kwargs[key]
+        else:
+            kwargs[key] = value
     for old, new in (spec.keras1 if spec is not None else {}).items():
         if old in kwargs and new not in kwargs:
             kwargs[new] = kwargs[old]  # ``Dense(output_dim=8)``: Keras 1's name of units
     args.all(escape=True)
-    opaque = bool(args.starred) or len(args.positional) > len(params) or given_twice
-    return Layer(kind, spelled, kwargs, node, opaque)
+    opaque = unpacked is None or len(args.positional) > len(params) or given_twice
+    return Layer(kind, spelled, kwargs, node, opaque, frozenset(unpacked or ()))
 
 
 def _merge_function(b: Builder, kind: str, spelled: str, node: cst.Call) -> Value:
@@ -485,6 +548,9 @@ def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
         args.all(escape=True)
         return UNKNOWN
     args.all(escape=False)
+    if name == "dict" and not args.positional and not args.starred:
+        items = tuple((key, args.value(value)) for key, value in args.keywords.items())
+        return DictRef(b.alloc(DictState(items)))
     if args.starred or (args.keywords and name != "enumerate"):
         return UNKNOWN
     consts = [v.value for v in values if isinstance(v, Const)]

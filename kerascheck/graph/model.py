@@ -72,6 +72,9 @@ class Layer:
     kwargs: dict[str, Value]
     call: cst.Call  # where it was constructed
     opaque: bool = False
+    # Arguments given through ``**config`` from a dict the analysis knows: their values are in
+    # ``kwargs``, but no argument of ``call`` holds them, so no fix can edit them there.
+    unpacked: frozenset[str] = frozenset()
 
     def arg(self, name: str, default: Value | None = None) -> Value | None:
         """The argument ``name``; ``default`` when it was not passed."""
@@ -121,6 +124,14 @@ class ObjRef:
 
 
 @dataclass(frozen=True)
+class DictRef:
+    """A dict made by a display with string keys (``{"units": 8}``); what it holds lives in the
+    heap under ``key``, so every name bound to it sees a change made through any of them."""
+
+    key: int
+
+
+@dataclass(frozen=True)
 class UserFunction:
     """A function defined in the file; ``returns`` is what every call gives back. ``free`` are
     the names its body reads that it does not bind as parameters: a call (or unseen code handed
@@ -164,6 +175,7 @@ Value = (
     | Array
     | ModelRef
     | ObjRef
+    | DictRef
     | UserFunction
     | UserClass
     | ModelClass
@@ -202,7 +214,21 @@ class ObjState:
         return ObjState(tuple((k, v) for k, v in self.attrs if k != name), self.blocked)
 
 
-HeapState = ModelState | ObjState
+@dataclass(frozen=True)
+class DictState:
+    """A dict's items, in order; None once code we cannot follow may have changed it."""
+
+    items: tuple[tuple[str, Value], ...] | None
+
+    def get(self, key: str) -> Value | None:
+        """The value under ``key``; None when the dict is unknown or has no such key."""
+        for name, value in self.items or ():
+            if name == key:
+                return value
+        return None
+
+
+HeapState = ModelState | ObjState | DictState
 
 
 @dataclass(eq=False)

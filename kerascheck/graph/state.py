@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from kerascheck.graph.model import (
     UNKNOWN,
+    DictState,
     HeapState,
     ModelState,
     ObjState,
@@ -57,6 +58,8 @@ def havoc(state: HeapState) -> HeapState:
     """The state of an object after code we cannot see may have changed it."""
     if isinstance(state, ModelState):
         return ModelState(output=Tensor(None), loss=None)
+    if isinstance(state, DictState):
+        return DictState(None)
     return ObjState(blocked=state.blocked)
 
 
@@ -92,6 +95,10 @@ def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
     if isinstance(a, ModelState) and isinstance(b, ModelState):
         output = Tensor(None) if a.output is None or b.output is None else merge_tensors(a.output, b.output)
         return ModelState(output=output, loss=a.loss if a.loss == b.loss else None)
+    if isinstance(a, DictState) and isinstance(b, DictState) and a.items is not None and b.items is not None:
+        if [k for k, _ in a.items] != [k for k, _ in b.items]:
+            return DictState(None)
+        return DictState(tuple((k, merge_values(x, y)) for (k, x), (_, y) in zip(a.items, b.items)))
     return havoc(a)
 
 
@@ -115,6 +122,13 @@ def same_value(a: object, b: object) -> bool:
         assert isinstance(b, ObjState)
         names = {n for n, _ in a.attrs} | {n for n, _ in b.attrs}
         return a.blocked == b.blocked and all(same_value(a.get(n), b.get(n)) for n in names)
+    if isinstance(a, DictState):
+        assert isinstance(b, DictState)
+        if a.items is None or b.items is None:
+            return a.items is b.items
+        return len(a.items) == len(b.items) and all(
+            k == j and same_value(x, y) for (k, x), (j, y) in zip(a.items, b.items)
+        )
     return a == b
 
 
