@@ -195,7 +195,7 @@ class Mine(layers.Layer):
 inp = keras.Input(shape=(10, 3))
 x = layers.LSTM(8)(inp)
 x = layers.TimeDistributed(Mine())(x)
-options = {"return_sequences": False}
+options = load_options()  # a dict from code the analysis cannot see
 y = layers.LSTM(8, **options)(inp)
 """
 
@@ -282,3 +282,16 @@ def test_progress_shows_on_a_terminal_only() -> None:
 def test_options_from_configuration() -> None:
     options = VerifyOptions.from_config({"verify": True, "verify-keras": "tf_keras", "verify-timeout": 5}, cache=False)
     assert (options.keras, options.timeout, options.cache) == ("tf_keras", 5, False)
+
+
+def test_a_flag_from_a_dict_display_is_rebuilt_with_its_value() -> None:
+    """``LSTM(8, **options)`` with ``options`` a literal dict: the layer is built from the dict's
+    items, so the stacked-LSTM finding it causes is verified like any other."""
+    source = "import keras\nfrom keras import layers\ninp = keras.Input(shape=(10, 3))\n"
+    source += 'options = {"return_sequences": False, "dropout": 0.1}\n'
+    source += "y = layers.LSTM(4)(layers.LSTM(8, **options)(inp))\n"
+    (plan,) = plans_of(source)
+    assert plan.code == "KER103"
+    assert plan.unverified is None and plan.job is not None
+    (lstm8,) = [layer for layer in plan.job["original"]["layers"].values() if layer["config"].get("units") == 8]
+    assert lstm8["config"]["dropout"] == 0.1
