@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from kerascheck import deep, rules
+from kerascheck import deep, reindent, rules
 from kerascheck import noqa as noqa_comments
 from kerascheck.edits import Edit, SetFlag, Unwrap
 from kerascheck.findings import Finding, SourceError
@@ -62,7 +62,11 @@ def _libcst_parse(text: str, path: str) -> cst.Module:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         detail = " ".join(error.message.split())
-        raise SourceError(path, f"valid Python that libcst, kerascheck's parser, cannot read ({detail})") from None
+        raise Refused(path, f"valid Python that libcst, kerascheck's parser, cannot read ({detail})") from None
+
+
+class Refused(SourceError):
+    """Text CPython accepts and libcst refuses."""
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Analysis:
     positions: Mapping[cst.CSTNode, CodeRange] | None = None
     line_label: Callable[[int], str] = str  # a line number as messages write it (notebooks: "4 of cell 3")
     text: str = ""  # the analysed text (fixes keep every byte of it they do not edit)
+    # The tab indentation libcst could not read was analysed as spaces: no fix (see reindent).
+    reindented: bool = False
 
     @property
     def findings(self) -> list[Finding]:
@@ -137,10 +143,27 @@ def analyse(
         settled: Options = options
 
         def work() -> Analysis:
-            parsed, module = parse_both(text, path, tree)
+            try:
+                parsed, module = parse_both(text, path, tree)
+            except Refused:
+                twin = reindent.twin(text)
+                if twin is None:
+                    raise
+                return _analyse_twin(twin, path, settled)
             return analyse_parsed(module, parsed, text, path, settled)
 
         return deep.run(work, path)
+
+
+def _analyse_twin(twin: reindent.Twin, path: str, options: Options) -> Analysis:
+    """The analysis of a text's spaces-only twin, its findings placed in the text itself."""
+    parsed, module = parse_both(twin.text, path)
+    analysis = analyse_parsed(module, parsed, twin.text, path, options)
+    placed = {id(f): twin.place(f) for f in analysis.all_findings}
+    analysis.results = [(placed[id(f)], report) for f, report in analysis.results]
+    analysis.all_findings = list(placed.values())
+    analysis.reindented = True
+    return analysis
 
 
 @contextmanager

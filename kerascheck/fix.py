@@ -371,6 +371,8 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     checks, the fixes not yet checked are not offered. ``layout`` is the analysed module's,
     when the caller has made it already.
     """
+    if analysis.reindented:
+        return []  # its module is the spaces-only twin: printing it would change every indentation
     layout = layout or Layout(analysis.module, analysis.text)
     candidates = []
     for finding, report in analysis.results:
