@@ -19,7 +19,9 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +149,64 @@ def cli_fixture_findings(cli_fixture_run: subprocess.CompletedProcess[str]) -> d
     for finding in json.loads(result.stdout):
         by_file.setdefault(fixture_key(Path(finding["path"])), []).append(finding)
     return by_file
+
+
+# ---------------------------------------------------------------- one Keras worker for the session
+
+
+class _SharedWorker:
+    """The session's worker, lent to a verification run that would start its own: ``close`` gives
+    it back instead of ending it (a death or a time limit still restarts it, as for any worker)."""
+
+    def __init__(self, worker: Any) -> None:
+        self._worker = worker
+
+    def start(self) -> dict[str, Any]:
+        hello: dict[str, Any] = self._worker.start()
+        return hello
+
+    def run(self, job: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._worker.run(job, timeout)
+        return result
+
+    def close(self) -> None:
+        pass
+
+
+def _worker_key(options: Any) -> tuple[Any, ...]:
+    """What makes two workers answer alike (the time limit does not): their settings, and the
+    environment they would import Keras from."""
+    where = (os.environ.get("PYTHONPATH"), os.environ.get("KERAS_BACKEND"))
+    return (options.python, options.keras, options.backend, options.memory_mb, options.cpu_seconds, where)
+
+
+_SHARED_KEY: list[tuple[Any, ...]] = []
+
+
+@pytest.fixture(scope="session")
+def keras_worker() -> Iterator[Any]:
+    """One Keras 3 worker process (one Keras import) for every test that verifies in this process
+    and does not test the worker's own start, limits or death."""
+    pytest.importorskip("keras", reason="keras is a test dependency")
+    from kerascheck.verify.client import Worker, WorkerOptions
+
+    with Worker(WorkerOptions(timeout=120)) as worker:
+        _SHARED_KEY.append(_worker_key(worker.options))  # the environment it starts in, now
+        worker.start()
+        yield worker
+        _SHARED_KEY.clear()
+
+
+@pytest.fixture
+def shared_worker(keras_worker: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Verification in this process (``run_cli("check", "--verify", ...)``) uses ``keras_worker``
+    when it would start a worker of the same settings; other settings get their own."""
+    from kerascheck.verify import client, session
+
+    def worker(options: Any) -> Any:
+        if _worker_key(options) == _SHARED_KEY[0]:
+            return _SharedWorker(keras_worker)
+        return client.Worker(options)
+
+    monkeypatch.setattr(session, "Worker", worker)
+    return keras_worker

@@ -288,7 +288,7 @@ def _call_keras_fresh(keras, spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims
         except Exception as error:
             return None, f"{type(error).__name__} when run: {error}"
         finally:
-            gc.collect()
+            gc.collect(1)  # the young generations hold it: a full collection costs 100x more
             tf_logger.setLevel(level)
         ran = ran[0] if isinstance(ran, (list, tuple)) else ran
         symbolic = result[0] if isinstance(result, (list, tuple)) else result

@@ -1,6 +1,7 @@
 """The pre-commit hooks, run by pre-commit itself against a snapshot of this working tree.
 
-pre-commit installs a hook repository from a git commit, with pip into a virtualenv of its own:
+pre-commit installs a hook repository from a git commit, with pip into a virtualenv of its own
+(once for the module: every run names the same repository at the same commit in one home):
 so the tests commit the working tree (the package, pyproject.toml, README.md and
 .pre-commit-hooks.yaml) into a temporary repository first, which also makes them work from a
 clean checkout with nothing committed yet. pip needs PyPI (for libcst and the build backend);
@@ -77,6 +78,19 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+@pytest.fixture(scope="module")
+def hooks(hook_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A configuration naming both hooks at the snapshot's commit, and pre-commit's home for the
+    module: the hook environment is installed once (by the first run) and used by every test."""
+    where = tmp_path_factory.mktemp("pre-commit")
+    config = where / "pre-commit-config.yaml"
+    rev = git("rev-parse", "HEAD", cwd=hook_repo)
+    config.write_text(
+        f"repos:\n- repo: {hook_repo.as_uri()}\n  rev: {rev}\n  hooks:\n  - id: kerascheck\n  - id: kerascheck-fix\n"
+    )
+    return config, where / "home"
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A repository of a user's, with one finding kerascheck can fix safely."""
@@ -119,8 +133,9 @@ def test_from_hook_skips_empty_files_and_reports_findings(tmp_path: Path) -> Non
     assert result.stdout.startswith("model.py:7:5: KER103")
 
 
-def test_try_repo_fails_on_a_finding(hook_repo: Path, project: Path, tmp_path: Path) -> None:
-    result = pre_commit("try-repo", str(hook_repo), "kerascheck", "--all-files", cwd=project, home=tmp_path / "home")
+def test_the_hook_fails_on_a_finding(hooks: tuple[Path, Path], project: Path) -> None:
+    config, home = hooks
+    result = pre_commit("run", "--config", str(config), "kerascheck", "--all-files", cwd=project, home=home)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "KER103 [*] LSTM(4) needs a sequence" in output and "--> model.py:7:5" in output  # the full format
@@ -131,16 +146,11 @@ def _fix_available() -> bool:
     return "--fix" in run_cli("check", "--help").stdout
 
 
-def test_fix_hook_then_check_passes_and_no_files_passes(hook_repo: Path, project: Path, tmp_path: Path) -> None:
-    """Both hooks from one installed environment: the config try-repo writes, kept for three runs."""
+def test_fix_hook_then_check_passes_and_no_files_passes(hooks: tuple[Path, Path], project: Path) -> None:
+    """Both hooks from the one installed environment, kept for three runs."""
     if not _fix_available():
         pytest.skip("kerascheck check --fix does not exist yet")
-    config = tmp_path / "pre-commit-config.yaml"
-    rev = git("rev-parse", "HEAD", cwd=hook_repo)
-    config.write_text(
-        f"repos:\n- repo: {hook_repo.as_uri()}\n  rev: {rev}\n  hooks:\n  - id: kerascheck\n  - id: kerascheck-fix\n"
-    )
-    home = tmp_path / "home"
+    config, home = hooks
 
     nothing = pre_commit("run", "--config", str(config), "--files", "notes.txt", cwd=project, home=home)
     assert nothing.returncode == 0, nothing.stdout + nothing.stderr

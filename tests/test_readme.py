@@ -64,9 +64,12 @@ def test_the_readme_has_examples_to_run() -> None:
 
 
 @pytest.mark.parametrize("example", _examples(), ids=lambda e: e.command)
-def test_readme_example_is_the_real_output(example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_example_is_the_real_output(
+    example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     if example.needs_keras:
         pytest.importorskip("keras", reason="the verification examples need Keras (the verify extra)")
+        request.getfixturevalue("shared_worker")  # the session's Keras worker builds the models
         monkeypatch.setenv("KERASCHECK_CACHE_DIR", str(tmp_path / "cache"))
         monkeypatch.setenv("COLUMNS", "130")
     for name, text in _files().items():

@@ -142,8 +142,9 @@ def test_a_new_rule_is_fixed(model: Path, ker199: Rule, capsys: pytest.CaptureFi
     assert model.read_text(encoding="utf-8") == ker199.example.good
 
 
-def test_a_new_rule_is_verified(model: Path, ker199: Rule, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("keras", reason="keras is a test dependency")
+def test_a_new_rule_is_verified(
+    model: Path, ker199: Rule, capsys: pytest.CaptureFixture[str], shared_worker: object
+) -> None:
     args = ("check", "--jobs", "1", "--select", "KER199", "--verify", "--no-cache", "--format", "json", str(model))
     status, out = _cli(capsys, *args)
     assert status == 1

@@ -1,8 +1,8 @@
 """Verification with real Keras: every fixture finding is confirmed, wrong specs are refuted, and
 the worker's failures (no Keras, time limit, memory limit, death) become clear ``unverified``s.
 
-One worker (one Keras import) serves the whole module; the CLI tests share one cache, so only
-their first run imports Keras.
+The session's worker (one Keras import, ``conftest.keras_worker``) serves the module; the CLI
+tests share one cache, so only their first run imports Keras.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUna
 from kerascheck.verify.plans import Plan
 from kerascheck.verify.session import VerifyOptions, verify_plans
 from kerascheck.verify.spec import attach_plans
-from tests.conftest import FIXTURES, ROOT, fixture_files, line_of
+from tests.conftest import FIXTURES, fixture_files, line_of, run_cli
 
 pytest.importorskip("keras", reason="keras is a test dependency")
 
@@ -35,10 +33,10 @@ LEGITIMATELY_UNVERIFIED: dict[tuple[str, int, str], str] = {}
 
 
 @pytest.fixture(scope="module")
-def worker():
-    with Worker(WorkerOptions(timeout=120)) as one:
-        one.start()
-        yield one
+def worker(keras_worker: Worker) -> Worker:
+    """The session's worker (conftest.keras_worker): one Keras import serves these tests too."""
+    keras_worker.start()
+    return keras_worker
 
 
 def _plans(path: Path) -> list:
@@ -253,22 +251,18 @@ def test_no_keras_means_unverified_with_the_reason(tmp_path: Path, monkeypatch: 
 # ---------------------------------------------------------------- the command line
 
 
-def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kerascheck", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
-    )
-
-
-def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
+def test_cli_verify_never_imports_the_file_and_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_worker: Worker
+) -> None:
     source = FIXTURES / "verify_import_side_effects.py"
     work = tmp_path / "project"
     work.mkdir()
     copy_ = work / source.name
     shutil.copy(source, copy_)
     marker = copy_.with_suffix(".imported")
-    env = {**os.environ, "KERASCHECK_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    monkeypatch.setenv("KERASCHECK_CACHE_DIR", str(tmp_path / "cache"))
 
-    cold = _cli("check", "--verify", "--format", "json", copy_.name, cwd=work, env=env)
+    cold = run_cli("check", "--verify", "--format", "json", copy_.name, cwd=work)
     assert cold.returncode == 1, cold.stderr
     findings = json.loads(cold.stdout)
     assert [(f["line"], f["code"], f["verification"]["status"]) for f in findings] == [
@@ -281,12 +275,12 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
     assert not marker.exists(), "the linted file was imported or run"
     assert not (work / "__pycache__").exists()
 
-    warm = _cli("check", "--verify", "--output-format", "concise", copy_.name, cwd=work, env=env)
+    warm = run_cli("check", "--verify", "--output-format", "concise", copy_.name, cwd=work)
     assert warm.returncode == 1
     assert [line.rsplit(" ", 1)[-1] for line in warm.stdout.splitlines()[:2]] == ["[confirmed]", "[confirmed]"]
     assert "(2 from the cache)" in warm.stderr
 
-    explained = _cli("explain", f"{copy_.name}:12", cwd=work, env=env)
+    explained = run_cli("explain", f"{copy_.name}:12", cwd=work)
     assert explained.returncode == 0, explained.stderr
     out = explained.stdout
     assert "original" in out and "fixed: unwrapped to Dense(4)" in out
@@ -295,11 +289,11 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
     assert not marker.exists()
 
     (work / "pyproject.toml").write_text("[tool.kerascheck]\nverify = true\n", encoding="utf-8")
-    configured = _cli("check", copy_.name, cwd=work, env=env)  # verify = true, no --verify
+    configured = run_cli("check", copy_.name, cwd=work)  # verify = true, no --verify
     assert configured.stdout.splitlines()[0].endswith("[confirmed]"), configured.stderr
     (work / "pyproject.toml").unlink()
 
-    missing = _cli("explain", f"{copy_.name}:3", cwd=work, env=env)
+    missing = run_cli("explain", f"{copy_.name}:3", cwd=work)
     assert (
         missing.returncode == 2
         and "no finding on line 3" in missing.stderr
@@ -309,14 +303,8 @@ def test_cli_verify_never_imports_the_file_and_caches(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "keras.py").write_text("raise ModuleNotFoundError(\"No module named 'keras'\", name='keras')\n")
-    without = _cli(
-        "check",
-        "--verify",
-        "--no-cache",
-        copy_.name,
-        cwd=work,
-        env={**env, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"},
-    )
+    monkeypatch.setenv("PYTHONPATH", f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    without = run_cli("check", "--verify", "--no-cache", copy_.name, cwd=work)  # a worker of its own
     assert without.returncode == 1
     assert without.stdout.splitlines()[0].endswith("[unverified]")
     assert "could not verify: keras is not installed" in without.stderr
