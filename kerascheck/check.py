@@ -113,34 +113,38 @@ class Options:
     noqa: bool = True
     line_label: Callable[[int], str] = str
 
+    @classmethod
+    def of(
+        cls,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] | None = None,
+        noqa: bool = True,
+        line_label: Callable[[int], str] = str,
+    ) -> Options:
+        """Options from any iterables of codes (None selects every rule)."""
+        return cls(None if select is None else tuple(select), tuple(ignore or ()), noqa, line_label)
+
 
 def analyse(
     text: str,
     path: str = "<string>",
+    options: Options = Options(),
     *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
-    noqa: bool = True,
     validate: bool = False,
-    line_label: Callable[[int], str] = str,
     tree: ast.Module | None = None,
-    options: Options | None = None,
 ) -> Analysis | None:
     """Analyse one Python source text; None when the prefilter says it cannot hold a finding.
 
     Raises SourceError when the text cannot be parsed. The text is never imported or executed.
     Text that cannot hold a finding is not parsed unless ``validate`` asks for its syntax to be
     checked all the same. ``tree``, when given, is ``ast.parse(text)``, made by the caller.
-    ``options`` stands for ``select``, ``ignore``, ``noqa`` and ``line_label`` when given.
+    ``options`` chooses the rules, ``# noqa`` and how messages write lines.
     """
-    if options is None:
-        options = Options(None if select is None else tuple(select), tuple(ignore or ()), noqa, line_label)
     if not may_have_findings(text):
         if validate:
             parse(text, path)
         return None
     with collector_off():
-        settled: Options = options
 
         def work() -> Analysis:
             try:
@@ -149,8 +153,8 @@ def analyse(
                 twin = reindent.twin(text)
                 if twin is None:
                     raise
-                return _analyse_twin(twin, path, settled)
-            return analyse_parsed(module, parsed, text, path, settled)
+                return _analyse_twin(twin, path, options)
+            return analyse_parsed(module, parsed, text, path, options)
 
         return deep.run(work, path)
 
@@ -259,7 +263,7 @@ def check_source(
     The text is never imported or executed. ``tree``, when given, is ``ast.parse(text)``.
     """
     with collector_off():
-        analysis = analyse(text, path, select=select, ignore=ignore, noqa=noqa, validate=validate, tree=tree)
+        analysis = analyse(text, path, Options.of(select, ignore, noqa), validate=validate, tree=tree)
         findings = [] if analysis is None else analysis.findings
         del analysis  # freed while the collector is off (see collector_off)
     return findings

@@ -16,7 +16,7 @@ from typing import cast
 import libcst as cst
 
 from kerascheck import deep, rules
-from kerascheck.check import Analysis, analyse, analyse_parsed, collector_off, parse_ast
+from kerascheck.check import Analysis, Options, analyse, analyse_parsed, collector_off, parse_ast
 from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.walk import Change, rebuild, walk
@@ -451,7 +451,7 @@ def _fix_lines(
 ) -> tuple[str, int]:
     applied = 0
     for _ in range(MAX_PASSES):
-        analysis = analyse(text, path, select=select, ignore=ignore)
+        analysis = analyse(text, path, Options.of(select, ignore))
         if analysis is None:
             break
         layout = Layout(analysis.module, analysis.text)

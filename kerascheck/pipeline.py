@@ -97,7 +97,7 @@ def analysis(
     ``noqa`` honours the comments: per line, and for the file (``# flake8: noqa: KER101`` too).
     Findings in it are on the program: ``Source.place`` puts them on the cells.
     """
-    from kerascheck.check import analyse
+    from kerascheck.check import Options, analyse
 
     if source.line_map is not None:
         from kerascheck import notebooks
@@ -106,9 +106,7 @@ def analysis(
     label = str if source.line_map is None else source.line_map.label
     if noqa and (silenced := sources.file_noqa_codes(source.program)):
         ignore = (*(ignore or ()), *silenced)
-    return analyse(
-        source.program, source.path, select=select, ignore=ignore, noqa=noqa, validate=validate, line_label=label
-    )
+    return analyse(source.program, source.path, Options.of(select, ignore, noqa, label), validate=validate)
 
 
 def check(

@@ -115,10 +115,10 @@ def test_printing_only_the_touched_statements_gives_the_whole_code(path: Path) -
     """Every fix, alone and all together: the statements it leaves alone keep their original
     text, and the result is exactly what libcst prints for the whole edited module."""
     from kerascheck import rules
-    from kerascheck.check import analyse
+    from kerascheck.check import Options, analyse
     from kerascheck.fix import Layout, fixed_code
 
-    analysis = analyse(path.read_text(encoding="utf-8"), str(path), noqa=False)
+    analysis = analyse(path.read_text(encoding="utf-8"), str(path), Options(noqa=False))
     if analysis is None:
         return
     edits = [e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) is not None]

@@ -182,10 +182,10 @@ def test_pairing_failure_falls_back_to_the_whole_module() -> None:
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_fixtures_are_placed_without_falling_back(path) -> None:
     """The builder names, for every call it reports, a statement whose own code holds it."""
-    from kerascheck.check import analyse
+    from kerascheck.check import Options, analyse
     from kerascheck.walk import walk
 
-    analysis = analyse(path.read_text(encoding="utf-8"), str(path), noqa=False)
+    analysis = analyse(path.read_text(encoding="utf-8"), str(path), Options(noqa=False))
     if analysis is None or not analysis.results:
         return
     assert isinstance(analysis.positions, dict)  # not PositionProvider's answer

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from kerascheck import notebooks
-from kerascheck.check import Analysis, analyse, collector_off
+from kerascheck.check import Analysis, Options, analyse, collector_off
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.fix import Layout, fix_text, fixed_code, offers
 from kerascheck.server import silence
@@ -151,7 +151,7 @@ def _analyse(source: Source, choice: Choice) -> Analysis | None:
             return None
         notebooks.validate(source.text, source.line_map, source.path)
     label = str if source.line_map is None else source.line_map.label
-    return analyse(source.text, source.path, select=choice.select, ignore=choice.ignore, line_label=label)
+    return analyse(source.text, source.path, Options.of(choice.select, choice.ignore, line_label=label))
 
 
 def lint(source: Source, choice: Choice, plans: bool = False) -> Linted:
