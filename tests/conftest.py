@@ -86,14 +86,20 @@ def flake8_findings(paths: list[Path]) -> set[tuple[str, int, int, str]]:
     return found
 
 
-def expectations(path: Path) -> Counter[tuple[int, str]]:
-    """``(line, code)`` -> how many, from the ``# expect: KER101`` comments of a fixture."""
+def expected_in(text: str) -> Counter[tuple[int, str]]:
+    """``(line, code)`` -> how many, from the ``# expect: KER101`` comments of a text (a file, a
+    notebook's cell)."""
     found: Counter[tuple[int, str]] = Counter()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         match = _EXPECT.search(line)
         if match:
             found.update((number, code.strip()) for code in match.group("codes").split(","))
     return found
+
+
+def expectations(path: Path) -> Counter[tuple[int, str]]:
+    """``(line, code)`` -> how many, from the ``# expect: KER101`` comments of a fixture."""
+    return expected_in(path.read_text(encoding="utf-8"))
 
 
 def snapshot_path(path: Path) -> Path:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from kerascheck import notebooks, pipeline
 from kerascheck.findings import Finding, SourceError
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, expected_in, run_cli
 
 
 def _check(raw: str, path: str) -> list[Finding]:
@@ -21,7 +22,6 @@ def _check(raw: str, path: str) -> list[Finding]:
 
 
 NOTEBOOK_FIXTURES = sorted(FIXTURES.glob("notebook_*.ipynb"))
-_EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>KER\d+(?:\s*,\s*KER\d+)*)")
 
 
 def code(source: str | list[str], outputs: list | None = None) -> dict:
@@ -62,16 +62,19 @@ model = keras.Sequential([
 TRAIN = "model.compile(loss='mse')\nmodel.fit(np.zeros((32, 64, 15)), np.zeros((32, 64, 8)))\n"
 
 
-def expectations(path: Path) -> set[tuple[int, int, str]]:
-    """``{(cell, line, code)}`` from the ``# expect:`` comments in a notebook's cells."""
-    found = set()
+def expectations(path: Path) -> Counter[tuple[int, int, str]]:
+    """``(cell, line, code)`` -> how many, from the ``# expect:`` comments in a notebook's code
+    cells (read as ``conftest.expected_in`` reads a file)."""
+    found: Counter[tuple[int, int, str]] = Counter()
     for number, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"], start=1):
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        for line_number, line in enumerate(source.splitlines(), start=1):
-            match = _EXPECT.search(line)
-            if match and cell["cell_type"] == "code":
-                found.update((number, line_number, c.strip()) for c in match["codes"].split(","))
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            found.update({(number, line, code): n for (line, code), n in expected_in(source).items()})
     return found
+
+
+def _reported(findings: list[dict]) -> Counter[tuple[int, int, str]]:
+    return Counter((f["cell"], f["line"], f["code"]) for f in findings)
 
 
 def broken_cells(path: Path) -> set[int]:
@@ -86,8 +89,7 @@ def test_notebook_fixtures_match_their_expectations(path: Path) -> None:
     broken = broken_cells(path)
     assert result.returncode == (2 if broken else 0), result.stderr
     assert {int(n) for n in re.findall(r"syntax error in cell (\d+)", result.stderr)} == broken
-    reported = {(f["cell"], f["line"], f["code"]) for f in json.loads(result.stdout)}
-    assert reported == expectations(path)
+    assert _reported(json.loads(result.stdout)) == expectations(path)
 
 
 def test_a_notebook_fixture_exists() -> None:
@@ -468,7 +470,7 @@ def test_a_broken_cell_is_skipped_and_the_indented_cells_are_still_checked(tmp_p
         result.stderr
         == f"error: {target}: syntax error in cell 9 on line 1: '(' was never closed (the cell is skipped, the others are checked)\n"
     )
-    assert {(f["cell"], f["line"], f["code"]) for f in json.loads(result.stdout)} == expectations(CLEANUP_FIXTURE)
+    assert _reported(json.loads(result.stdout)) == expectations(CLEANUP_FIXTURE)
 
 
 def test_fixes_in_cleaned_cells_keep_the_indent_and_the_prompts(tmp_path: Path) -> None:
