@@ -9,6 +9,7 @@ what the test file says (raise TensorFlow's out-of-memory error, MemoryError, ha
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from kerascheck.check import analyse
 from kerascheck.shapes import BUILDABLE
 from kerascheck.verify.cache import Cache, key, well_formed
 from kerascheck.verify.client import JobFailed, Worker, WorkerUnavailable
-from kerascheck.verify.plans import Pending, Plan
+from kerascheck.verify.plans import Environment, Pending, Plan
 from kerascheck.verify.session import VerifyOptions, probe, verify_plans
 from kerascheck.verify.spec import attach_plans, canonical
 from tests.conftest import FIXTURES
@@ -129,8 +130,8 @@ def test_a_bad_cache_entry_is_a_miss(tmp_path: Path) -> None:
 class _FailingWorker:
     """A worker that starts and fails every job (a cache miss reaches it)."""
 
-    def __init__(self, hello: dict[str, Any]) -> None:
-        self.hello = hello
+    def __init__(self, environment: Environment) -> None:
+        self.hello: dict[str, Any] = asdict(environment)
 
     def start(self) -> dict[str, Any]:
         return self.hello
@@ -149,12 +150,12 @@ def test_the_key_has_the_backend_the_keras_and_the_settings(monkeypatch: pytest.
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     jax = probe(VerifyOptions())
     assert tensorflow is not None and jax is not None
-    assert (tensorflow["backend"], jax["backend"]) == ("tensorflow", "jax")
+    assert (tensorflow.backend, jax.backend) == ("tensorflow", "jax")
     settings = VerifyOptions().settings()
     keys = {
         key(text, tensorflow, settings),
         key(text, jax, settings),
-        key(text, {**tensorflow, "keras": "0.0"}, settings),
+        key(text, replace(tensorflow, keras="0.0"), settings),
         key(text, tensorflow, VerifyOptions(memory_mb=12000).settings()),
         key(text, tensorflow, VerifyOptions(python="/other/python").settings()),
     }

@@ -352,6 +352,6 @@ def test_tf_keras_confirms_the_seed_findings(tmp_path: Path) -> None:
     ]
     plans = [_seed_plan(name, line) for name, line in picks]
     out, _, stats = verify_plans(plans, VerifyOptions(keras="tf_keras", progress=False), cache=Cache(tmp_path))
-    assert stats.environment["module"] == "tf_keras"
+    assert stats.environment is not None and stats.environment.module == "tf_keras"
     assert {v.status for v in out} == {"confirmed"}, [v.detail for v in out if v.status != "confirmed"]
     assert all(v.detail.startswith("tf-keras 2.") for v in out)

@@ -16,7 +16,7 @@ from kerascheck.report import text as text_report
 from kerascheck.verify import worker
 from kerascheck.verify.cache import Cache, key
 from kerascheck.verify.client import Worker, WorkerOptions
-from kerascheck.verify.plans import Plan, Verdict
+from kerascheck.verify.plans import Environment, Plan, Verdict
 from kerascheck.verify.session import Progress, VerifyOptions, verify_plans
 from kerascheck.verify.spec import ALLOWLIST, attach_plans, canonical
 from tests.conftest import FIXTURES, fixture_files, line_of
@@ -231,9 +231,9 @@ def test_equal_models_make_equal_jobs() -> None:
     two = "\n\nimport keras\nfrom keras import layers\nx = keras.Input((10, 3))\nx = layers.LSTM(8)(x)\ny = layers.LSTM(4)(x)\n"
     (a,), (b,) = plans_of(one), plans_of(two)
     assert canonical(a.job) == canonical(b.job)
-    environment = {"module": "keras", "keras": "3", "backend": "tensorflow", "backend_version": "2"}
-    assert key(canonical(a.job), environment) != key(canonical(a.job), {**environment, "keras": "3.1"})
-    assert key(canonical(a.job), environment) != key(canonical(a.job), {**environment, "backend": "jax"})
+    environment = Environment("keras", "3", "tensorflow", "2")
+    assert key(canonical(a.job), environment) != key(canonical(a.job), replace(environment, keras="3.1"))
+    assert key(canonical(a.job), environment) != key(canonical(a.job), replace(environment, backend="jax"))
 
 
 def test_unverified_plans_need_no_worker(tmp_path: Path) -> None:

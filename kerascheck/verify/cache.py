@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, cast
 
+from kerascheck.verify.plans import Environment
 from kerascheck.verify.worker import PROTOCOL
 
 # Bump when what the parent makes of a result changes in a way old results cannot serve.
@@ -31,7 +32,7 @@ def cache_dir() -> Path:
     return Path(base) / "kerascheck"
 
 
-def key(job_text: str, environment: dict[str, Any], settings: dict[str, Any] | None = None) -> str:
+def key(job_text: str, environment: Environment, settings: dict[str, Any] | None = None) -> str:
     """The cache key of a job (its canonical text) under one Keras and backend, and the worker's
     ``settings`` (its memory limit, its Python)."""
     digest = hashlib.sha256()
@@ -39,10 +40,10 @@ def key(job_text: str, environment: dict[str, Any], settings: dict[str, Any] | N
         "settings": settings or {},
         "protocol": PROTOCOL,
         "format": FORMAT,
-        "module": environment.get("module"),
-        "keras": environment.get("keras"),
-        "backend": environment.get("backend"),
-        "backend_version": environment.get("backend_version"),
+        "module": environment.module,
+        "keras": environment.keras,
+        "backend": environment.backend,
+        "backend_version": environment.backend_version,
     }
     digest.update(json.dumps(stamp, sort_keys=True).encode("utf-8"))
     digest.update(b"\0")

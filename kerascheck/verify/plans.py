@@ -18,6 +18,35 @@ JsonShape = list[Any]  # ints, None for Keras' None, "?" where kerascheck does n
 
 
 @dataclass(frozen=True)
+class Environment:
+    """The Keras a verification runs on: what the worker says in its hello, or what package
+    metadata says before any worker starts (a warm run imports no Keras)."""
+
+    module: str = "keras"  # "keras" (Keras 3) or "tf_keras" (Keras 2)
+    keras: str | None = None  # its version; None when it cannot be told
+    backend: str | None = None
+    backend_version: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Environment:
+        def text(name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(text("module") or "keras", text("keras"), text("backend"), text("backend_version"))
+
+    def same_keras(self, other: Environment) -> bool:
+        """The same Keras and backend (a backend's version may be spelled differently by package
+        metadata and by the module itself)."""
+        return (self.module, self.keras, self.backend) == (other.module, other.keras, other.backend)
+
+    def words(self) -> str:
+        """``Keras 3.13.1 (tensorflow)``, ``tf-keras 2.21.0 (tensorflow)``."""
+        name = "tf-keras" if self.module == "tf_keras" else "Keras"
+        return f"{name} {self.keras} ({self.backend or '?'})" if self.keras else name
+
+
+@dataclass(frozen=True)
 class Label:
     """Where a node of the spec is in the source, and how its layer is written there."""
 

@@ -15,7 +15,7 @@ from kerascheck.findings import Finding
 from kerascheck.verify import verdict
 from kerascheck.verify.cache import Cache, key
 from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUnavailable, chosen_backend
-from kerascheck.verify.plans import JobResult, Pending, Plan, Verdict
+from kerascheck.verify.plans import Environment, JobResult, Pending, Plan, Verdict
 from kerascheck.verify.spec import canonical
 from kerascheck.verify.worker import exhausted
 
@@ -79,7 +79,7 @@ class Stats:
     models: int = 0  # distinct jobs (each an original model and its fixed version)
     built: int = 0  # jobs the worker ran (the rest came from the cache)
     cached: int = 0
-    environment: dict[str, Any] | None = None
+    environment: Environment | None = None
     worker_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -114,18 +114,19 @@ def _metadata(module: str, backend: str) -> dict[str, Any]:
     return {"module": module, "keras": keras, "backend": backend, "backend_version": version(*names)}
 
 
-def probe(options: VerifyOptions) -> dict[str, Any] | None:
+def probe(options: VerifyOptions) -> Environment | None:
     """Keras' version and backend from package metadata, without importing Keras (a warm run
     must not pay for the import); None when that Python cannot say."""
     backend = chosen_backend(options.backend)
     python = options.python or sys.executable
     if python == sys.executable:
-        return _metadata(options.keras, backend)
+        return Environment.from_json(_metadata(options.keras, backend))
     script = "from __future__ import annotations\n" + inspect.getsource(_metadata)
     script += f"\nimport json\nprint(json.dumps(_metadata({options.keras!r}, {backend!r})))\n"
     try:
         done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=30)
-        return json.loads(done.stdout) if done.returncode == 0 else None
+        data = json.loads(done.stdout) if done.returncode == 0 else None
+        return Environment.from_json(data) if isinstance(data, dict) else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
 
@@ -137,12 +138,6 @@ def _exhausted(result: dict[str, Any]) -> str | None:
         if isinstance(error, dict) and exhausted(str(error.get("type")), str(error.get("message"))):
             return f"building ran out of memory: {error.get('type')}: {str(error.get('message'))[:300]}"
     return None
-
-
-def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """The same Keras (a backend's version may be spelled differently by metadata and module)."""
-    fields = ("module", "keras", "backend")
-    return a is not None and b is not None and all(a.get(f) == b.get(f) for f in fields)
 
 
 # ---------------------------------------------------------------- progress
@@ -192,7 +187,7 @@ def verify_plans(
     results: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
     environment = probe(options) if texts else None
-    known = environment if environment and environment.get("keras") else None
+    known = environment if environment is not None and environment.keras else None
     settings = options.settings()
     if known is not None:
         for text in texts:
@@ -207,9 +202,9 @@ def verify_plans(
         start = time.perf_counter()
         try:
             progress.say(f"kerascheck: starting {options.keras} to verify {len(pending)} model(s)...")
-            hello = worker.start()
+            hello = Environment.from_json(worker.start())
             environment = hello
-            keyed = known if known is not None and _same(known, hello) else hello
+            keyed = known if known is not None and known.same_keras(hello) else hello
             if keyed is hello and known is not None:
                 # The metadata did not tell the truth (a Keras on PYTHONPATH ...): trust the worker.
                 results = {t: r for t, r in ((t, cache.get(key(t, hello, settings))) for t in texts) if r is not None}

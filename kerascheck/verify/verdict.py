@@ -12,24 +12,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kerascheck.rules.base import Confirm
 from kerascheck.shapes import format_shape
-from kerascheck.verify.plans import Build, JobResult, Numeric, Plan, Status, SummaryRow, Verdict
+from kerascheck.verify.plans import Build, Environment, JobResult, Numeric, Plan, Status, SummaryRow, Verdict
 
 CONFIRMED: Status = "confirmed"
 REFUTED: Status = "refuted"
 UNVERIFIED: Status = "unverified"
 
 
-def keras_words(environment: dict[str, Any] | None) -> str:
-    if not environment:
-        return "Keras"
-    name = "tf-keras" if environment.get("module") == "tf_keras" else "Keras"
-    if not environment.get("keras"):
-        return name
-    return f"{name} {environment['keras']} ({environment.get('backend', '?')})"
+def keras_words(environment: Environment | None) -> str:
+    return "Keras" if environment is None else environment.words()
 
 
 def rows(plan: Plan, build: Build | None, fixed: bool = False) -> list[SummaryRow]:
@@ -87,7 +80,7 @@ def _upstream(plan: Plan, build: Build) -> str:
     return f"; earlier layers Keras refused as kerascheck expects, each its own finding, were replaced by the shape kerascheck infers: {named}"
 
 
-def judge(plan: Plan, result: JobResult, environment: dict[str, Any] | None) -> Verdict:
+def judge(plan: Plan, result: JobResult, environment: Environment | None) -> Verdict:
     """The verdict on one finding from the worker's result for its job."""
     status, detail = _judge(plan, result)
     return Verdict(
