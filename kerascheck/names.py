@@ -21,6 +21,9 @@ _KERAS_ROOTS: tuple[tuple[str, ...], ...] = (
     ("keras",),
 )
 
+# Keras 2's GPU-only spellings: Keras 3 builds them as the plain layer (the verifier says so).
+GPU_ONLY = frozenset({"CuDNNGRU", "CuDNNLSTM"})
+
 # Spellings that name the same class as another one.
 _ALIASES: dict[str, str] = {
     "CuDNNGRU": "GRU",

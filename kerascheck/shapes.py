@@ -78,6 +78,11 @@ class LayerSpec:
     # How it is applied to several inputs: ``layer([a, b])`` or ``layer(query, value)``.
     inputs: Literal["one", "list", "args"] = "one"
     buildable: bool = True  # the verifier may build it (its worker's allowlist)
+    # The rank its input must have, from the layer and its output's rank, where ``ranks`` cannot
+    # say it (the verifier cuts a model there with an input of that rank).
+    input_rank: Callable[[Layer, int | None], int | None] | None = None
+    input_dtype: str = "float32"  # what the verifier feeds it ("int32": token ids)
+    backward: str | None = None  # the argument naming its other direction's RNN (flipped too)
 
     def never_shapes(self, argument: str) -> bool:
         """Whether ``argument`` can never change this layer's shapes or parameter counts."""
@@ -272,6 +277,10 @@ def _embedding(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Infere
     return Inference((None if x is None else x + (out,),))
 
 
+def _embedding_input_rank(layer: Layer, out_rank: int | None) -> int | None:
+    return None if out_rank is None else out_rank - 1  # one axis of vectors added
+
+
 def _flatten(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
     x = ins[0]
     if x is None:
@@ -304,6 +313,11 @@ def _repeat_vector(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> In
     if x is None or len(x) != 2:
         return Inference(((None if x is None else x[0], n, UNKNOWN),))
     return Inference(((x[0], n, x[1]),))
+
+
+def _permute_input_rank(layer: Layer, out_rank: int | None) -> int | None:
+    order = dims(layer.arg("dims"))
+    return None if order is None else len(order) + 1
 
 
 def _permute(layer: Layer, ins: list[Shape], call: dict[str, Value]) -> Inference:
@@ -674,7 +688,9 @@ TABLE: dict[str, LayerSpec] = {
     "RNN": LayerSpec(
         ("cell", "return_sequences", "return_state", "go_backwards", "stateful"), Role.RNN, (3, 3), _rnn, "sequence"
     ),
-    "Bidirectional": LayerSpec(("layer", "merge_mode"), Role.RNN, (3, 3), _bidirectional, "sequence"),
+    "Bidirectional": LayerSpec(
+        ("layer", "merge_mode"), Role.RNN, (3, 3), _bidirectional, "sequence", backward="backward_layer"
+    ),
     "ConvLSTM1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (4, 4), _conv_lstm(1), sizes=_FILTERS),
     "ConvLSTM2D": LayerSpec(_CONV_PARAMS, Role.OTHER, (5, 5), _conv_lstm(2), sizes=_FILTERS),
     "ConvLSTM3D": LayerSpec(_CONV_PARAMS, Role.OTHER, (6, 6), _conv_lstm(3), sizes=_FILTERS),
@@ -705,12 +721,19 @@ TABLE: dict[str, LayerSpec] = {
     # Layers that make a new tensor no RNN answers for.
     "InputLayer": LayerSpec((), Role.OTHER, None, _input_layer, buildable=False),  # the spec's inputs
     "Embedding": LayerSpec(
-        ("input_dim", "output_dim"), Role.OTHER, None, _embedding, sizes=frozenset({"input_dim", "output_dim"})
+        ("input_dim", "output_dim"),
+        Role.OTHER,
+        None,
+        _embedding,
+        sizes=frozenset({"input_dim", "output_dim"}),
+        input_rank=_embedding_input_rank,
+        input_dtype="int32",
     ),
     "Flatten": LayerSpec(("data_format",), Role.OTHER, None, _flatten),
     "Reshape": LayerSpec(("target_shape",), Role.OTHER, None, _reshape),
     "RepeatVector": LayerSpec(("n",), Role.OTHER, (2, 2), _repeat_vector, "vector", frozenset({"n"})),
-    "Permute": LayerSpec(("dims",), Role.OTHER, None, _permute, "sequence"),  # when it takes rank 3
+    # "sequence": when it takes rank 3
+    "Permute": LayerSpec(("dims",), Role.OTHER, None, _permute, "sequence", input_rank=_permute_input_rank),
     "Conv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence", _FILTERS),
     "SeparableConv1D": LayerSpec(_CONV_PARAMS, Role.OTHER, (3, 3), _conv1d, "sequence", _FILTERS),
     "DepthwiseConv1D": LayerSpec(

@@ -31,7 +31,7 @@ from typing import Any
 
 import libcst as cst
 
-from kerascheck import rules, shapes
+from kerascheck import names, rules, shapes
 from kerascheck.findings import Finding
 from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Shape, Tensor, TrainCall
 from kerascheck.positions import positions as locate
@@ -177,7 +177,7 @@ def _layer_ref(walk: _Walk, layer: Layer) -> str:
         raise Unverifiable(f"the layer {_where(walk, layer)} wraps is not a Keras layer kerascheck rebuilds")
     if spec.params[:1] == ("cell",) and "cell" not in config:
         raise Unverifiable(f"the cell of {_where(walk, layer)} is not a Keras cell kerascheck rebuilds")
-    if layer.spelled != layer.kind and layer.spelled.startswith("CuDNN"):
+    if layer.spelled in names.GPU_ONLY:
         walk.note(f"{layer.spelled} on line {walk.where(layer.call)} is built as {layer.kind}, its Keras 3 name")
     lid = f"L{len(walk.layers)}"
     walk.layer_ids[key] = lid
@@ -198,11 +198,8 @@ def _shape_json(shape: Shape) -> list[Any] | None:
 def _required_rank(layer: Layer, out_rank: int | None) -> int | None:
     """The rank an input of ``layer`` must have for Keras to build it, when that is fixed."""
     spec = shapes.spec_of(layer)
-    if layer.kind == "Embedding":
-        return None if out_rank is None else out_rank - 1
-    if layer.kind == "Permute":
-        order = shapes.dims(layer.arg("dims"))
-        return None if order is None else len(order) + 1
+    if spec is not None and spec.input_rank is not None:
+        return spec.input_rank(layer, out_rank)
     if spec is not None and spec.ranks is not None and spec.ranks[0] == spec.ranks[1]:
         return spec.ranks[0]
     if shapes.role_of(layer) is shapes.Role.PASS:
@@ -378,12 +375,13 @@ def _resolve(value: Any) -> Any:
 
 
 def _dtypes(walk: _Walk) -> None:
-    """Inputs an Embedding reads are token ids."""
+    """Inputs get the dtype the table says the layer reading them takes (an Embedding's: token ids)."""
     for node in walk.nodes:
-        if walk.layers[node["layer"]]["class"] == "Embedding":
+        layer = shapes.TABLE.get(walk.layers[node["layer"]]["class"])
+        if layer is not None and layer.input_dtype != "float32":
             for spec in walk.inputs:
                 if spec["id"] in node["inputs"]:
-                    spec["dtype"] = "int32"
+                    spec["dtype"] = layer.input_dtype
 
 
 # ---------------------------------------------------------------- plans
@@ -398,8 +396,9 @@ def _fix_targets(report: Report) -> list[Layer]:
     if report.rnn is None:
         return []
     targets = [recurrent(report.rnn)]
-    if report.rnn.kind == "Bidirectional":
-        backward = report.rnn.arg("backward_layer")
+    spec = shapes.spec_of(report.rnn)
+    if spec is not None and spec.backward is not None:
+        backward = report.rnn.arg(spec.backward)
         if isinstance(backward, Layer):
             targets.append(backward)
     return targets
