@@ -702,6 +702,7 @@ TABLE: dict[str, LayerSpec] = {
     # Pass-through layers: same shape out as in.
     "Activation": LayerSpec(("activation",), Role.PASS, None, _identity),
     "Dropout": LayerSpec(("rate", "noise_shape", "seed"), Role.PASS, None, _identity),
+    "Identity": LayerSpec((), Role.PASS, None, _identity),
     "SpatialDropout1D": LayerSpec(("rate",), Role.PASS, (3, 3), _identity, "sequence"),
     "GaussianNoise": LayerSpec(("stddev",), Role.PASS, None, _identity),
     "GaussianDropout": LayerSpec(("rate",), Role.PASS, None, _identity),
