@@ -8,6 +8,7 @@ import re
 import libcst as cst
 import pytest
 
+from kerascheck import reindent
 from kerascheck.walk import NOT_CODE, code_fields, walk
 from tests.conftest import fixture_files
 
@@ -51,7 +52,11 @@ class _Everything(cst.CSTVisitor):
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
 def test_walk_matches_libcst_visitor(path) -> None:
     """Every expression and statement node, in libcst's order (whitespace and tokens aside)."""
-    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    twin = reindent.twin(text)
+    if twin is not None and path.name == "indentation_tabs.py":
+        text = twin.text  # libcst refuses the file itself; its twin is what the analysis walks
+    module = cst.parse_module(text)
     visitor = _Everything()
     module.visit(visitor)
     ours = list(walk(module))
