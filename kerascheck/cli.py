@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kerascheck import __version__, config, pipeline
+from kerascheck.cache import Cache, clean, project_root, rule_codes
 from kerascheck.discovery import Target, discover
 from kerascheck.findings import Finding, SourceError
 from kerascheck.report import FORMATS, Run
@@ -139,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     rule_page.add_argument("code", nargs="?", help="a rule code such as KER101")
     rule_page.set_defaults(handler=_rule)
     verify_options.add_explain(commands)
+    cleaner = commands.add_parser(
+        "clean",
+        help="remove the findings caches (.kerascheck_cache) of this folder, its project and below",
+        allow_abbrev=False,
+    )
+    cleaner.set_defaults(handler=_clean)
     server = commands.add_parser(
         "server", help="the language server, over stdio (pip install 'kerascheck[server]')", allow_abbrev=False
     )
@@ -283,6 +290,17 @@ def _targets(args: argparse.Namespace, resolver: config.Resolver) -> tuple[list[
     return discover(args.paths, excluded=excluded, from_hook=args.from_hook)
 
 
+def _cache(resolver: config.Resolver) -> Cache:
+    """The findings cache: beside the configuration that applies to a file, else at the project root."""
+    root = project_root()
+
+    def folder_for(path: str) -> Path:
+        settings = resolver.settings_for(path)
+        return root if settings.path is None else settings.path.parent
+
+    return Cache(folder_for, resolver.rules_key)
+
+
 def _check(args: argparse.Namespace) -> int:
     try:
         resolver = config.Resolver(args.config, isolated=args.isolated, overrides=_overrides(args))
@@ -304,7 +322,10 @@ def _check(args: argparse.Namespace) -> int:
             fix=fix,
             codes_for=resolver.codes_for,
             verify=verify_options.wanted(args) and not args.diff,
+            cache=None if verify_options.no_cache(args) else _cache(resolver),
         )
+        if not verify_options.no_cache(args) and "kerascheck.rules" in sys.modules:
+            rule_codes(project_root())  # the rules are loaded: keep their codes for the runs that load none
     except config.ConfigError as error:  # a table met on the way, nearer some file
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -408,6 +429,21 @@ def _rule(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _clean(args: argparse.Namespace) -> int:
+    """``kerascheck clean``: the caches a check from here would use (the project root's, those beside
+    the configurations below the working folder), as ``ruff clean`` removes its own."""
+    folders = [Path.cwd()]
+    root = project_root()
+    if root != folders[0]:
+        folders.append(root)
+    found = config.find()
+    if found is not None and found.parent not in folders:
+        folders.append(found.parent)
+    for removed in clean(folders):
+        print(f"Removed {os.path.relpath(removed)}")
+    return EXIT_CLEAN
+
+
 def _server(args: argparse.Namespace) -> int:
     from kerascheck.server import run  # pygls is imported by the server command only
 
@@ -422,6 +458,15 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if "--no-cache" in words or verify_options.no_cache(argparse.Namespace()):
+        return _main(words)
+    root = project_root()
+    with config.known_codes(lambda: rule_codes(root)):  # a table's codes checked without loading the rules
+        return _main(words)
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # say it with the usage of the command it was given to, not the top-level one

@@ -25,8 +25,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,14 +195,43 @@ def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
     return tuple(code for code in codes if code in enabled)
 
 
+_KNOWN: list[Callable[[], tuple[str, ...]]] = []  # see known_codes
+
+
+@contextmanager
+def known_codes(source: Callable[[], tuple[str, ...]]) -> Iterator[None]:
+    """Within it, ``unknown_code`` takes the rule codes from ``source`` (called once, when a code
+    is first checked) while the rules are not loaded: the CLI gives the findings cache's copy, so
+    that a table naming codes loads no rule on a run that analyses nothing."""
+    made: list[tuple[str, ...]] = []
+
+    def once() -> tuple[str, ...]:
+        if not made:
+            made.append(source())
+        return made[0]
+
+    _KNOWN.append(once)
+    try:
+        yield
+    finally:
+        _KNOWN.remove(once)
+
+
+def rule_codes() -> tuple[str, ...]:
+    """The codes of the registered rules (from ``known_codes``' source while the rules are not loaded)."""
+    if _KNOWN and "kerascheck.rules" not in sys.modules:
+        return _KNOWN[-1]()
+    from kerascheck import rules  # checking a code against the registry loads the rules
+
+    return tuple(rule.code for rule in rules.all_rules())
+
+
 def unknown_code(code: str) -> str | None:
     """Why ``code`` is not a rule code or prefix, or None when it is one."""
-    from kerascheck import rules  # a code named is checked against the registry: it loads the rules
-
-    if any(rule.code.startswith(code) for rule in rules.all_rules()):
+    codes = rule_codes()
+    if any(known.startswith(code) for known in codes):
         return None
-    known = ", ".join(rule.code for rule in rules.all_rules())
-    return f"unknown rule code or prefix {code!r} (known: {known})"
+    return f"unknown rule code or prefix {code!r} (known: {', '.join(codes)})"
 
 
 # ---------------------------------------------------------------- reading
@@ -399,6 +430,22 @@ class Resolver:
             if entry.glob.matches(path) != entry.negated:
                 skipped.update(code for code in codes if any(code.startswith(prefix) for prefix in entry.codes))
         return tuple(code for code in codes if code not in skipped)
+
+    def rules_key(self, path: str) -> list[Any]:
+        """What chooses the rules of ``path`` (``codes_for``'s inputs, as written: its table's
+        selection, the command line's, the per-file-ignores that match it), for the findings
+        cache: it reads no rule, so that a file found in the cache loads none."""
+        settings = self.settings_for(path)
+        ignores = (
+            settings.per_file_ignores if self.overrides.per_file_ignores is None else self.overrides.per_file_ignores
+        )
+        matched = [
+            list(entry.codes)
+            for entry in (*ignores, *self.overrides.extend_per_file_ignores)
+            if entry.glob.matches(path) != entry.negated
+        ]
+        levels = [settings.selection, self.overrides.selection]
+        return [[level.select, level.extend_select, level.ignore] for level in levels] + [matched]
 
     def is_excluded(self, path: Path | str) -> bool:
         """Whether ``path`` matches its table's ``exclude`` or the command line's ``--extend-exclude``."""

@@ -26,6 +26,7 @@ EXCLUDED_DIRS = frozenset(
         ".git-rewrite",
         ".hg",
         ".ipynb_checkpoints",
+        ".kerascheck_cache",
         ".mypy_cache",
         ".nox",
         ".pants.d",

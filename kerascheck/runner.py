@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from kerascheck import pipeline, sources
 from kerascheck.discovery import Target
 from kerascheck.findings import Finding, SourceError
+
+if TYPE_CHECKING:
+    from kerascheck.cache import Cache, Entry
 
 
 @dataclass
@@ -147,6 +151,7 @@ def check_files(
     fix: str | None = None,
     codes_for: Callable[[str], tuple[str, ...]] | None = None,
     verify: bool = False,
+    cache: Cache | None = None,
 ) -> list[FileResult]:
     """Results in the order of ``targets``, whatever the number of processes.
 
@@ -154,14 +159,21 @@ def check_files(
     top, less its per-file-ignores), instead of ``select`` and ``ignore`` for every file.
     ``verify`` attaches verification plans to the findings (``kerascheck.verify`` runs them).
     ``jobs`` None: as many processes as the work is worth (``workers``).
+    ``cache``, when given, serves the files it has seen with these bytes and rules, where that is
+    sound (``_served``), and keeps what the others give.
     """
     results: list[FileResult] = []
-    pending: list[tuple[int, Job]] = []
+    pending: list[tuple[int, Job, Entry | None]] = []
     for target in targets:
         path = str(target.path)
         results.append(FileResult(path))
+        data: bytes | None = None  # the bytes read (standard input's are not cached)
         try:
-            source = target.source if target.source is not None else pipeline.read(path)
+            if target.source is not None:
+                source = target.source
+            else:
+                data = sources.read_bytes(target.path)
+                source = pipeline.decode(path, data)
         except SourceError as error:
             results[-1].error = error
             continue
@@ -174,12 +186,38 @@ def check_files(
             if target.explicit and source.line_map is not None and source.line_map.skipped:
                 results[-1].error = SourceError(path, source.line_map.skipped_reason() or "")
             continue  # a notebook without code cells, or with a kernel that is not Python
+        if not (target.explicit or sources.mentions_keras(source.program)):
+            continue  # the prefilter's first half: no Keras, no finding (and no cache entry to read)
+        silenced = sources.file_noqa_codes(source.program)  # file-level noqa with codes: fixes too
+        entry = None if cache is None or data is None else cache.entry(path, data, target.explicit, silenced)
+        if entry is not None and cache is not None:
+            found = cache.get(entry, path)
+            if found is not None and _served(found, fix, verify):
+                results[-1].findings = found
+                continue
         if target.explicit or sources.may_have_findings(source.program):
             chosen, skip = (select, ignore) if codes_for is None else (codes_for(path), None)
-            if silenced := sources.file_noqa_codes(source.program):  # file-level noqa with codes: fixes too
+            if silenced:
                 skip = (*(skip or ()), *silenced)
-            pending.append((len(results) - 1, Job(source, target.explicit, chosen, skip, fix, verify)))
-    done = _run_all([job for _, job in pending], workers([job for _, job in pending], jobs))
-    for (index, job), result in zip(pending, done):
+            pending.append((len(results) - 1, Job(source, target.explicit, chosen, skip, fix, verify), entry))
+        elif entry is not None and cache is not None:
+            cache.put(entry, [])  # the prefilter's no, kept: a warm run then loads no rule for this file
+    done = _run_all([job for _, job, _ in pending], workers([job for _, job, _ in pending], jobs))
+    for (index, job, entry), result in zip(pending, done):
         results[index] = replace(result, source=job.source)  # the parent's copy: not shipped back
+        if entry is not None and cache is not None and result.error is None and result.fixed_text is None:
+            cache.put(entry, result.findings)
     return results
+
+
+def _served(findings: list[Finding], fix: str | None, verify: bool) -> bool:
+    """Whether a file's cached findings are its whole result: always for a check;
+    under --fix or --diff when no finding has a fix of the applicability asked for (the fixer
+    applies only fixes the check offers: with none, the file stays as it is); under --verify when
+    there is no finding (each finding's plan needs its analysis: such a file is analysed again, and
+    --verify's own cache spares the builds)."""
+    if fix is not None and any(
+        f.fix is not None and (fix == "unsafe" or f.fix.applicability == "safe") for f in findings
+    ):
+        return False
+    return not (verify and findings)

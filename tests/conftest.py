@@ -25,6 +25,10 @@ from typing import Any
 
 import pytest
 
+# No findings cache (.kerascheck_cache) in the repository or beside a fixture: runs here, and the
+# processes they start, read and write none. tests/test_cache.py takes this away in its own folders.
+os.environ.setdefault("KERASCHECK_NO_CACHE", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>KER\d+(?:\s*,\s*KER\d+)*)")

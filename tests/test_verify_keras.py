@@ -261,6 +261,7 @@ def test_cli_verify_never_imports_the_file_and_caches(
     shutil.copy(source, copy_)
     marker = copy_.with_suffix(".imported")
     monkeypatch.setenv("KERASCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("KERASCHECK_NO_CACHE", raising=False)  # the warm run below is served by --verify's cache
 
     cold = run_cli("check", "--verify", "--format", "json", copy_.name, cwd=work)
     assert cold.returncode == 1, cold.stderr

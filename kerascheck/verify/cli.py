@@ -15,6 +15,7 @@ from kerascheck import notebooks, pipeline
 from kerascheck.findings import Finding, SourceError
 from kerascheck.report import text as text_report
 from kerascheck.verify import verdict
+from kerascheck.verify.options import no_cache
 from kerascheck.verify.plans import Build, JobResult, Pending, Plan, Verdict
 from kerascheck.verify.session import Stats, VerifyOptions, summary_line, verify_plans, verify_results
 from kerascheck.verify.spec import attach_plans
@@ -28,7 +29,7 @@ def options(args: argparse.Namespace) -> VerifyOptions:
     return VerifyOptions.from_config(
         table if isinstance(table, dict) else {},
         keras=getattr(args, "keras", None),
-        cache=False if getattr(args, "no_cache", False) else None,
+        cache=False if no_cache(args) else None,
         timeout=getattr(args, "verify_timeout", None),
     )
 

@@ -7,7 +7,10 @@ run that verifies nothing never loads them. ``kerascheck.verify.cli`` does the w
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
+
+NO_CACHE = "KERASCHECK_NO_CACHE"  # set (not "0" or "false"): as --no-cache, as RUFF_NO_CACHE is to ruff
 
 
 def _seconds(value: str) -> float:
@@ -57,6 +60,13 @@ def wanted(args: argparse.Namespace) -> bool:
         return True
     settings = getattr(args, "settings", None)
     return bool(getattr(settings, "verify", False))
+
+
+def no_cache(args: argparse.Namespace) -> bool:
+    """``--no-cache``, or KERASCHECK_NO_CACHE set in the environment: no cache read or written."""
+    if getattr(args, "no_cache", False):
+        return True
+    return os.environ.get(NO_CACHE, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _explain(args: argparse.Namespace) -> int:
