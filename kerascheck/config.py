@@ -388,6 +388,7 @@ class Resolver:
         self._fixed: Settings | None = resolve(config, isolated=isolated) if config is not None or isolated else None
         self._cwd = Path(os.path.abspath(cwd or Path.cwd()))
         self._by_folder: dict[Path, Settings] = {}
+        self._by_name: dict[str, Settings] = {}  # settings_for's, by the folder's absolute name
         self._loaded: dict[Path, Settings] = {}
         self.default = self._fixed if self._fixed is not None else self._nearest(self._cwd, fallback=Settings())
 
@@ -413,9 +414,12 @@ class Resolver:
         """The table ``path`` (a file or a folder) is checked with."""
         if self._fixed is not None:
             return self._fixed
-        absolute = Path(os.path.abspath(path))
-        folder = absolute if absolute.is_dir() else absolute.parent
-        return self._nearest(folder, fallback=self.default)
+        absolute = os.path.abspath(path)
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        known = self._by_name.get(folder)  # most files share their folder's answer: no Path made
+        if known is None:
+            known = self._by_name[folder] = self._nearest(Path(folder), fallback=self.default)
+        return known
 
     def codes_for(self, path: str) -> tuple[str, ...]:
         """The rules checked in ``path``: its table's selection, the command line's on top, less
