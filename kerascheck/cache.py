@@ -284,24 +284,24 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def clean(folders: list[Path]) -> list[Path]:
-    """Remove the caches in ``folders`` and below them (a ``.kerascheck_cache`` with kerascheck's
-    CACHEDIR.TAG: a folder of that name without it is not ours); the caches removed."""
+def clean(below: Path, beside: list[Path]) -> list[Path]:
+    """Remove the caches in ``below`` and the folders under it, and those of the folders ``beside``
+    (a ``.kerascheck_cache`` with kerascheck's CACHEDIR.TAG: a folder of that name without it is
+    not ours); the caches removed."""
     import shutil
 
     from kerascheck.discovery import EXCLUDED_DIRS
 
+    candidates = [folder / FOLDER for folder in beside]
+    for folder, dirs, _ in os.walk(below):
+        if FOLDER in dirs:
+            candidates.append(Path(folder, FOLDER))
+        dirs[:] = [d for d in dirs if d != FOLDER and d not in EXCLUDED_DIRS]
     removed: list[Path] = []
-    for start in folders:
-        candidates = [start / FOLDER]
-        for folder, dirs, _ in os.walk(start):
-            if FOLDER in dirs:
-                candidates.append(Path(folder, FOLDER))
-            dirs[:] = [d for d in dirs if d != FOLDER and d not in EXCLUDED_DIRS]
-        for cache in candidates:
-            if cache not in removed and _ours(cache):
-                shutil.rmtree(cache, ignore_errors=True)
-                removed.append(cache)
+    for cache in candidates:
+        if cache not in removed and _ours(cache):
+            shutil.rmtree(cache, ignore_errors=True)
+            removed.append(cache)
     return removed
 
 

@@ -457,16 +457,11 @@ def _rule(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    """``kerascheck clean``: the caches a check from here would use (the project root's, those beside
-    the configurations below the working folder), as ``ruff clean`` removes its own."""
-    folders = [Path.cwd()]
-    root = project_root()
-    if root != folders[0]:
-        folders.append(root)
+    """``kerascheck clean``, as ``ruff clean``: the caches in the working folder and below it, and
+    those a check from here also uses (the project root's, the working folder's configuration's)."""
     found = config.find()
-    if found is not None and found.parent not in folders:
-        folders.append(found.parent)
-    for removed in clean(folders):
+    beside = [project_root(), *([] if found is None else [found.parent])]
+    for removed in clean(Path.cwd(), beside):
         print(f"Removed {os.path.relpath(removed)}")
     return EXIT_CLEAN
 

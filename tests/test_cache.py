@@ -22,12 +22,10 @@ from kerascheck.findings import Finding, Fix
 from tests.conftest import FIXTURES, checkout_env, run_cli
 
 CHOSEN = [
-    "ker101_redundant_time_distributed.py",
-    "ker103_missing_return_sequences.py",
-    "noqa.py",
-    "noqa_file.py",
-    "control_seq2seq.py",
-    "notebook_ipython_cleanup.ipynb",
+    "ker101_redundant_time_distributed.py",  # unsafe fixes
+    "ker103_missing_return_sequences.py",  # safe fixes
+    "noqa_file.py",  # the prefilter's no: a file-level noqa
+    "notebook_ipython_cleanup.ipynb",  # findings on cells
 ]
 ANALYSED = sorted(set(CHOSEN) - {"noqa_file.py"})  # its file-level noqa: the prefilter's no
 MENTIONS = "# keras is mentioned here, and nothing else a rule looks for\nprint(1)\n"
@@ -129,6 +127,18 @@ def test_an_edited_file_or_other_settings_are_a_miss(project: Path, analysed: li
     assert configured.stdout == _check(project, "--no-cache").stdout
 
 
+def test_a_damaged_entry_is_a_miss_and_is_written_again(project: Path, analysed: list[str]) -> None:
+    cold = _check(project)
+    for entry in _entries(project):
+        entry.write_text(entry.read_text(encoding="utf-8")[:20], encoding="utf-8")  # cut short
+    analysed.clear()
+    again = _check(project)
+    assert sorted(analysed) == ANALYSED
+    assert (again.returncode, again.stdout, again.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    analysed.clear()
+    assert _check(project).stdout == cold.stdout and analysed == []  # rewritten whole
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -137,21 +147,35 @@ def test_an_edited_file_or_other_settings_are_a_miss(project: Path, analysed: li
         lambda text: json.dumps({**json.loads(text), "format": 0}),
         lambda text: json.dumps({**json.loads(text), "digest": "0" * 64}),
         lambda text: json.dumps({**json.loads(text), "findings": [{"line": "x"}]}),
+        lambda text: json.dumps({**json.loads(text), "findings": [{**json.loads(text)["findings"][0], "line": True}]}),
+        lambda text: json.dumps({**json.loads(text), "findings": [{**json.loads(text)["findings"][0], "extra": 1}]}),
         lambda text: json.dumps({**json.loads(text), "findings": "[]"}),
         lambda text: "[" * 100_000,
+        lambda text: "\udcff",
     ],
-    ids=["truncated", "not-json", "old-format", "other-bytes", "bad-finding", "bad-list", "deep"],
+    ids=[
+        "truncated",
+        "not-json",
+        "old-format",
+        "other-bytes",
+        "bad-finding",
+        "bool-line",
+        "extra-key",
+        "bad-list",
+        "deep",
+        "bad-text",
+    ],
 )
-def test_a_damaged_entry_is_a_miss_never_an_error(project: Path, analysed: list[str], damage: object) -> None:
-    cold = _check(project)
-    for entry in _entries(project):
-        entry.write_text(damage(entry.read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
-    analysed.clear()
-    again = _check(project)
-    assert sorted(analysed) == ANALYSED
-    assert (again.returncode, again.stdout, again.stderr) == (cold.returncode, cold.stdout, cold.stderr)
-    analysed.clear()
-    assert _check(project).stdout == cold.stdout and analysed == []  # rewritten whole
+def test_an_entry_not_exactly_as_written_is_a_miss(tmp_path: Path, damage: object) -> None:
+    store = cache.Cache(lambda path: tmp_path, lambda path: [])
+    found = [Finding("m.py", 3, 5, 3, 9, "KER101", "redundant", "a message", fix=Fix("unsafe", "Unwrap"), cell=2)]
+    entry = store.entry("m.py", b"import keras\n", False, ())
+    store.put(entry, found)
+    assert store.get(entry, "m.py") == found and store.hits == 1
+    assert store.get(store.entry("m.py", b"import keras  \n", False, ()), "m.py") is None  # other bytes
+    text = entry.path.read_text(encoding="utf-8")
+    entry.path.write_text(damage(text), encoding="utf-8", errors="surrogateescape")  # type: ignore[operator]
+    assert store.get(entry, "m.py") is None and store.misses == 2
 
 
 def test_files_that_cannot_be_checked_are_never_kept(project: Path, analysed: list[str]) -> None:
