@@ -236,6 +236,7 @@ class Cache:
         if not (
             isinstance(value, dict)
             and set(value) == {"format", "digest", "findings"}
+            and type(value["format"]) is int  # JSON's true is no format number
             and value["format"] == FORMAT
             and value["digest"] == entry.digest
             and isinstance(value["findings"], list)
