@@ -4,8 +4,8 @@
 Generates, in a temporary folder, a git repository of ``--files`` Python files (default 20,000) of
 which ``--keras`` (default 2,000) are Keras model code (Sequential and functional models, LSTM and
 GRU stacks, some with a finding); the others are plain Python of the same size. The tree has a
-root ``pyproject.toml`` with a ``[tool.kerascheck]`` table and ``--projects`` sub-projects with their
-own table, as a monorepo has. Then, interleaved and repeated (the machine is shared: medians):
+root ``pyproject.toml`` with a ``[tool.kerascheck]`` table and ``--projects`` sub-projects (default 1)
+with their own table, holding a quarter of the files between them, as a monorepo has. Then, interleaved and repeated (the machine is shared: medians):
 
 - cold: ``kerascheck clean``, then ``kerascheck check``, which analyses every Keras file and writes
   the cache (one ``.kerascheck_cache`` beside each table);
@@ -124,7 +124,8 @@ def generate(root: Path, files: int, keras: int, projects: int) -> None:
     every = max(1, files // max(1, keras))
     for n in range(files):
         group = n // 100
-        base = root / "projects" / f"p{group % projects}" if projects and group % 4 == 0 else root / "libs"
+        # A quarter of the packages in the sub-projects, one after the other; the rest under the root table.
+        base = root / "projects" / f"p{(group // 4) % projects}" if projects and group % 4 == 0 else root / "libs"
         folder = base / f"pkg{group}"
         folder.mkdir(parents=True, exist_ok=True)
         if n % every == 0 and n // every < keras:
@@ -155,7 +156,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--keras", type=int, default=2_000)
-    parser.add_argument("--projects", type=int, default=4)
+    parser.add_argument("--projects", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=None, help="kerascheck --jobs (default: its own choice)")
     args = parser.parse_args()
@@ -177,7 +178,8 @@ def main() -> int:
         runs: dict[str, list[tuple[float, float, int]]] = {
             name: [] for name in ("cold", "warm", "one file edited", *commands)
         }
-        subprocess.run(check, cwd=tree, env=env, capture_output=True)  # bytecode compiled, git's index warm
+        one = [*check[:-1], "--no-cache", str(next(tree.rglob("mod0.py")))]
+        subprocess.run(one, cwd=tree, env=env, capture_output=True)  # bytecode compiled, git's index warm
         for round_ in range(args.repeat):
             subprocess.run(clean, cwd=tree, env=env, capture_output=True, check=True)
             runs["cold"].append(measure(check, tree, env))
@@ -188,6 +190,8 @@ def main() -> int:
             for name, command in commands.items():
                 runs[name].append(measure(command, tree, env))
         caches = sorted(p.relative_to(tree).as_posix() for p in tree.rglob(".kerascheck_cache"))
+        entries = [p for p in tree.rglob(".kerascheck_cache/findings/*/*.json")]
+        size = sum(p.stat().st_size for p in entries)
     wall = {name: statistics.median(t for t, _, _ in values) for name, values in runs.items()}
     cpu = {name: statistics.median(c for _, c, _ in values) for name, values in runs.items()}
     memory = {name: max(m for _, _, m in values) for name, values in runs.items()}
@@ -202,7 +206,7 @@ def main() -> int:
         if ruff:
             ratios += f", warm / ruff cold {figures['warm'] / figures['ruff check --no-cache']:.2f} (goal: at most 1)"
         print(f"{label}: {ratios}")
-    print(f"caches: {', '.join(caches)}")
+    print(f"caches: {', '.join(caches)}; {len(entries)} entries, {size / 1e6:.2f} MB")
     return 0
 
 
