@@ -481,8 +481,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    if "--no-cache" in words or verify_options.no_cache(argparse.Namespace()):
-        return _main(words)
+    if words[:1] != ["check"] or "--no-cache" in words or verify_options.no_cache(argparse.Namespace()):
+        return _main(words)  # the kept rule codes are check's: the server and explain write no cache
     root = project_root()
     with config.known_codes(lambda: rule_codes(root)):  # a table's codes checked without loading the rules
         return _main(words)
