@@ -1362,6 +1362,163 @@ def programs():
     return strategy()
 
 
+# ------------------------------------------------------------------------------------------------
+# KER108: random input arrays for fit, with Keras as the oracle
+#
+# A model with one declared input (Sequential with ``keras.Input``, Sequential with ``input_shape=``
+# on its first layer, or functional) ends in a vector and a Dense(1), so that (N, 1) targets always
+# fit it; ``fit`` is given an array drawn near the input's shape (the same, an axis more or less, a
+# trailing 1 more or less, one size changed), whose last axis may be a size the analyzer cannot
+# know (``K = int(sys.argv[1])``: Keras is asked with 1 and with 3). The oracle: Keras refuses the
+# input itself (its message names the model's input, "Invalid input shape" or the functional
+# model's "expected shape=") for every value of that size. kerascheck's KER108 must be reported
+# exactly then, and never where Keras runs the fit.
+
+INPUT_FORMS = ("sequential_input", "sequential_input_shape", "functional")
+_INPUT_REFUSED = re.compile(r"Invalid input shape for input|of layer '(functional|sequential)[^']*' is incompatible")
+
+
+@dataclass(frozen=True)
+class InputProgram:
+    form: str
+    input_shape: tuple[int, ...]  # without the batch axis
+    body: tuple[str, ...]  # layer sources that turn the input into a vector
+    data: tuple[int | Opaque, ...]  # the array given to fit, batch axis first
+
+    def source(self) -> str:
+        dims = ", ".join(str(d) for d in self.input_shape) + ("," if len(self.input_shape) == 1 else "")
+        data = ", ".join(d.name if isinstance(d, Opaque) else str(d) for d in self.data)
+        data += "," if len(self.data) == 1 else ""
+        lines = ["import sys", "import numpy as np", "import keras", "from keras import layers", ""]
+        lines.append("K = int(sys.argv[1])")
+        lines.append(f"x = np.zeros(({data}))")
+        lines.append(f"y = np.zeros(({self.data[0]}, 1))")
+        body = self.layer_texts()
+        if self.form == "functional":
+            lines.append(f"inp = keras.Input(shape=({dims}))")
+            lines.append("h = inp")
+            lines += [f"h = {layer}(h)" for layer in body]
+            lines.append("model = keras.Model(inp, h)")
+        elif self.form == "sequential_input":
+            lines.append(f"model = keras.Sequential([keras.Input(shape=({dims})), {', '.join(body)}])")
+        else:
+            lines.append(f"model = keras.Sequential([{', '.join(body)}])")
+        lines.append('model.compile(loss="mse", optimizer="sgd")')
+        lines.append("model.fit(x, y, epochs=1, verbose=0)")
+        return "\n".join(lines) + "\n"
+
+    def layer_texts(self) -> list[str]:
+        """The layers as written; the first declares the input in the ``input_shape=`` form."""
+        body = [*self.body, "layers.Dense(1)"]
+        if self.form == "sequential_input_shape":
+            dims = ", ".join(str(d) for d in self.input_shape) + ("," if len(self.input_shape) == 1 else "")
+            head, _, _ = body[0].rpartition(")")
+            body[0] = head + (", " if not head.endswith("(") else "") + f"input_shape=({dims}))"
+        return body
+
+    @property
+    def fit_line(self) -> int:
+        return self.source().count("\n")
+
+
+_BODIES: dict[int, tuple[tuple[str, ...], ...]] = {
+    1: (("layers.Dense(3)",),),
+    2: (
+        ("layers.LSTM(3)",),
+        ("layers.Conv1D(2, 1)", "layers.GlobalMaxPooling1D()"),
+        ("layers.Flatten()",),
+        ("layers.Dense(2)", "layers.Flatten()"),
+    ),
+    3: (("layers.Conv2D(2, 1)", "layers.GlobalAveragePooling2D()"), ("layers.Flatten()",)),
+}
+
+
+def generate_input_program(rng: random.Random) -> InputProgram:
+    rank = rng.choice((1, 2, 3))
+    shape = tuple(rng.choice((1, 2, 3, 5)) if rng.random() < 0.3 else rng.randint(2, 5) for _ in range(rank))
+    data: list[int | Opaque] = [rng.choice((4, 6)), *shape]
+    change = rng.choice(("same", "drop_last", "add_one", "add_axis", "resize", "drop_first", "rank"))
+    if change == "drop_last" and len(data) > 2:
+        data.pop()
+    elif change == "add_one":
+        data.append(1)
+    elif change == "add_axis":
+        data.append(rng.randint(2, 4))
+    elif change == "resize":
+        axis = rng.randrange(1, len(data))
+        data[axis] = data[axis] % 5 + 1 + rng.randint(0, 1)
+    elif change == "drop_first" and len(data) > 2:
+        del data[1]
+    elif change == "rank":
+        data = [data[0]] + [rng.randint(1, 4) for _ in range(rng.randint(1, 4))]
+    if rng.random() < 0.2:
+        data[-1] = Opaque("K", 1)  # the analyzer cannot know it: Keras is asked with 1 and 3
+    return InputProgram(rng.choice(INPUT_FORMS), shape, rng.choice(_BODIES[rank]), tuple(data))
+
+
+def _keras_fit(program: InputProgram, last: int) -> str | None:
+    """What Keras raises when the program's fit runs (None: it runs)."""
+    keras = keras_module()
+    np = __import__("numpy")
+    shape = tuple(last if isinstance(d, Opaque) else d for d in program.data)
+    namespace = {"layers": keras.layers}
+    random_state = random.getstate()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body = [eval(text, namespace) for text in program.layer_texts()]  # our own text
+            if program.form == "functional":
+                inp = keras.Input(shape=program.input_shape)
+                h = inp
+                for layer in body:
+                    h = layer(h)
+                model = keras.Model(inp, h)
+            elif program.form == "sequential_input":
+                model = keras.Sequential([keras.Input(shape=program.input_shape), *body])
+            else:
+                model = keras.Sequential(body)
+            model.compile(loss="mse", optimizer="sgd")
+            model.fit(np.zeros(shape), np.zeros((shape[0], 1)), epochs=1, verbose=0)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        random.setstate(random_state)
+    return None
+
+
+@dataclass
+class InputCase:
+    program: InputProgram
+    answers: dict[int, str | None]  # the last axis' value -> what Keras raised
+    reported: bool
+
+    @property
+    def input_refused(self) -> bool:
+        return all(error is not None and _INPUT_REFUSED.search(error) for error in self.answers.values())
+
+    @property
+    def agrees(self) -> bool:
+        runs = any(error is None for error in self.answers.values())
+        return self.reported == self.input_refused and not (self.reported and runs)
+
+    def explain(self) -> str:
+        answers = "\n".join(
+            f"  with K={k}: {'runs' if e is None else e.splitlines()[0][:300]}" for k, e in self.answers.items()
+        )
+        return f"{self.program.source()}\nKeras:\n{answers}\nkerascheck reports KER108: {self.reported}"
+
+
+def compare_input_program(program: InputProgram) -> InputCase:
+    from kerascheck import check_source
+
+    values = (1, 3) if any(isinstance(d, Opaque) for d in program.data) else (1,)
+    answers = {value: _keras_fit(program, value) for value in values}
+    found = check_source(program.source(), "<ker108>", select=("KER108",))
+    reported = any(f.code == "KER108" and f.line == program.fit_line for f in found)
+    assert all(f.line == program.fit_line for f in found), [f.line for f in found]
+    return InputCase(program, answers, reported)
+
+
 def survey(seed: int, count: int, show: int = 3) -> int:
     """Check ``count`` random programs and print each distinct disagreement once (hypothesis stops
     at the first): ``python -m tests.differential --seed 1 --count 2000``. Returns how many

@@ -62,6 +62,22 @@ def test_kerascheck_agrees_with_keras_long_run() -> None:
     run()
 
 
+KER108_EXAMPLES = 30
+
+
+def test_ker108_agrees_with_keras_on_random_fit_inputs() -> None:
+    """Random arrays given to fit (tests/differential.py, KER108 section): reported exactly where
+    Keras refuses the model's input, never where the fit runs."""
+    import random
+
+    rng = random.Random(int(LONG_SEED) if LONG_SEED is not None else 108)
+    count = max(KER108_EXAMPLES, LONG_EXAMPLES // 10)
+    cases = [diff.compare_input_program(diff.generate_input_program(rng)) for _ in range(count)]
+    wrong = [case for case in cases if not case.agrees]
+    assert not wrong, "KER108 and Keras disagree:\n\n" + "\n\n".join(case.explain() for case in wrong)
+    assert any(case.reported for case in cases) and not all(case.reported for case in cases)
+
+
 # ---------------------------------------------------------------- the oracle itself
 
 

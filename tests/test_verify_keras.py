@@ -171,6 +171,28 @@ def test_a_deliberately_wrong_spec_is_refuted(worker, tmp_path: Path) -> None:
     assert "kerascheck infers (None, 64, 16), Keras builds (None, 64, 15)" in out[3].detail
 
 
+def test_ker108_data_of_the_models_own_shape_is_refuted(worker, tmp_path: Path) -> None:
+    # The model rebuilt from its declared input is run on zeros of the data's shape: changed to
+    # the model's own shape, Keras runs it, and the finding is refuted.
+    path = FIXTURES / "ker108_input_rank_mismatch.py"
+    by_line = {f.line: f.verification.plan for f in _plans(path) if f.code == "KER108"}
+    sequential = by_line[line_of(path, "listed.fit(X_flat, y, epochs=2)")]
+    functional = by_line[line_of(path, "functional.predict(np.zeros((N, T, 16)))")]
+    assert sequential.call["sequential"] and not functional.call["sequential"]
+    plans = [sequential, functional]
+    wrong = []
+    for plan in plans:
+        fixed = copy.deepcopy(plan)
+        own = fixed.job["original"]["inputs"][0]["shape"]
+        fixed.job["call"]["data"] = [[8, *own[1:]]]
+        fixed.call = fixed.job["call"]
+        wrong.append(fixed)
+    out, _, _ = verify_plans(plans + wrong, VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path))
+    assert [v.status for v in out] == ["confirmed", "confirmed", "refuted", "refuted"], [v.detail for v in out]
+    assert "refuses zeros of shape (8, 15)" in out[0].detail
+    assert "runs the model on zeros of shape (8, 64, 15) without an error" in out[2].detail
+
+
 class _NoWorker:
     def start(self) -> dict:
         raise AssertionError("the worker was started although everything was cached")

@@ -573,11 +573,11 @@ class Builder:
         loop = _Loop(mark)
         self._loops.append(loop)
         made = len(self._made_trail)
-        kept = (len(graph.applications), len(graph.train_calls))
+        kept = (len(graph.applications), len(graph.train_calls), len(graph.input_calls))
         head: Changes = {}
         passes = 1 if len(self._loops) > MAX_NESTED else MAX_PASSES
         for number in range(1, MAX_PASSES + 4):
-            del graph.applications[kept[0] :], graph.train_calls[kept[1] :]
+            del graph.applications[kept[0] :], graph.train_calls[kept[1] :], graph.input_calls[kept[2] :]
             self._rewind_sites(made)
             loop.breaks, loop.continues = [], []
             journal.apply(head)
@@ -593,7 +593,7 @@ class Builder:
         else:
             # Not settled even when widened (each pass reached new names): keep nothing the
             # body recorded, and what it changed is unknown.
-            del graph.applications[kept[0] :], graph.train_calls[kept[1] :]
+            del graph.applications[kept[0] :], graph.train_calls[kept[1] :], graph.input_calls[kept[2] :]
             head = self._widen(head)
         self._loops.pop()
         journal.apply(head)

@@ -4,6 +4,7 @@ array, or run code we cannot see (which forgets any model handed to it)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -18,6 +19,7 @@ from kerascheck.graph.model import (
     DictRef,
     DictState,
     Dim,
+    InputCall,
     Layer,
     ModelClass,
     ModelRef,
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from kerascheck.graph.evaluator import Evaluator as Builder
 
 TRAIN_METHODS = frozenset({"fit", "evaluate", "train_on_batch", "test_on_batch"})
+# Model methods that run the model on their first argument, ``x``.
+DATA_METHODS = TRAIN_METHODS | {"predict", "predict_on_batch"}
 # Model methods that never change which layers a model holds.
 _READ_ONLY = frozenset(
     {
@@ -196,6 +200,7 @@ def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
         return _builtin(b, callee.name, node)
     args = Args(b, node)
     if isinstance(callee, ModelRef):
+        _record_input_call(b, callee, "call", node, args.get("inputs", 0))
         args.all(escape=False)
         return Tensor(None)  # a model used as a layer
     args.all(escape=True)
@@ -371,16 +376,39 @@ def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: cst.CSTNode) 
     """One more layer on a Sequential model."""
     state = b.heap[ref.key]
     assert isinstance(state, ModelState)
+    inputs = state.inputs
     if isinstance(value, Tensor):  # keras.Input(...) as the first entry
         output: Tensor = value
+        if state.output is None and value.producer is None and value.shape is not None:
+            inputs = (value,)
     elif isinstance(value, Layer) and value.kind == "InputLayer":
         output = Tensor(_first_input_shape(value))
+        if state.output is None and output.shape is not None and not value.opaque:
+            inputs = (output,)
     elif isinstance(value, Layer):
         x = state.output if state.output is not None else Tensor(_first_input_shape(value))
+        if state.output is None and x.shape is not None and _declared_input_shape(value) == x.shape:
+            inputs = (x,)
         output = _as_tensor(apply_layer(b, value, [x], {}, site))
     else:
         output = Tensor(None)
-    b.set_heap(ref.key, ModelState(output=output, loss=state.loss))
+    b.set_heap(ref.key, ModelState(output=output, loss=state.loss, inputs=inputs))
+
+
+def _declared_input_shape(layer: Layer) -> Shape:
+    """The input shape Keras 3 gives a Sequential from its first layer: ``input_dim=`` (where
+    the layer does not take it as its own argument, as Embedding does), else ``input_shape=``.
+    Keras 3 refuses ``batch_input_shape=`` on a layer, and an RNN's ``input_dim`` declares a
+    vector in Keras 3 but a sequence in Keras 2: no shape for those."""
+    spec = shapes.TABLE.get(layer.kind)
+    if layer.opaque or spec is None or "batch_input_shape" in layer.kwargs or "batch_shape" in layer.kwargs:
+        return None
+    if "input_dim" in layer.kwargs:
+        if "input_dim" in spec.params or spec.role is shapes.Role.RNN:
+            return None
+        return (None, shapes.dim(layer.kwargs["input_dim"]))
+    declared = shapes.dims(layer.kwargs.get("input_shape"))
+    return None if declared is None else (None,) + declared
 
 
 def _first_input_shape(layer: Layer) -> Shape:
@@ -409,13 +437,16 @@ def _first_input_shape(layer: Layer) -> Shape:
 
 def _new_functional(b: Builder, node: cst.Call) -> ModelRef:
     args = Args(b, node)
-    args.get("inputs", 0)
+    inputs = args.get("inputs", 0)
     outputs = args.get("outputs", 1)
     args.all(escape=False)
     if isinstance(outputs, Seq) and len(outputs.items) == 1:
         outputs = outputs.items[0]
     output = outputs if isinstance(outputs, Tensor) else Tensor(None)
-    return ModelRef(b.alloc(ModelState(output=output)))
+    items = inputs.items if isinstance(inputs, Seq) else (inputs,)
+    declared = tuple(t for t in items if isinstance(t, Tensor) and t.producer is None and t.shape is not None)
+    known = bool(declared) and len(declared) == len(items)
+    return ModelRef(b.alloc(ModelState(output=output, inputs=declared if known else None, functional=True)))
 
 
 def _new_input(b: Builder, node: cst.Call) -> Tensor:
@@ -457,8 +488,10 @@ def _model_method(b: Builder, ref: ModelRef, name: str, node: cst.Call) -> Value
         args.all(escape=False)
         state = b.heap[ref.key]
         assert isinstance(state, ModelState)
-        b.set_heap(ref.key, ModelState(output=state.output, loss=_loss_name(loss)))
+        b.set_heap(ref.key, replace(state, loss=_loss_name(loss)))
         return Const(None)
+    if name in DATA_METHODS:
+        _record_input_call(b, ref, name, node, args.get("x", 0))
     if name in TRAIN_METHODS:
         targets = args.get("y", 1)
         args.all(escape=False)
@@ -470,6 +503,19 @@ def _model_method(b: Builder, ref: ModelRef, name: str, node: cst.Call) -> Value
     if name not in _READ_ONLY:
         b.escape(ref)
     return UNKNOWN
+
+
+def _record_input_call(b: Builder, ref: ModelRef, method: str, node: cst.Call, x: Value | None) -> None:
+    """Record a call that runs the model on ``x`` when its inputs are declared and ``x`` holds
+    one array of known rank for each of them (a list or tuple of them for several inputs)."""
+    state = b.heap[ref.key]
+    if not b.recording or not isinstance(state, ModelState) or state.inputs is None or state.output is None:
+        return
+    items = x.items if isinstance(x, Seq) else (x,)
+    data = tuple(item for item in items if isinstance(item, Array))
+    if len(data) != len(items) or len(data) != len(state.inputs):
+        return
+    b.graph.input_calls.append(InputCall(method, node, state.inputs, data, state.functional, state.output))
 
 
 # ---------------------------------------------------------------- arrays

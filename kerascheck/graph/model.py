@@ -189,6 +189,11 @@ class ModelState:
 
     output: Tensor | None  # None: a Sequential with no layer yet
     loss: str | None = None  # canonical built-in loss given to compile(), if known
+    # The model's inputs as Keras 3 declares them (``Input(...)``, ``input_shape=`` on a
+    # Sequential's first layer), in order; None when unknown (a Sequential that builds on its
+    # first batch, a subclassed model, a model unseen code may have changed).
+    inputs: tuple[Tensor, ...] | None = None
+    functional: bool = False  # ``Model(inputs, outputs)``: Keras checks each input's axes too
 
 
 @dataclass(frozen=True)
@@ -255,9 +260,23 @@ class TrainCall:
     loss: str | None
 
 
+@dataclass(eq=False)
+class InputCall:
+    """``model.fit(x, ...)``, ``predict(x)``, ``model(x)`` and their kin, where the model's inputs
+    are declared and every array of ``x`` has a known rank (one array per model input)."""
+
+    method: str  # "fit", ..., or "call" for ``model(x)``
+    call: cst.Call
+    inputs: tuple[Tensor, ...]  # the model's inputs
+    data: tuple[Array, ...]  # what the call gives each of them
+    functional: bool
+    output: Tensor
+
+
 @dataclass
 class Graph:
     applications: list[Application] = field(default_factory=list)
     train_calls: list[TrainCall] = field(default_factory=list)
+    input_calls: list[InputCall] = field(default_factory=list)
     # id of each call evaluated -> the statement whose own code holds it (for positions)
     statement_of: dict[int, cst.CSTNode | None] = field(default_factory=dict)

@@ -94,7 +94,13 @@ def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
         return merged
     if isinstance(a, ModelState) and isinstance(b, ModelState):
         output = Tensor(None) if a.output is None or b.output is None else merge_tensors(a.output, b.output)
-        return ModelState(output=output, loss=a.loss if a.loss == b.loss else None)
+        same_inputs = a.inputs == b.inputs and a.functional == b.functional  # the same Input tensors
+        return ModelState(
+            output=output,
+            loss=a.loss if a.loss == b.loss else None,
+            inputs=a.inputs if same_inputs else None,
+            functional=a.functional if same_inputs else False,
+        )
     if isinstance(a, DictState) and isinstance(b, DictState) and a.items is not None and b.items is not None:
         if [k for k, _ in a.items] != [k for k, _ in b.items]:
             return DictState(None)
@@ -117,7 +123,15 @@ def same_value(a: object, b: object) -> bool:
         return len(a.items) == len(b.items) and all(same_value(x, y) for x, y in zip(a.items, b.items))
     if isinstance(a, ModelState):
         assert isinstance(b, ModelState)
-        return a.loss == b.loss and same_value(a.output, b.output)
+        return (
+            a.loss == b.loss
+            and same_value(a.output, b.output)
+            and a.functional == b.functional
+            and same_value(a.inputs, b.inputs)
+        )
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple)
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, ObjState):
         assert isinstance(b, ObjState)
         names = {n for n, _ in a.attrs} | {n for n, _ in b.attrs}

@@ -11,7 +11,7 @@ import libcst as cst
 
 from kerascheck import shapes
 from kerascheck.edits import Edit
-from kerascheck.graph.model import UNKNOWN, Application, Const, Graph, Layer, Seq, Tensor, TrainCall
+from kerascheck.graph.model import UNKNOWN, Application, Const, Graph, InputCall, Layer, Seq, Tensor, TrainCall
 
 # A message is text with nodes in it; a node is written as its line number once positions
 # are known (they are computed only for files that have something to report).
@@ -23,7 +23,7 @@ class Report:
     code: str
     node: cst.CSTNode  # where the finding is reported
     message: tuple[MessagePart, ...]
-    subject: Application | TrainCall  # the graph node the finding is about
+    subject: Application | TrainCall | InputCall  # the graph node the finding is about
     rnn: Layer | None = None  # the RNN whose return_sequences is to blame, if one is
     owner: cst.Call | None = None  # when ``node`` is an argument: the call it is given to
 
@@ -71,6 +71,7 @@ class Confirm(Enum):
         "Keras builds the layer with the literal as written and with the bool it is true or false as, "
         "to the same output shapes"
     )
+    INPUT_REFUSED = "Keras refuses to run the model, rebuilt with its declared inputs, on zeros of the data's shape"
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ class Plan:
     claimed_params: int | None = None  # the parameter count the message claims
     targets: JsonShape | None = None  # a training call's targets
     method: str = "fit"
+    # KER108: the model's input refs, the data's shapes and the model's kind, as the job has them
+    call: dict[str, Any] | None = None
 
     def label_text(self, node: str, fixed: bool = False) -> str | None:
         """How a node's layer is written in the source (in the fixed model: after the fix)."""
@@ -194,20 +196,40 @@ class Numeric:
 
 
 @dataclass(frozen=True)
+class Run:
+    """The model run on zeros (KER108): on its own inputs' shapes, then on the data's."""
+
+    skipped: str | None = None
+    control: KerasError | None = None  # what Keras raised on zeros of the model's own input shapes
+    error: KerasError | None = None  # what it raised on zeros of the data's shapes
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Run:
+        control, error = data.get("control"), data.get("error")
+        return cls(
+            data.get("skipped"),
+            None if control is None else KerasError.from_json(control),
+            None if error is None else KerasError.from_json(error),
+        )
+
+
+@dataclass(frozen=True)
 class JobResult:
     """The worker's answer for one job."""
 
     original: Build
     fixed: Build | None
     numeric: Numeric | None
+    run: Run | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobResult:
-        fixed, numeric = data.get("fixed"), data.get("numeric")
+        fixed, numeric, run = data.get("fixed"), data.get("numeric"), data.get("call")
         return cls(
             Build.from_json(data["original"]),
             None if fixed is None else Build.from_json(fixed),
             None if numeric is None else Numeric.from_json(numeric),
+            None if run is None else Run.from_json(run),
         )
 
 

@@ -33,7 +33,7 @@ import libcst as cst
 
 from kerascheck import names, rules, shapes
 from kerascheck.findings import Finding
-from kerascheck.graph.model import UNKNOWN, Application, Const, Layer, Seq, Shape, Tensor, TrainCall
+from kerascheck.graph.model import UNKNOWN, Application, Const, InputCall, Layer, Seq, Shape, Tensor, TrainCall
 from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Confirm, Report, Verification, describe, recurrent
 from kerascheck.verify.plans import Label, Pending, Plan
@@ -434,6 +434,8 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         if app is not None:
             subject = _node(walk, app)
             outputs = [walk.refs[id(app.outputs[0])]] if app.outputs else [subject]
+        elif isinstance(report.subject, InputCall):
+            subject, outputs = _input_call(walk, report.subject, plan)
         else:
             train = report.subject
             assert isinstance(train, TrainCall)
@@ -497,6 +499,8 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
     plan.notes = walk.notes
     numeric = how.confirm is Confirm.SAME_MODEL
     plan.job = _resolve({"original": original, "fixed": fixed, "subject": subject, "numeric": numeric})
+    if plan.call is not None:
+        plan.call = plan.job["call"] = _resolve(plan.call)
     plan.labels = walk.labels
     plan.assumed = walk.assumed
     plan.fixed_labels = relabel
@@ -511,6 +515,34 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         if numeric and inner is not None and x is not None:
             plan.claimed_params = shapes.dense_parameters(inner, x[-1])
     return plan
+
+
+# Rows of the zeros a KER108 model is run on: Keras never checks the batch axis (Keras 3.15
+# runs an ``Input(batch_size=4)`` model on 8 rows), so no more are made than this.
+_CALL_ROWS = 8
+
+
+def _input_call(walk: _Walk, call: InputCall, plan: Plan) -> tuple[str, list[str]]:
+    """The model of ``call`` from its declared inputs to its output, and the job's ``call``: the
+    model is run on zeros of the data's shape (KER108)."""
+    producer = call.output.producer
+    if producer is None:
+        raise Unverifiable("the model's output is its input")
+    _node(walk, producer)
+    refs = [walk.refs.get(id(tensor)) for tensor in call.inputs]
+    if any(ref is None for ref in refs) or len(walk.inputs) != len(refs):
+        raise Unverifiable("the model is not rebuilt from its declared inputs alone")
+    data: list[list[Any]] = []
+    for array in call.data:
+        shape: list[Any] = [_CALL_ROWS]
+        for d in array.shape[1:]:
+            shape.append(d if isinstance(d, int) else walk.placeholder("a size of the data"))
+        data.append(shape)
+    if any(isinstance(d, int) and d > _CALL_ROWS for d in (a.shape[0] for a in call.data if a.shape)):
+        walk.note(f"the data is given {_CALL_ROWS} rows (Keras never checks the batch axis)")
+    plan.method = call.method
+    plan.call = {"inputs": refs, "data": data, "sequential": not call.functional}
+    return walk.app_ids[id(producer)], [walk.refs[id(call.output)]]
 
 
 def _fallback_shape(walk: _Walk, app: Application, tensor: Tensor) -> list[Any] | None:
@@ -541,6 +573,8 @@ def _fixed(
     how: Verification, report: Report, walk: _Walk, original: dict[str, Any], subject: str
 ) -> dict[str, Any] | None:
     """The fixed spec's layer table (inputs and nodes are copied in by the caller)."""
+    if how.confirm is Confirm.INPUT_REFUSED:
+        return None  # no fix: the model is run on the data's shape as it is
     layers = copy.deepcopy(original["layers"], {id(token): token for token in walk.placeholders})
     value = how.return_sequences
     if how.confirm is Confirm.TRUTHINESS:  # the flag as the bool Keras takes it for

@@ -112,6 +112,8 @@ def _judge(plan: Plan, result: JobResult) -> tuple[Status, str]:
         return _refused(plan, original, fixed)
     if plan.confirm is Confirm.TRUTHINESS:
         return _truthiness(plan, original, fixed)
+    if plan.confirm is Confirm.INPUT_REFUSED:
+        return _input_refused(plan, result)
     return _target_rank(plan, original, fixed)
 
 
@@ -244,3 +246,22 @@ def _target_rank(plan: Plan, original: Build, fixed: Build | None) -> tuple[Stat
             f"{text}; but with {plan.fix} it outputs {format_shape(fixed.outputs[0])}, still not the targets' rank",
         )
     return CONFIRMED, f"{text}; with {plan.fix} it outputs {format_shape(fixed.outputs[0])}"
+
+
+def _input_refused(plan: Plan, result: JobResult) -> tuple[Status, str]:
+    """KER108: the model runs on zeros of its own inputs' shapes and not on the data's."""
+    if result.original.error is not None:
+        error = result.original.error
+        return UNVERIFIED, f"Keras refuses to build the model, at {plan.label(error.node)}: {error.words()}"
+    run, call = result.run, plan.call or {}
+    if run is None or run.skipped is not None:
+        return UNVERIFIED, f"the model was not run: {run.skipped if run else 'no answer'}"
+    if run.control is not None:
+        return UNVERIFIED, f"Keras does not run the model on zeros of its own input shape: {run.control.words()}"
+    data = ", ".join(format_shape(shape) for shape in call.get("data", []))
+    if run.error is None:
+        return REFUTED, f"Keras runs the model on zeros of shape {data} without an error"
+    return (
+        CONFIRMED,
+        f"Keras runs the model on zeros of its own input shape and refuses zeros of shape {data}: {run.error.words()}",
+    )

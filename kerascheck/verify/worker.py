@@ -402,6 +402,49 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON
     return result
 
 
+# ---------------------------------------------------------------- the KER108 run
+
+
+def call_on_zeros(k: Keras, build: Build, call: JSON) -> JSON:
+    """Run the built model on zeros of its own input shapes (a control), then on zeros of the
+    data's shapes. A Sequential model is rebuilt as a ``keras.Sequential`` of the same layers,
+    since Keras checks a Sequential's input otherwise than a functional model's."""
+    keras, np = k.keras, k.np
+    if build.error is not None or build.substituted:
+        return {"skipped": "the model did not build as it is written"}
+    specs = {spec["id"]: spec for spec in build.spec["inputs"]}
+    refs, data = call["inputs"], call["data"]
+    if any(math.prod(shape) > MAX_ELEMENTS for shape in data):
+        return {"skipped": "the data is too large to run"}
+    outputs = [build.tensors[ref] for ref in build.spec["outputs"]]
+    if call.get("sequential"):
+        nodes = build.spec["nodes"]
+        if len(refs) != 1 or any(
+            node["inputs"] != [prev] for node, prev in zip(nodes, refs + [n["id"] for n in nodes])
+        ):
+            return {"skipped": "the Sequential model is not one chain of layers"}
+        first = keras.Input(batch_shape=tuple(specs[refs[0]]["shape"]), dtype=specs[refs[0]].get("dtype", "float32"))
+        model = keras.Sequential([first] + [build.layer_of[node["id"]] for node in nodes])
+    else:
+        inputs = [build.tensors[ref] for ref in refs]
+        model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs)
+
+    def run(shapes: list[list[Any]]) -> JSON | None:
+        arrays = [np.zeros(shape, dtype=specs[ref].get("dtype", "float32")) for ref, shape in zip(refs, shapes)]
+        try:
+            model(arrays[0] if len(arrays) == 1 else arrays)
+        except Exception as error:
+            info = Failure("model", "run", error).info
+            if isinstance(error, MemoryError) or exhausted(info["type"], info["message"]):
+                raise Exhausted(f"running ran out of memory: {info['type']}: {info['message'][:300]}") from None
+            return info
+        return None
+
+    own = [[BATCH if d is None else d for d in specs[ref]["shape"]] for ref in refs]
+    own = [[BATCH if i == 0 else d for i, d in enumerate(shape)] for shape in own]
+    return {"control": run(own), "error": run(data)}
+
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -430,6 +473,8 @@ def run_job(k: Keras, job: JSON) -> JSON:
             result["numeric"] = compare_heads(k, original, fixed, subject)
         except Exception as error:
             result["numeric"] = {"skipped": f"{type(error).__name__}: {_message(error)}"}
+    if job.get("call") is not None:
+        result["call"] = call_on_zeros(k, original, job["call"])
     return result
 
 

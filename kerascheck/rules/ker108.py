@@ -1,0 +1,168 @@
+"""KER108 input-rank-mismatch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import product
+
+from kerascheck import shapes
+from kerascheck.edits import Edit
+from kerascheck.graph.model import UNKNOWN, Application, Dim, Graph, InputCall, Tensor
+from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification
+
+CODE = "KER108"
+_OTHER = UNKNOWN  # a size that is not 1 (and not known otherwise)
+
+
+def _known(d: Dim) -> bool:
+    return isinstance(d, int)
+
+
+def _refuses_one(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool) -> bool:
+    """Keras 3's own checks, with every size known or known not to be 1.
+
+    A functional model's input spec first (``axes``): a trailing axis of 1 is dropped from both
+    shapes, then each axis both shapes have is compared, the batch axis never. Then any model:
+    the same rank passes, one more axis passes when it is a trailing 1 (squeezed), one less when
+    the model's last axis is 1 (expanded); any other rank is refused.
+    """
+    if axes:
+        spec = (None,) + model[1:]
+        given = data[:-1] if data and data[-1] == 1 else data
+        spec = spec[:-1] if spec and spec[-1] == 1 else spec
+        if any(_known(a) and _known(b) and a != b for a, b in zip(spec, given)):
+            return True
+    if len(data) == len(model):
+        return False
+    if len(data) == len(model) + 1 and data[-1] == 1:
+        return False
+    return not (len(data) == len(model) - 1 and model[-1] == 1)
+
+
+def refuses(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool) -> bool:
+    """Whether Keras refuses ``data`` for an input of shape ``model`` whatever the sizes not
+    known statically are: an unknown last axis may be 1 (squeezed or expanded) or not."""
+    ends: list[tuple[Dim, ...]] = []
+    for shape in (model, data):
+        last = shape[-1] if shape else None
+        ends.append((1, _OTHER) if shape and not _known(last) and last is not None else (last,))
+    for model_last, data_last in product(*ends):
+        m = model[:-1] + (model_last,) if model else model
+        d = data[:-1] + (data_last,) if data else data
+        if not _refuses_one(m, d, axes):
+            return False
+    return True
+
+
+def _model_builds(output: Tensor, inputs: tuple[Tensor, ...]) -> bool:
+    """No layer between the inputs and the output is refused (else the model never builds,
+    and the call is never reached)."""
+    seen: set[int] = set()
+    todo = [output]
+    while todo:
+        tensor = todo.pop()
+        app: Application | None = tensor.producer
+        if app is None or id(app) in seen:
+            continue
+        seen.add(id(app))
+        if app.error is not None:
+            return False
+        todo.extend(app.inputs)
+    return True
+
+
+def _name(call: InputCall, index: int) -> str:
+    return "x" if len(call.data) == 1 else f"x[{index}]"
+
+
+def check(graph: Graph) -> Iterator[Report]:
+    for call in graph.input_calls:
+        if not _model_builds(call.output, call.inputs):
+            continue
+        for index, (tensor, array) in enumerate(zip(call.inputs, call.data)):
+            model = tensor.shape
+            if model is None or not refuses(model, array.shape, call.functional):
+                continue
+            what = "the model" if len(call.inputs) == 1 else f"the model's input {index}"
+            method = "model(...)" if call.method == "call" else call.method
+            yield Report(
+                CODE,
+                call.call,
+                (
+                    f"{method} gets {_name(call, index)} of shape {shapes.format_shape(array.shape)}, "
+                    f"but {what} takes {shapes.format_shape(model)}",
+                ),
+                call,
+            )
+            break  # Keras stops at the first input it refuses
+
+
+def fix(report: Report) -> Edit | None:
+    return None
+
+
+RULE = Rule(
+    code=CODE,
+    name="input-rank-mismatch",
+    summary="a model is given inputs of a shape its declared input refuses",
+    words=("Input", "input_shape", "input_dim"),
+    what="""\
+Finds `fit`, `evaluate`, `predict`, `train_on_batch`, `test_on_batch`, `predict_on_batch` and
+`model(x)` calls whose `x` is a NumPy array of known shape (made with a literal shape, `reshape`,
+`to_categorical`; a list of them for a model with several inputs) that the model's declared input
+refuses. The model's input must be declared: `keras.Input(...)` in a functional or Sequential
+model, or `input_shape=` on a Sequential's first layer; a Sequential that builds on its first batch
+and a subclassed model have none, and data of unknown shape (a `tf.data` dataset, a generator)
+says nothing. It mirrors what Keras 3 accepts: the same rank; one more axis when it is a trailing
+axis of size 1 (`(1000, 64, 15, 1)` into `(None, 64, 15)`, squeezed); one less when the model's
+last axis is 1 (expanded). A functional model also compares each axis both shapes know, the batch
+axis never; a Sequential model does not (its layers decide, and an LSTM takes any number of
+timesteps), so for it only the rank is judged.
+""",
+    why="""\
+Keras refuses the call at its first batch with "Invalid input shape" or "expected shape=...,
+found shape=...". The data and the model were written for different shapes: one of them is not
+what its author thinks.
+""",
+    example=Example(
+        bad="""\
+import keras
+import numpy as np
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(16),
+    keras.layers.Dense(1),
+])
+model.compile(loss="mse", optimizer="adam")
+X = np.random.random((1000, 15))
+y = np.random.random((1000, 1))
+model.fit(X, y)
+""",
+        good="""\
+import keras
+import numpy as np
+
+model = keras.Sequential([
+    keras.Input(shape=(64, 15)),
+    keras.layers.LSTM(16),
+    keras.layers.Dense(1),
+])
+model.compile(loss="mse", optimizer="adam")
+X = np.random.random((1000, 64, 15))
+y = np.random.random((1000, 1))
+model.fit(X, y)
+""",
+        line=12,
+        column=1,
+        message="fit gets x of shape (1000, 15), but the model takes (None, 64, 15)",
+        fix_gives_good=False,
+    ),
+    fix_text="None: either the data or the model's input is wrong, and only its author knows which.",
+    fix_applicability="unsafe",
+    fix_safety="there is no fix to apply.",
+    verification=Verification(Confirm.INPUT_REFUSED),
+    reported_at="train",
+    check=check,
+    fix=fix,
+)

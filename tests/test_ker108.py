@@ -1,0 +1,84 @@
+"""KER108's judgement of an input shape is Keras 3's own (tests/test_verify_keras.py confirms its
+fixture findings and refutes a wrong claim).
+
+``refuses`` is compared with what the installed Keras does when a model with that declared input
+is called on zeros of the data's shape (Keras imported once, for the module).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import warnings
+
+import pytest
+
+from kerascheck.graph.model import UNKNOWN
+from kerascheck.rules.ker108 import refuses
+
+keras = pytest.importorskip("keras", reason="keras is a test dependency")
+np = pytest.importorskip("numpy")
+
+# What Keras says when the model's own input check refuses (not a layer further in).
+INPUT_REFUSED = re.compile(r"Invalid input shape for input|of layer '(functional|sequential)[^']*' is incompatible")
+
+MODEL_SHAPES = [(4,), (1,), (5, 3), (5, 1), (4, 3, 1)]
+
+
+def _data_shapes(model: tuple[int, ...]) -> list[tuple[int, ...]]:
+    near = {model, model[:-1], model + (1,), model + (2,), model[:-1] + (1,), (model[0] + 1,) + model[1:]}
+    return sorted(shape for shape in near if shape)
+
+
+@functools.cache
+def _keras_refuses_input(functional: bool, model: tuple[int, ...], data: tuple[int, ...]) -> tuple[bool, bool]:
+    """(Keras refuses the call at all, Keras refuses it at the model's input check)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inp = keras.Input(shape=model)
+        head = [keras.layers.Flatten(), keras.layers.Dense(1)]
+        built = keras.Model(inp, head[1](head[0](inp))) if functional else keras.Sequential([inp, *head])
+        try:
+            built(np.zeros((2, *data)))
+        except Exception as error:
+            return True, bool(INPUT_REFUSED.search(str(error)))
+    return False, False
+
+
+CASES = [
+    (functional, model, data)
+    for functional, model in itertools.product((True, False), MODEL_SHAPES)
+    for data in _data_shapes(model)
+]
+
+
+@pytest.mark.parametrize(("functional", "model", "data"), CASES)
+def test_refuses_what_keras_refuses_at_the_input(
+    functional: bool, model: tuple[int, ...], data: tuple[int, ...]
+) -> None:
+    refused, at_input = _keras_refuses_input(functional, model, data)
+    ours = refuses((None, *model), (2, *data), functional)
+    assert ours == at_input, f"Keras {'refuses' if at_input else 'takes'} {data} at the input of {model}"
+    assert refused or not ours
+
+
+@pytest.mark.parametrize(("functional", "model", "data"), CASES[::4])
+def test_an_unknown_last_axis_is_refused_only_when_every_size_is(
+    functional: bool, model: tuple[int, ...], data: tuple[int, ...]
+) -> None:
+    # The analyzer's unknown size: reported only if Keras refuses the input for each size tried.
+    if refuses((None, *model), (2, *data[:-1], UNKNOWN), functional):
+        for size in (1, 3):
+            assert _keras_refuses_input(functional, model, (*data[:-1], size))[1], size
+    if refuses((None, *model[:-1], UNKNOWN), (2, *data), functional):
+        for size in (1, 3):
+            assert _keras_refuses_input(functional, (*model[:-1], size), data)[1], size
+
+
+def test_a_trailing_axis_of_one_and_the_batch_are_never_refused() -> None:
+    assert not refuses((None, 64, 15), (1000, 64, 15, 1), True)
+    assert not refuses((None, 64, 1), (1000, 64), True)
+    assert not refuses((32, 64, 15), (1000, 64, 15), True)
+    assert refuses((None, 64, 15), (1000, 15), False)
+    assert not refuses((None, 64, 15), (1000, 70, 15), False)  # a Sequential's layers decide
