@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CODES = ("KER101", "KER102", "KER103", "KER104", "KER105", "KER106", "KER108", "KER109")
+CODES = ("KER101", "KER102", "KER103", "KER104", "KER105", "KER106", "KER107", "KER108", "KER109")
 SOURCES = ("tutorial", "book", "applied", "bug-benchmark")
 ENTRIES = Path(__file__).resolve().parent / "corpus" / "entries"
 MIRRORS_ENV = "KERASCHECK_CORPUS_MIRRORS"

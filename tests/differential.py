@@ -21,7 +21,8 @@ How the oracle decides (``walk``, ``expected``):
 - KER102: ``TimeDistributed(...)`` applied to a known tensor of rank 2.
 - KER103: a layer in ``NEEDS_SEQUENCE`` applied to a rank-2 tensor an RNN is responsible for.
 - KER106: a layer in ``NEEDS_VECTOR`` applied to a rank-3 tensor an RNN is responsible for.
-  (For KER102/103/106 Keras must refuse the input; the oracle checks that it does.)
+- KER107: the same two, on a tensor no RNN is responsible for (``ker107_codes``).
+  (For KER102/103/106/107 Keras must refuse the input; the oracle checks that it does.)
 - When Keras refuses an input's *rank* (the layer refuses that rank with every dimension left
   open too): an RNN's output is still fixed by its own ``return_sequences``, so the next layer
   gets a fresh input shaped as the RNN's output on a sequence of unknown length; a pass-through
@@ -485,12 +486,13 @@ def walk(stack: Sequence[Spec], start: TensorState) -> Walk:
                 codes.append("KER103")
             if spec.kind in NEEDS_VECTOR and rank == 3 and given.origin is not None:
                 codes.append("KER106")
+            codes += ker107_codes(spec, given)
         if given.dims is None:
             outcome = None
         else:
             outcome = keras_apply(spec, given.dims)
             said = fmt_dims(outcome.outputs[0]) if outcome.outputs else f"error: {outcome.error}"
-            if {"KER102", "KER103", "KER106"} & set(codes):
+            if {"KER102", "KER103", "KER106", "KER107"} & set(codes):
                 assert outcome.outputs is None and outcome.rank_error, (
                     f"oracle assumption: Keras should refuse {spec} on {fmt_dims(given.dims)}, it said {said}"
                 )
@@ -530,6 +532,16 @@ def walk(stack: Sequence[Spec], start: TensorState) -> Walk:
             state = UNKNOWN_TENSOR
         steps.append(Step(spec, given, state, codes, said))
     return Walk(steps, state, dimension_errors)
+
+
+def ker107_codes(spec: Spec, given: TensorState) -> list[str]:
+    """KER107's page: a layer that needs a sequence given rank 2, or one that needs a vector
+    given rank 3, when no RNN is responsible for that rank (else KER103/KER106 speak)."""
+    if given.origin is not None:
+        return []
+    if (needs_sequence(spec) and given.rank == 2) or (spec.kind in NEEDS_VECTOR and given.rank == 3):
+        return ["KER107"]
+    return []
 
 
 def ker104_fires(output: Dims, targets: tuple[int, ...]) -> bool:
@@ -641,7 +653,7 @@ class Anchor:
 
 # The rules the oracle derives findings for, each from its own reading of the rule's page;
 # findings of other registered rules are not compared (a new rule needs no change here).
-ORACLE_CODES = ("KER101", "KER102", "KER103", "KER104", "KER105", "KER106")
+ORACLE_CODES = ("KER101", "KER102", "KER103", "KER104", "KER105", "KER106", "KER107")
 # Where a rule reports (``Rule.reported_at``, asked of the registry) -> the anchor of a layer.
 _ANCHOR_OF = {"layer": "td", "site": "site"}
 
@@ -1351,6 +1363,100 @@ def generate(c: Chooser, max_layers: int = 7) -> Program:
     )
 
 
+# KER107's programs: an input of any rank, then layers that make vectors or change the rank
+# before layers that need a sequence or a vector.
+_RANK_BREAKERS = (
+    "Flatten",
+    "Dense",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "Reshape",
+    "RepeatVector",
+    "Embedding",
+)
+_RANK_CONSUMERS = (
+    "rnn",
+    "Conv1D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalAveragePooling1D",
+    "UpSampling1D",
+    "ZeroPadding1D",
+    "Cropping1D",
+    "SpatialDropout1D",
+    "Permute",
+    "RepeatVector",
+)
+
+
+def _rank_layer(c: Chooser, kind: str, dims: Dims | None) -> Spec | None:
+    if kind == "rnn":
+        return _rnn_spec(c, False)
+    if kind in ("Flatten", "GlobalMaxPooling1D"):
+        return Spec(kind)
+    if kind == "GlobalAveragePooling1D":
+        return Spec(kind, (("keepdims", True),) if c.chance(10) else ())
+    if kind in ("Dense", "RepeatVector"):
+        return Spec(kind, ((None, _units(c)),))
+    if kind == "Embedding":
+        return None if dims is not None and len(dims) > 3 else Spec(kind, ((None, 10), (None, c.integer(1, 3))))
+    if kind == "UpSampling1D":
+        return Spec(kind, ((None, 2),))
+    if kind == "ZeroPadding1D":
+        return Spec(kind, ((None, 1),))
+    if kind == "SpatialDropout1D":
+        return Spec(kind, ((None, 0.1),))
+    if kind == "Permute" and c.chance(70):
+        return Spec(kind, ((None, (2, 1)),))
+    return _shape_dependent(c, kind, dims)
+
+
+def generate_rank_mismatch(c: Chooser, max_layers: int = 5) -> Program:
+    """A random program for KER107: an ``Input`` of rank 2 to 4, then layers that make a vector or
+    change the rank (Flatten, Dense, global pooling, Reshape, RepeatVector, Embedding) and layers
+    that need a sequence or a vector, drawn along Keras' shapes as ``generate`` draws."""
+    input_dims = tuple(c.integer(1, 5) for _ in range(c.choice([1, 2, 3])))
+    count = c.integer(1, max_layers)
+    layers: list[Layer] = []
+    state, blind = TensorState((None,) + input_dims), UNKNOWN_TENSOR
+    attempts = 0
+    while len(layers) < count and attempts < 50:
+        attempts += 1
+        dims = state.dims if state.dims is not None else blind.dims
+        pick = c.weighted([(4, "consumer"), (3, "breaker"), (2, "any")])
+        if pick == "any":
+            spec = _layer_spec(c, dims, False)
+        else:
+            spec = _rank_layer(c, c.choice(_RANK_CONSUMERS if pick == "consumer" else _RANK_BREAKERS), dims)
+        if spec is None:
+            continue
+        step, blind_step = walk([spec], state), walk([spec], blind)
+        if step.dimension_errors or blind_step.dimension_errors:
+            continue
+        state, blind = step.output, blind_step.output
+        layers.append(Layer(spec, 1, split=c.chance(10)))
+    return Program(
+        input_dims=input_dims,
+        layers=layers,
+        ops=[],
+        spelling=c.choice(SPELLINGS),
+        input_style=c.choice(["Input", "Input_positional", "layers_Input", "batch_shape"]),
+        seq_input=c.weighted([(6, "Input"), (2, "input_shape"), (1, "none")]),
+        consts=c.chance(20),
+    )
+
+
+def rank_programs():
+    """The hypothesis strategy for KER107's programs."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def strategy(draw):
+        return generate_rank_mismatch(DrawChooser(draw))
+
+    return strategy()
+
+
 def programs():
     """The hypothesis strategy."""
     from hypothesis import strategies as st
@@ -1519,7 +1625,7 @@ def compare_input_program(program: InputProgram) -> InputCase:
     return InputCase(program, answers, reported)
 
 
-def survey(seed: int, count: int, show: int = 3) -> int:
+def survey(seed: int, count: int, show: int = 3, make: Callable[[Chooser], Program] = generate) -> int:
     """Check ``count`` random programs and print each distinct disagreement once (hypothesis stops
     at the first): ``python -m tests.differential --seed 1 --count 2000``. Returns how many
     programs disagreed."""
@@ -1530,7 +1636,7 @@ def survey(seed: int, count: int, show: int = 3) -> int:
     started = time.perf_counter()
     seen: dict[tuple, int] = {}
     for number in range(count):
-        program = generate(RandomChooser(rng))
+        program = make(RandomChooser(rng))
         wrong = [case for case in compare(program) if not case.agrees]
         if not wrong:
             continue
@@ -1554,5 +1660,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--show", type=int, default=3, help="explain this many distinct disagreements")
+    parser.add_argument("--ranks", action="store_true", help="KER107's programs (generate_rank_mismatch)")
     options = parser.parse_args()
-    raise SystemExit(1 if survey(options.seed, options.count, options.show) else 0)
+    make = generate_rank_mismatch if options.ranks else generate
+    raise SystemExit(1 if survey(options.seed, options.count, options.show, make) else 0)

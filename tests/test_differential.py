@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from tests import differential as diff
 
 SUITE_EXAMPLES = 300
+RANK_EXAMPLES = 100  # KER107's programs (diff.rank_programs)
 LONG_EXAMPLES = int(os.environ.get("KERASCHECK_DIFFERENTIAL_EXAMPLES", "0") or 0)
 LONG_SEED = os.environ.get("KERASCHECK_DIFFERENTIAL_SEED")
 
@@ -50,6 +51,13 @@ def assert_agrees(program: diff.Program) -> None:
 @settings(derandomize=True, max_examples=SUITE_EXAMPLES, **_SETTINGS)
 @given(diff.programs())
 def test_kerascheck_agrees_with_keras(program: diff.Program) -> None:
+    assert_agrees(program)
+
+
+@settings(derandomize=True, max_examples=RANK_EXAMPLES, **_SETTINGS)
+@given(diff.rank_programs())
+def test_kerascheck_agrees_with_keras_on_input_ranks(program: diff.Program) -> None:
+    """Inputs of rank 2 to 4, Flatten, Dense and pooling before layers that need a sequence (KER107)."""
     assert_agrees(program)
 
 

@@ -125,6 +125,22 @@ def test_rank_errors_quote_keras(fixture_verdicts) -> None:
     assert verification.fixed[-1].output_shape == "(None, 16)"
 
 
+def test_a_rank_mismatch_builds_with_the_layer_its_message_suggests(fixture_verdicts) -> None:
+    name = "ker107_rank_mismatch.py"
+    sequence = _verdict(
+        fixture_verdicts, name, line_of(FIXTURES / name, "layers.LSTM(16),  # expect: KER107"), "KER107"
+    )
+    assert "expected ndim=3, found ndim=2" in sequence.detail
+    assert "with Reshape((15, 1)) before LSTM(16) on line" in sequence.detail
+    assert [(r.layer, r.output_shape) for r in sequence.fixed[-2:]] == [
+        ("Reshape((15, 1))", "(None, 15, 1)"),
+        ("LSTM(16)", "(None, 16)"),
+    ]
+    vector = _verdict(fixture_verdicts, name, line_of(FIXTURES / name, "layers.RepeatVector(3)(seq_in)"), "KER107")
+    assert "expected ndim=2, found ndim=3" in vector.detail
+    assert vector.fixed[-1].output_shape == "(None, 3, 40)"  # RepeatVector(3) after Flatten() of (10, 4)
+
+
 def _seed_plan(name: str = "seed_question_timedistributed.py", line: int | None = None) -> Plan:
     if line is None:
         line = line_of(FIXTURES / "seed_question_timedistributed.py", "TimeDistributed(keras.layers.Dense(InputSize))")

@@ -332,12 +332,13 @@ def apply_layer(
     outputs: list[Tensor] = []
     for i, shape in enumerate(result.outputs or ()):
         origin = None
+        by_rnn = False
         if i < result.main and shape is not None:
             if role is shapes.Role.RNN:
                 origin = layer
             elif role is shapes.Role.PASS and len(tensors) == 1:
-                origin = tensors[0].origin
-        outputs.append(Tensor(shape, origin))
+                origin, by_rnn = tensors[0].origin, tensors[0].by_rnn
+        outputs.append(Tensor(shape, origin, by_rnn=by_rnn))
     app = Application(layer, tensors, tuple(outputs), site, error, dict(call_kwargs))
     for tensor in outputs:
         tensor.producer = app
@@ -431,6 +432,11 @@ def _first_input_shape(layer: Layer) -> Shape:
             size = shapes.dim(current.kwargs["input_dim"])
             if shapes.role_of(current) is shapes.Role.RNN:
                 return (None, shapes.dim(current.kwargs.get("input_length", Const(None))), size)
+            spec = shapes.spec_of(current)
+            if spec is not None and spec.consumer == "sequence":
+                # Keras 1 and 2 read Conv1D(input_dim=n) as (input_length, n), tf.keras and Keras 3
+                # as (n,): the rank is not certain.
+                return None
             return (None, size)
     return None
 

@@ -94,11 +94,14 @@ class Layer:
 @dataclass(eq=False)
 class Tensor:
     """A symbolic tensor. ``origin`` is the RNN whose ``return_sequences`` fixed its rank;
-    ``producer`` the application that made it (None for inputs and unknown tensors)."""
+    ``producer`` the application that made it (None for inputs and unknown tensors).
+    ``by_rnn``: an RNN fixed its rank on some path, though not one RNN on all of them (paths
+    joined after a branch or a loop), so no rule may say that no RNN answers for it."""
 
     shape: Shape
     origin: Layer | None = None
     producer: Application | None = None
+    by_rnn: bool = False
 
 
 @dataclass(frozen=True)

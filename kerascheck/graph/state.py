@@ -80,7 +80,9 @@ def merge_tensors(a: Tensor, b: Tensor) -> Tensor:
     if a.shape is None or b.shape is None or len(a.shape) != len(b.shape):
         return Tensor(None)
     shape = tuple(x if (x is y or x == y) else UNKNOWN for x, y in zip(a.shape, b.shape))
-    return Tensor(shape, a.origin if a.origin is b.origin else None)
+    origin = a.origin if a.origin is b.origin else None
+    by_rnn = origin is None and (a.by_rnn or b.by_rnn or a.origin is not None or b.origin is not None)
+    return Tensor(shape, origin, by_rnn=by_rnn)
 
 
 def merge_heap_states(a: HeapState, b: HeapState) -> HeapState:
@@ -117,7 +119,7 @@ def same_value(a: object, b: object) -> bool:
         return False
     if isinstance(a, Tensor):
         assert isinstance(b, Tensor)
-        return a.origin is b.origin and _same_shape(a.shape, b.shape)
+        return a.origin is b.origin and a.by_rnn == b.by_rnn and _same_shape(a.shape, b.shape)
     if isinstance(a, Seq):
         assert isinstance(b, Seq)
         return len(a.items) == len(b.items) and all(same_value(x, y) for x, y in zip(a.items, b.items))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -67,11 +67,24 @@ class Confirm(Enum):
     SAME_MODEL = "both models build with the same summary, and give the same outputs with shared weights"
     REFUSED = "Keras refuses the reported layer on the rank it gets, and builds it once the fix is made"
     TARGET_RANK = "the model's output rank differs from the targets', and the fix makes them agree"
+    RESHAPED = (
+        "Keras refuses the reported layer on the rank it gets, and builds it once the layer the message "
+        "suggests (`Reshape` to a sequence, `Flatten` to a vector) is put before it"
+    )
     TRUTHINESS = (
         "Keras builds the layer with the literal as written and with the bool it is true or false as, "
         "to the same output shapes"
     )
     INPUT_REFUSED = "Keras refuses to run the model, rebuilt with its declared inputs, on zeros of the data's shape"
+
+
+@dataclass(frozen=True)
+class Insert:
+    """A layer the verifier puts before the reported one in the fixed model (``Confirm.RESHAPED``)."""
+
+    cls: str  # a buildable class of the shape table
+    config: tuple[tuple[str, Any], ...]  # its literal arguments
+    text: str  # how messages write it: ``Reshape((15, 1))``
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,8 @@ class Verification:
     # True or False is the return_sequences given to the RNN to blame (both directions of a
     # Bidirectional).
     return_sequences: bool | None = None
+    # Confirm.RESHAPED: the layer to put before the reported one, if one fits.
+    insert: Callable[[Report], Insert | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ class Example:
     fix_gives_good: bool = True  # --fix (unsafe fixes included) turns ``bad`` into ``good``
 
 
-Applicability = Literal["safe", "unsafe"]
+Applicability = Literal["safe", "unsafe", "none"]  # "none": the rule has no fix
 Where = Literal["layer", "site", "train", "argument"]
 
 
@@ -137,6 +152,11 @@ class Rule:
             f"kerascheck reports, on line {example.line}:\n\n"
             f"    {self.code} {example.message}\n\n"
             f"Use instead:\n\n```python\n{example.good}```\n\n"
-            f"## Fix\n\n{self.fix_text.strip()} The fix is {self.fix_applicability}: {self.fix_safety.strip()}\n\n"
+            f"## Fix\n\n{self._fix_page()}\n\n"
             f"## Verification\n\nWith `--verify`, Keras confirms a finding when {self.verification.confirm.value}.\n"
         )
+
+    def _fix_page(self) -> str:
+        if self.fix_applicability == "none":
+            return f"{self.fix_text.strip()} There is no fix: {self.fix_safety.strip()}"
+        return f"{self.fix_text.strip()} The fix is {self.fix_applicability}: {self.fix_safety.strip()}"

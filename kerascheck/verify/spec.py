@@ -35,7 +35,7 @@ from kerascheck import names, rules, shapes
 from kerascheck.findings import Finding
 from kerascheck.graph.model import UNKNOWN, Application, Const, InputCall, Layer, Seq, Shape, Tensor, TrainCall
 from kerascheck.positions import positions as locate
-from kerascheck.rules.base import Confirm, Report, Verification, describe, recurrent
+from kerascheck.rules.base import Confirm, Insert, Report, Verification, describe, recurrent
 from kerascheck.verify.plans import Label, Pending, Plan
 
 # The Keras layer classes a spec may name: the shape table's buildable layers (the worker is
@@ -474,6 +474,8 @@ def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[
         keep = {id(token): token for token in walk.placeholders}  # deepcopy keeps placeholders shared
         fixed["inputs"] = copy.deepcopy(original["inputs"], dict(keep))
         fixed["nodes"] = copy.deepcopy(original["nodes"], dict(keep))
+        if how.confirm is Confirm.RESHAPED:
+            _put_before(walk, fixed, subject, _insert(how, report))
         changed = {n["id"] for n in fixed["nodes"] if n["layer"] in plan_changed_layers(fixed, original)}
         if how.return_sequences is None and how.confirm is Confirm.SAME_MODEL:  # the fix unwraps the subject
             changed.add(subject)
@@ -577,6 +579,8 @@ def _fixed(
         return None  # no fix: the model is run on the data's shape as it is
     layers = copy.deepcopy(original["layers"], {id(token): token for token in walk.placeholders})
     value = how.return_sequences
+    if how.confirm is Confirm.RESHAPED:  # a layer put before the subject (by the caller)
+        return None if _insert(how, report) is None else {"layers": layers, "outputs": list(original["outputs"])}
     if how.confirm is Confirm.TRUTHINESS:  # the flag as the bool Keras takes it for
         arg, rnn = report.node, report.rnn
         lid = None if rnn is None else walk.layer_ids.get(id(rnn))
@@ -598,8 +602,29 @@ def _fixed(
     return {"layers": layers, "outputs": list(original["outputs"])}
 
 
+def _insert(how: Verification, report: Report) -> Insert | None:
+    return None if how.insert is None else how.insert(report)
+
+
+def _put_before(walk: _Walk, fixed: dict[str, Any], subject: str, insert: Insert | None) -> None:
+    """The fixed model of a rank mismatch: ``insert`` applied to the subject's first input, and
+    the subject to its output."""
+    assert insert is not None  # _fixed makes no fixed model without one
+    lid = f"L{len(fixed['layers'])}"
+    fixed["layers"][lid] = {"class": insert.cls, "config": dict(insert.config)}
+    nid = f"n{len(fixed['nodes'])}"
+    at = next(i for i, node in enumerate(fixed["nodes"]) if node["id"] == subject)
+    target = fixed["nodes"][at]
+    fixed["nodes"].insert(at, {"id": nid, "layer": lid, "inputs": target["inputs"][:1], "style": "single"})
+    target["inputs"][0] = nid
+    walk.labels[nid] = Label(None, None, insert.text)
+
+
 def _fix_words(how: Verification, report: Report, walk: _Walk) -> str | None:
     value = how.return_sequences
+    if how.confirm is Confirm.RESHAPED:
+        insert, app = _insert(how, report), _subject_app(report)
+        return None if insert is None or app is None else f"{insert.text} before {_where(walk, app.layer)}"
     if how.confirm is Confirm.TRUTHINESS:
         arg = report.node
         if isinstance(arg, cst.Arg) and arg.keyword is not None and report.rnn is not None:

@@ -3,7 +3,8 @@
 - ``confirmed``: what the rule's verification strategy (``Rule.verification``) asks for holds:
   ``SAME_MODEL``, both build with the same output shape and parameter count, and the wrapper and
   the plain Dense give the same outputs with shared weights; ``REFUSED``, Keras refuses the layer
-  kerascheck reports (and builds it once the fix is made); ``TARGET_RANK``, the model's output
+  kerascheck reports (and builds it once the fix is made), ``RESHAPED`` the same with the fix a
+  layer put before it (``Reshape``, ``Flatten``); ``TARGET_RANK``, the model's output
   rank differs from the targets' (and the fix makes them agree).
 - ``refuted``: Keras disagrees with kerascheck, about the finding or about a shape kerascheck
   inferred on the way to it. That is a bug in kerascheck.
@@ -108,7 +109,7 @@ def _judge(plan: Plan, result: JobResult) -> tuple[Status, str]:
         return REFUTED, "shapes differ from what kerascheck infers: " + "; ".join(disagreements)
     if plan.confirm is Confirm.SAME_MODEL:
         return _same_model(plan, original, fixed, result.numeric)
-    if plan.confirm is Confirm.REFUSED:
+    if plan.confirm in (Confirm.REFUSED, Confirm.RESHAPED):
         return _refused(plan, original, fixed)
     if plan.confirm is Confirm.TRUTHINESS:
         return _truthiness(plan, original, fixed)
