@@ -261,8 +261,9 @@ def _apply_fixes(results: list[FileResult], diff: bool, stdin: bool) -> tuple[li
             applied += result.fixed
             continue
         try:
-            encoding = "utf-8" if result.source is None else result.source.encoding
-            if write_fixed(Path(result.path), result.fixed_text, encoding):
+            source = result.source  # as it was read: written in its encoding, only over its stamp
+            encoding, stamp = ("utf-8", None) if source is None else (source.encoding, source.stamp)
+            if write_fixed(Path(result.path), result.fixed_text, encoding, read=stamp):
                 applied += result.fixed
         except SourceError as error:
             errors.append(error)

@@ -31,6 +31,7 @@ class Source:
     program: str
     line_map: notebooks.LineMap | None = None
     encoding: str = "utf-8"  # what the file was decoded with (writing it back uses the same)
+    stamp: sources.Stamp | None = None  # what the file held when read (--fix writes only over that)
 
     @property
     def is_notebook(self) -> bool:
@@ -46,7 +47,7 @@ class Source:
             raw = notebooks.with_program(self.raw, program)
         except notebooks.NotebookError as error:
             raise SourceError(self.path, f"cannot write the fixes back: {error.reason}") from None
-        return from_text(self.path, raw, self.encoding)
+        return replace(from_text(self.path, raw, self.encoding), stamp=self.stamp)
 
     def place(self, findings: Iterable[Finding]) -> list[Finding]:
         """Findings on the program, placed on the file (a notebook: on its cells)."""
@@ -71,15 +72,16 @@ def from_text(path: str, raw: str, encoding: str = "utf-8") -> Source:
     return Source(path, raw, program, line_map, encoding)
 
 
-def decode(path: str, data: bytes) -> Source:
-    """The Source of a file's bytes, decoded as CPython decodes source (a notebook: UTF-8 JSON)."""
+def decode(path: str, data: bytes, stamp: sources.Stamp | None = None) -> Source:
+    """The Source of a file's bytes, decoded as CPython decodes source (a notebook: UTF-8 JSON);
+    ``stamp``, those bytes' on disk."""
     text, encoding = sources.decode(data, path, notebook=sources.is_notebook(path))
-    return from_text(path, text, encoding)
+    return replace(from_text(path, text, encoding), stamp=stamp)
 
 
 def read(path: str | Path) -> Source:
-    """The Source of a file on disk. Raises SourceError."""
-    return decode(str(path), sources.read_bytes(Path(path)))
+    """The Source of a file on disk, stamped with what it held. Raises SourceError."""
+    return decode(str(path), *sources.read_stamped(Path(path)))
 
 
 def analysis(

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
+import os
 import re
+import stat
 import tokenize
+from dataclasses import dataclass
 from pathlib import Path
 
 from kerascheck.findings import SourceError
@@ -90,16 +94,40 @@ def decode(data: bytes, path: str, *, notebook: bool = False) -> tuple[str, str]
     return (text[1:] if text.startswith("\ufeff") else text), encoding
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes, or a SourceError in one line."""
+@dataclass(frozen=True)
+class Stamp:
+    """What a file held when it was read: ``--fix`` writes it only while it still holds that."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def stamp_of(data: bytes, info: os.stat_result) -> Stamp:
+    return Stamp(len(data), info.st_mtime_ns, hashlib.sha256(data).hexdigest())
+
+
+def read_stamped(path: Path) -> tuple[bytes, Stamp]:
+    """A file's bytes and their stamp (size and mtime from the open file, the bytes' hash), or a
+    SourceError in one line."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise SourceError(str(path), "is a directory")
+            data = handle.read()
     except FileNotFoundError:
         raise SourceError(str(path), "no such file or directory") from None
     except IsADirectoryError:
         raise SourceError(str(path), "is a directory") from None
     except OSError as error:
         raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
+    return data, stamp_of(data, info)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or a SourceError in one line."""
+    return read_stamped(path)[0]
 
 
 def read(path: Path) -> str:
