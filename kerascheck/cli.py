@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from kerascheck import __version__, config, pipeline
+from kerascheck import __version__, config, pipeline, sources
 from kerascheck.cache import Cache, clean, project_root, rule_codes
 from kerascheck.discovery import Target, discover
 from kerascheck.findings import Finding, SourceError
@@ -215,10 +215,9 @@ def _diff(result: FileResult) -> str:
     assert source is not None and result.fixed_text is not None
     after = pipeline.from_text(source.path, result.fixed_text, source.encoding)
     if source.line_map is None or after.line_map is None:
-        before_lines = source.raw.splitlines(keepends=True)
-        return "".join(
-            difflib.unified_diff(before_lines, result.fixed_text.splitlines(keepends=True), source.path, source.path)
-        )
+        before_lines = sources.split_lines(source.raw, keepends=True)  # lines as CPython counts them
+        after_lines = sources.split_lines(result.fixed_text, keepends=True)
+        return "".join(difflib.unified_diff(before_lines, after_lines, source.path, source.path))
     return "".join(_cell_diffs(source, after))
 
 

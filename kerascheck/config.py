@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kerascheck import sources
+
 TABLE = "tool.kerascheck"
 
 
@@ -240,7 +242,7 @@ def unknown_code(code: str) -> str | None:
 def _table(path: Path) -> dict[str, Any] | None:
     """The ``[tool.kerascheck]`` table of a TOML file, or None when it has none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (some Windows editors) is no TOML
     except OSError as error:
         raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -335,8 +337,9 @@ def resolve(config: Path | None = None, *, isolated: bool = False, start: Path |
     if isolated:
         return Settings()
     if config is not None:
-        if not config.is_file():
-            raise ConfigError(config, "no such file")
+        if not config.is_file():  # a folder, a FIFO (never opened: it would block), a loop
+            there = config.exists() or config.is_symlink()
+            raise ConfigError(config, (sources.what_is(config) if there else None) or "no such file")
         if _table(config) is None:
             raise ConfigError(config, f"no [{TABLE}] table")
         return load(config)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kerascheck.findings import SourceError
+from kerascheck.sources import what_is
 
 if TYPE_CHECKING:
     from kerascheck.pipeline import Source
@@ -148,5 +149,5 @@ def discover(
                 if path.suffix in SUFFIXES and path.is_file() and not _skipped(path, root, venvs, excluded):
                     targets.setdefault(path, Target(path, explicit=False))
         else:
-            errors.append(SourceError(name, "no such file or directory"))
+            errors.append(SourceError(name, what_is(root) or "no such file or directory"))
     return sorted(targets.values(), key=lambda t: str(t.path)), errors

@@ -238,6 +238,8 @@ def _syntax_error(lines: list[str], cell: int) -> str | None:
         return f"syntax error in cell {cell} on line {error.lineno}: {error.msg}"
     except (RecursionError, MemoryError):
         return f"cell {cell} is too deeply nested to parse"
+    except UnicodeEncodeError as error:  # an escaped lone surrogate in the JSON: no text to parse
+        return f"cell {cell} holds a lone surrogate ({ascii(error.object[error.start])[1:-1]}), which is not text"
     except ValueError as error:  # a null byte, on Python 3.11
         return f"cell {cell} is not Python: {error}"
     return None

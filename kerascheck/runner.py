@@ -172,8 +172,8 @@ def check_files(
             if target.source is not None:
                 source = target.source
             else:
-                data = sources.read_bytes(target.path)
-                source = pipeline.decode(path, data)
+                data, stamp = sources.read_stamped(target.path)
+                source = pipeline.decode(path, data, stamp)  # stamped: --fix writes only over these bytes
         except SourceError as error:
             results[-1].error = error
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import re
@@ -107,19 +108,52 @@ def stamp_of(data: bytes, info: os.stat_result) -> Stamp:
     return Stamp(len(data), info.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
 
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe), not a file",
+    stat.S_IFSOCK: "a socket, not a file",
+    stat.S_IFCHR: "a character device, not a file",
+    stat.S_IFBLK: "a block device, not a file",
+}
+
+
+def _kind(mode: int) -> str:
+    return "is " + _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def what_is(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a source file, found without opening it; None for a file."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        try:
+            os.lstat(path)
+        except OSError:
+            return "no such file or directory"
+        return "is a symlink to nothing (dangling)"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symlink loop"
+        return f"cannot read: {error.strerror or error}"
+    return None if stat.S_ISREG(info.st_mode) else _kind(info.st_mode)
+
+
 def read_stamped(path: Path) -> tuple[bytes, Stamp]:
     """A file's bytes and their stamp (size and mtime from the open file, the bytes' hash), or a
-    SourceError in one line."""
+    SourceError in one line. What is not a regular file is said to be what it is: it is opened
+    without waiting (a FIFO without a writer would block an ordinary open for ever), never read."""
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if stat.S_ISDIR(info.st_mode):
-                raise SourceError(str(path), "is a directory")
-            data = handle.read()
-    except FileNotFoundError:
-        raise SourceError(str(path), "no such file or directory") from None
-    except IsADirectoryError:
-        raise SourceError(str(path), "is a directory") from None
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.EISDIR:
+            raise SourceError(str(path), "is a directory") from None
+        raise SourceError(str(path), what_is(path) or f"cannot read: {error.strerror or error}") from None
+    try:
+        with open(handle, "rb") as stream:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
+                raise SourceError(str(path), _kind(info.st_mode))
+            data = stream.read()
     except OSError as error:
         raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
     return data, stamp_of(data, info)

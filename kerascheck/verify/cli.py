@@ -165,7 +165,8 @@ def explain_command(args: argparse.Namespace) -> int:
     findings = source.place(found)
     chosen = choose(findings, where, args.code)
     if not chosen:
-        print(f"error: {no_finding(findings, where)}", file=sys.stderr)
+        skipped = source.line_map.skipped_reason() if source.line_map is not None else None
+        print(f"error: {no_finding(findings, where)}{f'; {skipped}' if skipped else ''}", file=sys.stderr)
         return EXIT_ERROR
     if len(chosen) > 1:
         print(f"{len(chosen)} findings here:", file=sys.stderr)
