@@ -83,6 +83,7 @@ class Analysis:
     text: str = ""  # the analysed text (fixes keep every byte of it they do not edit)
     # The tab indentation libcst could not read was analysed as spaces: no fix (see reindent).
     reindented: bool = False
+    tree: ast.Module | None = None  # CPython's tree of the text (fixes find statements' text by it)
 
     @property
     def findings(self) -> list[Finding]:
@@ -204,7 +205,7 @@ def _analyse_parsed(module: cst.Module, tree: ast.Module, text: str, path: str, 
     line_label = options.line_label
     graph = build_graph(module)
     reports = list(rules.run(graph, rules.all_rules()))
-    analysis = Analysis(module, graph, line_label=line_label, text=text)
+    analysis = Analysis(module, graph, line_label=line_label, text=text, tree=tree)
     if not reports:
         return analysis
     wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]

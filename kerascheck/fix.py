@@ -8,17 +8,22 @@ re-checking after every pass.
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import cast
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState  # libcst's printer; its PositionProvider extends it too
 
 from kerascheck import deep, rules
 from kerascheck.check import Analysis, Options, analyse, analyse_parsed, collector_off, parse_ast
 from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, inner_arg, is_blank
 from kerascheck.findings import Finding, Fix, SourceError
+from kerascheck.graph.builder import build_graph
+from kerascheck.sources import LINE_BREAK
 from kerascheck.walk import Change, rebuild, walk
 
 MAX_PASSES = 8
@@ -149,12 +154,12 @@ def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str], dict[i
 
 
 def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
-    """Drop ``from ... import TimeDistributed`` aliases that the unwrapping left unused.
+    """Drop ``from ... import TimeDistributed`` aliases of ``names`` (those the unwrapping left
+    unused, see ``_left_unused``).
 
     Only the aliases go: a statement left with none is removed, and the comments and blank
     lines above it move to the statement after it (or the end of the file).
     """
-    names = names - _names_used(module)
     if not names:
         return module
     body: list[cst.BaseStatement] = []
@@ -187,24 +192,59 @@ def _without_aliases(statement: cst.BaseStatement, names: set[str]) -> cst.BaseS
     return statement.with_changes(body=[small.with_changes(names=kept)])
 
 
-def _names_used(module: cst.Module) -> set[str]:
-    """Every name the module's code mentions outside its imports (attribute names too: a name
-    counted used when it is not keeps its import, which is harmless)."""
-    return {n.value for n in walk(module, (cst.Import, cst.ImportFrom)) if type(n) is cst.Name}
+_IMPORTS = (cst.Import, cst.ImportFrom)
+
+
+def _mentions(root: cst.CSTNode, names: set[str]) -> Counter[str]:
+    """How often the code under ``root`` mentions each of ``names`` outside imports."""
+    return Counter(n.value for n in walk(root, _IMPORTS) if type(n) is cst.Name and n.value in names)
+
+
+def _left_unused(layout: Layout, edited: cst.Module, names: set[str]) -> set[str]:
+    """Those of ``names`` that no code of ``edited`` mentions outside imports.
+
+    The analysed module's mentions are counted once (``Layout.names``); only the statements the
+    edits changed are walked again, before and after. A name is a mention wherever it stands
+    (an attribute's name too): a name counted used when it is not keeps its import, which is
+    harmless.
+    """
+    names = {name for name in names if layout.names[name]}
+    if not names:
+        return set()
+    left = Counter({name: layout.names[name] for name in names})
+    for old, new in zip(layout.module.body, edited.body):
+        if new is not old:
+            left.subtract(_mentions(old, names))
+            left.update(_mentions(new, names))
+    return {name for name in names if left[name] <= 0}
+
+
+_UNSET: list[int] = []
 
 
 class Layout:
-    """An analysed module's top-level statements: which one holds each call, and the text of
-    each, so that applying edits rebuilds and prints only the statements the edits touch."""
+    """An analysed module's top-level statements: which one holds each call, where the text of
+    each is in the analysed text, and the names the module's code mentions, so that applying
+    edits rebuilds, prints and walks only the statements the edits touch."""
 
-    def __init__(self, module: cst.Module, text: str | None = None) -> None:
+    def __init__(self, module: cst.Module, text: str | None = None, tree: ast.Module | None = None) -> None:
         self.module = module
         self.text = text  # the analysed text, when known
+        self.tree = tree  # CPython's tree of it, when known
         self._faithful: bool | None = None
         self.index: dict[int, int] = {}  # id of a call -> its top-level statement
+        self.names: Counter[str] = Counter()  # mentions of each name outside imports
+        index, names = self.index, self.names
         for i, statement in enumerate(module.body):
-            self.index.update((id(n), i) for n in walk(statement) if type(n) is cst.Call)
+            for node in walk(statement, _IMPORTS):
+                kind = type(node)
+                if kind is cst.Call:
+                    index[id(node)] = i
+                elif kind is cst.Name:
+                    names[cast(cst.Name, node).value] += 1  # type(node) is cst.Name
         self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
+        self._starts: list[int] | None = _UNSET
+        self._position: dict[int, int] = {}
 
     @property
     def faithful(self) -> bool:
@@ -216,6 +256,114 @@ class Layout:
         return self._faithful
 
     def code(self, edited: cst.Module) -> str:
+        """``edited.code``, with the statements the edits leave alone as the analysed text has
+        them (see ``printed``)."""
+        return self.printed(edited)[0]
+
+    def printed(self, edited: cst.Module, prints: Prints | None = None) -> tuple[str, list[str] | None]:
+        """``edited``'s code, and the code of each statement printed anew (None when the whole
+        module was printed). Raises BytesChanged when libcst does not print the analysed text
+        back as it was where it must.
+
+        Statements the edits leave alone are taken from the analysed text; those they change
+        are printed, once their old code is seen to be just their span of the text. ``prints``
+        holds statements printed already (see ``apply_edits``).
+        """
+        made = self._from_text(edited, prints or Prints())
+        if made is not None:
+            return made
+        if not self.faithful:
+            raise BytesChanged("libcst does not print this text back as it is")
+        return self._whole(edited), None
+
+    def starts(self) -> list[int] | None:
+        """Where the text of each top-level statement (its comment and blank lines above it
+        included) begins in the analysed text (``padded``), and where the footer does; None
+        when that cannot be told: no text or ast tree, the two trees not lining up, a line
+        libcst dropped, or a header or footer libcst does not print back as it was.
+
+        CPython's tree gives the line of each statement's first token and of its last, and
+        libcst's node the lines above it and those closing its blocks: each line of the text
+        must be one statement's, or the header's, or the footer's.
+        """
+        if self._starts is not _UNSET:
+            return self._starts
+        self._starts = None
+        module, text, tree = self.module, self.padded, self.tree
+        if text is None or tree is None or not module.body or not text.endswith(("\n", "\r")):
+            return None
+        lines = [0] + [match.end() for match in LINE_BREAK.finditer(text)]
+        firsts: list[int] = []  # the first line of each statement's text
+        after = 1 + len(module.header)  # the line after the previous statement
+        k = 0  # the ast statement of the next libcst statement
+        for statement in module.body:
+            count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+            if k + count > len(tree.body):
+                return None
+            first, last = tree.body[k], tree.body[k + count - 1]
+            line = first.lineno
+            if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and first.decorator_list:
+                line = min(line, *(d.lineno for d in first.decorator_list))
+            line -= len(statement.leading_lines)
+            if last.end_lineno is None or (firsts and line != after):
+                return None  # a line between the two statements is neither's: libcst dropped it
+            firsts.append(line)
+            # The next statement's lines begin after this one's code and the comment lines
+            # libcst keeps closing its last blocks.
+            after = last.end_lineno + 1 + _closing_lines(statement)
+            k += count
+        if k != len(tree.body) or firsts[0] < 1 or after != len(lines) - len(module.footer):
+            return None  # the text ends with a line break: its last line is len(lines) - 1
+        firsts.append(after)
+        starts = [lines[line - 1] for line in firsts]
+        header = "".join(module.code_for_node(line) for line in module.header)
+        footer = "".join(module.code_for_node(line) for line in module.footer)
+        if text[: starts[0]] != header or text[starts[-1] :] != footer:
+            return None
+        self._starts = starts
+        self._position = {id(statement): i for i, statement in enumerate(module.body)}
+        return starts
+
+    @property
+    def padded(self) -> str | None:
+        """The analysed text, with the final line break libcst prints and then takes off when
+        the text has none (``Module.has_trailing_newline``)."""
+        text = self.text
+        if text is None or self.module.has_trailing_newline:
+            return text
+        return text + self.module.default_newline
+
+    def _from_text(self, edited: cst.Module, prints: Prints) -> tuple[str, list[str]] | None:
+        """``printed`` from the analysed text; None when the spans cannot be trusted."""
+        starts = self.starts()
+        module, text = self.module, self.padded
+        if starts is None or text is None or edited.header is not module.header:
+            return None
+        position = self._position
+        kept = {position[id(s)] for s in edited.body if id(s) in position}
+        for i, old in enumerate(module.body):
+            if i not in kept and prints.code(module, old) != text[starts[i] : starts[i + 1]]:
+                return None  # an edited statement that libcst does not print back as it was
+        parts, new = [text[: starts[0]]], list[str]()
+        for statement in edited.body:
+            at = position.get(id(statement))
+            if at is None:
+                new.append(prints.code(edited, statement))
+                parts.append(new[-1])
+            else:
+                parts.append(text[starts[at] : starts[at + 1]])
+        if edited.footer is module.footer:
+            parts.append(text[starts[-1] :])
+        else:
+            parts.append("".join(edited.code_for_node(line) for line in edited.footer))
+        code = "".join(parts)
+        if not module.has_trailing_newline:
+            if not code.endswith(module.default_newline):
+                return None
+            code = code[: -len(module.default_newline)]
+        return code, new
+
+    def _whole(self, edited: cst.Module) -> str:
         """``edited.code``, printing only the statements that differ from the analysed ones
         (and those not printed yet, once).
 
@@ -240,8 +388,57 @@ class Layout:
         return "".join(parts)
 
 
+def _closing_lines(statement: cst.BaseStatement) -> int:
+    """The comment and blank lines libcst keeps after a statement's last line of code: the
+    footers of the blocks that close it (a compound statement's last block, that block's last
+    statement's, and so on)."""
+    count = 0
+    node: cst.CSTNode | None = statement
+    while node is not None:
+        block = _last_block(node)
+        if not isinstance(block, cst.IndentedBlock):
+            break
+        count += len(block.footer)
+        node = block.body[-1] if block.body else None
+    return count
+
+
+def _last_block(node: cst.CSTNode) -> cst.BaseSuite | None:
+    """The block a compound statement ends with; None for any other node."""
+    while isinstance(node, cst.If) and isinstance(node.orelse, cst.If):
+        node = node.orelse  # elif
+    if isinstance(node, (cst.If, cst.For, cst.While)):
+        return node.orelse.body if node.orelse is not None else node.body
+    if isinstance(node, (cst.Try, cst.TryStar)):
+        for ending in (node.finalbody, node.orelse):
+            if ending is not None:
+                return ending.body
+        return node.handlers[-1].body if node.handlers else node.body
+    if isinstance(node, cst.Match):
+        return node.cases[-1].body if node.cases else None
+    if isinstance(node, (cst.With, cst.FunctionDef, cst.ClassDef)):
+        return node.body
+    return None
+
+
 class BytesChanged(Exception):
     """The printed text differs from the analysed one outside the edited calls: not a fix."""
+
+
+class Prints:
+    """Statements printed already, by identity (the node is kept: an id alone could be reused)."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[cst.CSTNode, str]] = {}
+
+    def keep(self, node: cst.CSTNode, code: str) -> None:
+        self._made[id(node)] = (node, code)
+
+    def code(self, module: cst.Module, node: cst.CSTNode) -> str:
+        made = self._made.get(id(node))
+        if made is not None and made[0] is node:
+            return made[1]
+        return module.code_for_node(node)
 
 
 def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
@@ -250,9 +447,12 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
     Raises BytesChanged when the edited module would print differently from the analysed text
     anywhere but in the edited calls (see ``_kept_outside``).
     """
+    return _edited(layout, edits)[0]
+
+
+def _edited(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, Prints]:
+    """``apply_edits``, and the changed statements as printed on the way, old and new."""
     module = layout.module
-    if not layout.faithful:
-        raise BytesChanged("libcst does not print this text back as it is")
     changes, unwrapped, made = _changes(edits)
     index = layout.index
     touched = {index.get(key) for key in changes}
@@ -265,37 +465,82 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
             body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
         fixed = module.with_changes(body=body)
     assert isinstance(fixed, cst.Module)
-    _kept_outside(module, fixed, made)
-    return _remove_unused_imports(fixed, unwrapped)
+    prints = _kept_outside(module, fixed, made)
+    return _remove_unused_imports(fixed, _left_unused(layout, fixed, unwrapped)), prints
 
 
-def _kept_outside(module: cst.Module, fixed: cst.Module, made: dict[int, cst.CSTNode]) -> None:
+class _Marking(CodegenState):
+    """libcst's printer, noting where the nodes of ``marks`` begin and end among the tokens
+    (as libcst's own PositionProvider does, by the same two hooks)."""
+
+    def __init__(self, module: cst.Module, marks: dict[int, str]) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.marks = marks
+        self.spans: list[tuple[str, int, int]] = []  # mark, first token, token after
+        self._open: list[tuple[str, int]] = []
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        mark = self.marks.get(id(node))
+        if mark is not None:
+            self._open.append((mark, len(self.tokens)))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.marks:
+            mark, start = self._open.pop()
+            self.spans.append((mark, start, len(self.tokens)))
+
+
+def _marked(module: cst.Module, node: cst.CSTNode, marks: dict[int, str]) -> tuple[str, list[str]]:
+    """The code of ``node``, and that code cut at the marked nodes: the text between them,
+    with each mark where its node stands."""
+    state = _Marking(module, marks)
+    node._codegen(state)
+    tokens = state.tokens
+    offsets = list(accumulate(map(len, tokens), initial=0))
+    code = "".join(tokens)
+    cut, at = [], 0
+    for mark, start, end in sorted(state.spans, key=lambda span: span[1]):
+        cut += [code[at : offsets[start]], mark]
+        at = offsets[end]
+    cut.append(code[at:])
+    return code, cut
+
+
+def _kept_outside(module: cst.Module, fixed: cst.Module, made: dict[int, cst.CSTNode]) -> Prints:
     """BytesChanged unless each changed top-level statement prints as before once every edited
-    call, old and new, is replaced by the same placeholder (the outermost edits only: an edit
-    inside another is within its span)."""
+    call, old and new, is cut out (the outermost edits only: an edit inside another is within
+    its span). Each changed statement is printed once, old and new: the prints are kept."""
     changed = [(old, new) for old, new in zip(module.body, fixed.body) if old is not new]
     calls = {id(n): n for old, _ in changed for n in walk(old) if id(n) in made}
     inner = {id(n) for call in calls.values() for n in walk(call) if n is not call and id(n) in made}
     outermost = sorted(key for key in made if key not in inner)
-    mark = {key: f"__kerascheck_edit_{number}__" for number, key in enumerate(outermost)}
-
-    def placeholder(name: str) -> Change:
-        return lambda _node: cst.Name(name)
-
+    old_marks = {key: f"edit {number}" for number, key in enumerate(outermost)}
+    new_marks = {id(made[key]): mark for key, mark in old_marks.items()}
+    prints = Prints()
     for old, new in changed:
-        before = rebuild(old, {key: placeholder(name) for key, name in mark.items()})
-        after = rebuild(new, {id(made[key]): placeholder(name) for key, name in mark.items()})
-        if module.code_for_node(before) != fixed.code_for_node(after):
+        old_code, old_cut = _marked(module, old, old_marks)
+        new_code, new_cut = _marked(fixed, new, new_marks)
+        if old_cut != new_cut:
             raise BytesChanged("the fix would change text outside the calls it edits")
+        prints.keep(old, old_code)
+        prints.keep(new, new_code)
+    return prints
 
 
 def fixed_code(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str]:
     """The edited module and its code; statements the edits leave alone keep their text.
-    Raises BytesChanged (see ``apply_edits``)."""
+    Raises BytesChanged (see ``apply_edits`` and ``Layout.printed``)."""
+    edited, code, _ = _fixed(layout, edits)
+    return edited, code
 
-    def work() -> tuple[cst.Module, str]:
-        edited = apply_edits(layout, edits)
-        return edited, layout.code(edited)
+
+def _fixed(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str, list[str] | None]:
+    """``fixed_code``, and the code of each statement printed anew (None: all of it)."""
+
+    def work() -> tuple[cst.Module, str, list[str] | None]:
+        edited, prints = _edited(layout, edits)
+        code, new = layout.printed(edited, prints)
+        return edited, code, new
 
     return deep.run(work, "<fix>")
 
@@ -314,27 +559,38 @@ _COUNTS_KEPT = 8
 _counts: dict[tuple[str, str], Counter[str] | None] = {}
 
 
-def _fixed_counts(module: cst.Module, text: str, path: str) -> Counter[str] | None:
+def _fixed_counts(module: cst.Module, text: str, path: str, new: list[str] | None = None) -> Counter[str] | None:
     """Finding codes in a fixed text (``module`` edited, ``text`` its code), or None when the
     text does not parse.
 
-    Remembered for the last few texts: ``fix_text`` re-checks the very text ``offers`` has just
-    checked. Callers only read.
+    ``new``, the code of the statements the fix printed anew (the rest is the analysed text):
+    only those are parsed again, and without a ``noqa`` comment in the text no finding needs a
+    line, so the rules run on the edited tree's graph and nothing is located. Remembered for
+    the last few texts: ``fix_text`` re-checks the very text ``offers`` has just checked.
+    Callers only read.
     """
     key = (text, path)
     if key not in _counts:
-        counts: Counter[str] | None = None
         with collector_off():
-            try:
-                analysis = analyse_parsed(module, parse_ast(text, path), text, path)
-                counts = Counter(f.code for f in analysis.all_findings)
-                del analysis
-            except SourceError:
-                pass
+            counts = deep.run(lambda: _codes_in(module, text, path, new), path)
         if len(_counts) >= _COUNTS_KEPT:
             del _counts[next(iter(_counts))]
         _counts[key] = counts
     return _counts[key]
+
+
+def _codes_in(module: cst.Module, text: str, path: str, new: list[str] | None) -> Counter[str] | None:
+    try:
+        if new is None or "noqa" in text.lower():
+            analysis = analyse_parsed(module, parse_ast(text, path), text, path)
+            counts = Counter(f.code for f in analysis.all_findings)
+            del analysis
+            return counts
+        for piece in new:
+            parse_ast(piece, path)
+        return Counter(report.code for report in rules.run(build_graph(module), rules.all_rules()))
+    except SourceError:
+        return None
 
 
 def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Counter[str]) -> bool:
@@ -348,10 +604,11 @@ def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Off
     """The text with these fixes applied together, when it parses and adds no finding."""
     before = Counter(f.code for f in analysis.all_findings)
     try:
-        edited, fixed = fixed_code(layout, [c.edit for c in candidates])
+        edited, fixed, new = _fixed(layout, [c.edit for c in candidates])
     except BytesChanged:
         return None
-    valid = _no_new_findings(before, _fixed_counts(edited, fixed, path), Counter(c.finding.code for c in candidates))
+    after = _fixed_counts(edited, fixed, path, new)
+    valid = _no_new_findings(before, after, Counter(c.finding.code for c in candidates))
     return fixed if valid else None
 
 
@@ -373,7 +630,7 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     """
     if analysis.reindented:
         return []  # its module is the spaces-only twin: printing it would change every indentation
-    layout = layout or Layout(analysis.module, analysis.text)
+    layout = layout or Layout(analysis.module, analysis.text, analysis.tree)
     candidates = []
     for finding, report in analysis.results:
         rule = rules.get(report.code)
@@ -398,13 +655,16 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
         half = len(group) // 2
         return passing(group[:half]) + passing(group[half:])
 
+    # Offers are told apart by identity, never compared: with thousands of findings in a file,
+    # list membership on the dataclasses would cost millions of comparisons.
     safe = [c for c in candidates if c.fix.applicability == "safe"]
     offered += passing(safe)
-    alone = list(offered)  # the safe fixes that pass without any unsafe one
-    offered += passing([c for c in candidates if c not in offered])
+    alone = {id(c) for c in offered}  # the safe fixes that pass without any unsafe one
+    offered += passing([c for c in candidates if id(c) not in alone])
+    chosen = {id(c) for c in offered}
     # A safe fix that passes only beside unsafe ones is no safe fix: `--fix` alone would apply it
     # without them.
-    return [c if c in alone or c.fix.applicability != "safe" else _unsafe(c) for c in candidates if c in offered]
+    return [c if id(c) in alone or c.fix.applicability != "safe" else _unsafe(c) for c in candidates if id(c) in chosen]
 
 
 def _unsafe(offer: Offer) -> Offer:
@@ -454,7 +714,7 @@ def _fix_lines(
         analysis = analyse(text, path, Options.of(select, ignore))
         if analysis is None:
             break
-        layout = Layout(analysis.module, analysis.text)
+        layout = Layout(analysis.module, analysis.text, analysis.tree)
         chosen = [o for o in offers(analysis, path, layout) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break

@@ -1,0 +1,203 @@
+"""Work in proportion to what is found: ``kerascheck check`` on Keras-heavy code beside libcst's
+bare parse of the files the prefilter keeps, on the same number of processes, in the same run.
+
+Trees: the real-code corpus (materialize it first: ``python benchmarks/corpus.py --keep DIR
+--mirrors MIRRORS``), a generated notebook with many cells and many fixable findings, and the
+two together. For each tree and each process count, round after round, in turn:
+
+  check       ``kerascheck check --jobs N --exit-zero --output-format concise`` (a new process,
+              start-up included; ``--no-cache`` when the command has a findings cache);
+  parse       ``libcst.parse_module`` of each kept program (a notebook's: its code cells as one
+              program) in this process, or over a pool of N processes (the pool's start
+              included), the garbage collector on as a caller of libcst has it;
+  parse, gc off  the same with the collector off, as kerascheck parses.
+
+Each round gives the ratio check / parse; the figures are the medians over the rounds (a slow
+moment of a shared machine weighs on one round, not on the median). CPU seconds are given
+beside the wall-clock ones: on a loaded machine they move less.
+
+Usage: python benchmarks/work_bench.py --tree DIR [--rounds N] [--jobs 1,2] [--cells N] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import libcst as cst
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kerascheck import pipeline, sources  # noqa: E402
+from kerascheck.findings import SourceError  # noqa: E402
+
+CELL = """\
+# Model {i}: an encoder, a decoder and a tagger, each with a finding a fix can take away.
+inputs_{i} = keras.Input(shape=(30, 8))
+encoded_{i} = layers.LSTM(32)(inputs_{i})
+decoded_{i} = layers.LSTM(16)(encoded_{i})
+tagged_{i} = layers.GRU(16, return_sequences=True)(inputs_{i})
+tagged_{i} = TimeDistributed(layers.Dense(8))(tagged_{i})
+flat_{i} = layers.Dense(4)(decoded_{i})
+flat_{i} = layers.TimeDistributed(layers.Dense(2))(flat_{i})
+model_{i} = keras.Model(inputs_{i}, [flat_{i}, tagged_{i}])
+model_{i}.compile(optimizer="adam", loss="mse")
+"""
+
+
+def notebook(cells: int) -> str:
+    """A notebook of ``cells`` code cells (and a markdown cell between each), most with findings."""
+    sources_ = [
+        "import numpy as np\nimport keras\nfrom keras import layers\nfrom keras.layers import TimeDistributed\n"
+    ]
+    sources_ += [CELL.format(i=i) for i in range(cells)]
+    body = []
+    for i, text in enumerate(sources_):
+        if i:
+            body.append({"cell_type": "markdown", "metadata": {}, "source": [f"## Model {i - 1}\n"]})
+        lines = text.splitlines(keepends=True)
+        body.append({"cell_type": "code", "execution_count": i + 1, "metadata": {}, "outputs": [], "source": lines})
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    return json.dumps({"cells": body, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+def kept_programs(tree: Path) -> list[str]:
+    """The programs of the files under ``tree`` that the prefilter keeps and libcst can read."""
+    programs = []
+    for path in sorted(p for p in tree.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()):
+        try:
+            program = pipeline.read(path).program
+        except SourceError:
+            continue
+        if sources.may_have_findings(program):
+            programs.append(program)
+    return programs
+
+
+_PROGRAMS: list[str] = []  # what the pool's processes parse (inherited when forked)
+
+
+def _parse_some(indices: list[int], collect: bool) -> None:
+    if not collect:
+        gc.disable()
+    for i in indices:
+        with contextlib.suppress(cst.ParserSyntaxError):
+            cst.parse_module(_PROGRAMS[i])
+    gc.enable()
+
+
+def parse_over(programs: list[str], processes: int, collect: bool) -> Callable[[], None]:
+    """A run of the bare parse over ``processes`` processes, the work split by size."""
+
+    def run() -> None:
+        _PROGRAMS[:] = programs
+        if processes == 1:
+            _parse_some(list(range(len(programs))), collect)
+            return
+        shares: list[list[int]] = [[] for _ in range(processes)]
+        loads = [0] * processes
+        for i in sorted(range(len(programs)), key=lambda i: -len(programs[i])):
+            least = loads.index(min(loads))
+            shares[least].append(i)
+            loads[least] += len(programs[i])
+        with ProcessPoolExecutor(processes) as pool:
+            list(pool.map(_parse_some, shares, [collect] * processes))
+
+    return run
+
+
+def has_findings_cache() -> bool:
+    """Whether ``kerascheck check`` keeps a findings cache (then ``--no-cache`` turns it off)."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "kerascheck", "clean", "--help"], capture_output=True, text=True, check=False
+    )
+    return help_text.returncode == 0
+
+
+def check_run(tree: Path, processes: int, no_cache: bool) -> Callable[[], None]:
+    args = [sys.executable, "-m", "kerascheck", "check", "--jobs", str(processes), "--exit-zero"]
+    args += ["--output-format", "concise", *(["--no-cache"] if no_cache else []), str(tree)]
+    return lambda: subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+def timed(run: Callable[[], None]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (this process and its children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    run()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before))
+    return wall, cpu
+
+
+def measure(tree: Path, processes: int, rounds: int, no_cache: bool) -> dict[str, float]:
+    programs = kept_programs(tree)
+    runs = {
+        "check": check_run(tree, processes, no_cache),
+        "parse": parse_over(programs, processes, collect=True),
+        "parse_gc_off": parse_over(programs, processes, collect=False),
+    }
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            samples[name].append(timed(run))
+    row: dict[str, float] = {"kept": len(programs), "chars": sum(map(len, programs))}
+    for name, values in samples.items():
+        row[f"{name}_s"] = statistics.median(w for w, _ in values)
+        row[f"{name}_cpu_s"] = statistics.median(c for _, c in values)
+    row["ratio"] = statistics.median(c[0] / p[0] for c, p in zip(samples["check"], samples["parse"]))
+    row["ratio_gc_off"] = statistics.median(c[0] / p[0] for c, p in zip(samples["check"], samples["parse_gc_off"]))
+    row["ratio_cpu"] = statistics.median(c[1] / p[1] for c, p in zip(samples["check"], samples["parse"]))
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, required=True, help="the materialized corpus (corpus.py --keep)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--jobs", default="1,2", help="process counts, comma-separated")
+    parser.add_argument("--cells", type=int, default=150, help="code cells of the generated notebook")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    no_cache = has_findings_cache()
+    figures: dict[str, object] = {"rounds": args.rounds, "no_cache": no_cache}
+    with tempfile.TemporaryDirectory() as tmp:
+        generated = Path(tmp, "generated")
+        generated.mkdir()
+        (generated / "models.ipynb").write_text(notebook(args.cells), encoding="utf-8")
+        both = Path(tmp, "both")
+        shutil.copytree(args.tree, both / "corpus")
+        shutil.copytree(generated, both / "generated")
+        trees = {"corpus": args.tree, f"notebook ({args.cells} cells)": generated, "corpus + notebook": both}
+        print(f"cores: {os.cpu_count()}, median of {args.rounds} rounds; check / bare libcst parse of the kept files")
+        print(f"{'tree':>24} {'jobs':>4} {'kept':>5} {'check':>7} {'parse':>7} {'ratio':>6} {'gc off':>7} {'cpu':>6}")
+        for name, tree in trees.items():
+            for processes in (int(n) for n in args.jobs.split(",")):
+                row = measure(tree, processes, args.rounds, no_cache)
+                figures[f"{name}, --jobs {processes}"] = row
+                print(
+                    f"{name:>24} {processes:>4} {int(row['kept']):>5} {row['check_s']:>6.2f}s {row['parse_s']:>6.2f}s"
+                    f" {row['ratio']:>5.2f}x {row['ratio_gc_off']:>6.2f}x {row['ratio_cpu']:>5.2f}x"
+                )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Fix offers do work in proportion to what they touch: counted (comparisons, checks, nodes
+walked), never timed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import libcst as cst
+import pytest
+
+from kerascheck import fix
+from kerascheck.check import analyse
+from kerascheck.edits import SetReturnSequences, Unwrap
+from kerascheck.findings import Finding, Fix
+from kerascheck.rules.base import Report
+
+HEAD = ["import keras", "from keras import layers", "from keras.layers import TimeDistributed"]
+STACKED = "m{i} = keras.Sequential([keras.Input(shape=(9, 2)), layers.LSTM(4), layers.LSTM(4)])"  # KER103, safe
+WRAPPED = "t{i} = TimeDistributed(layers.Dense(2))(layers.GRU(3, return_sequences=True)(keras.Input(shape=(9, 2))))"
+
+
+def _program(lines: list[str]) -> str:
+    return "\n".join([*HEAD, *lines, ""])
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, counts: Counter[str], owner: object, name: str) -> None:
+    """Count the calls of ``owner.name`` in ``counts``, under the owner's name."""
+    original: Callable[..., object] = getattr(owner, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        counts[f"{getattr(owner, '__name__', owner)}.{name}"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+
+
+def test_offers_for_thousands_of_findings_compare_none_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 fixable findings in one file (1,000 safe, 1,000 unsafe): offers tell them apart by
+    identity, so no finding, fix, report, edit or offer is compared with another (list
+    membership made it quadratic: millions of comparisons), and two checks decide them all."""
+    lines = [line.format(i=i) for i in range(1000) for line in (STACKED, WRAPPED)]
+    analysis = analyse(_program(lines), "many.py")
+    assert analysis is not None
+    assert Counter(f.code for f in analysis.findings) == {"KER103": 1000, "KER101": 1000}
+    counts: Counter[str] = Counter()
+    for cls in (Finding, Fix, Report, SetReturnSequences, Unwrap, fix.Offer):
+        _counting(monkeypatch, counts, cls, "__eq__")
+    checks: Counter[str] = Counter()
+    _counting(monkeypatch, checks, fix, "_fixed_counts")
+    offered = fix.offers(analysis, "many.py")
+    assert Counter((o.finding.code, o.fix.applicability) for o in offered) == {
+        ("KER103", "safe"): 1000,
+        ("KER101", "unsafe"): 1000,
+    }
+    assert sum(counts.values()) == 0, counts
+    assert checks["kerascheck.fix._fixed_counts"] == 2  # the safe fixes together, then the unsafe ones
+
+
+def _walked(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Nodes fix.py's walks give, by the node's type."""
+    seen: Counter[str] = Counter()
+    original = fix.walk
+
+    def counted(root: cst.CSTNode, *args: object, **kwargs: object) -> Iterator[cst.CSTNode]:
+        for node in original(root, *args, **kwargs):  # type: ignore[arg-type]
+            seen[type(node).__name__] += 1
+            yield node
+
+    monkeypatch.setattr(fix, "walk", counted)
+    return seen
+
+
+@pytest.mark.parametrize("used_elsewhere", [False, True])
+def test_an_unused_import_is_told_by_walking_only_the_edited_statement(
+    monkeypatch: pytest.MonkeyPatch, used_elsewhere: bool
+) -> None:
+    """Whether an unwrap leaves ``TimeDistributed`` unused is decided from the module's names,
+    counted once when it is laid out: checking the fix walks the edited statement, not the
+    500 others, and the import goes only when no other code names it."""
+    others = [f"x{i} = keras.ops.ones((2, {i} + 1))" for i in range(500)]
+    if used_elsewhere:
+        others[400] = "wrapper = TimeDistributed"
+    analysis = analyse(_program([WRAPPED.format(i=0), *others]), "one.py")
+    assert analysis is not None
+    assert [f.code for f in analysis.findings] == ["KER101"]
+    layout = fix.Layout(analysis.module, analysis.text, analysis.tree)
+    walked = _walked(monkeypatch)
+    offered = fix.offers(analysis, "one.py", layout)
+    assert [o.finding.code for o in offered] == ["KER101"]
+    assert sum(walked.values()) < 200, walked  # the module has over 8,000 nodes
+    fixed, count = fix.fix_text(analysis.text, "one.py", unsafe=True)
+    assert count == 1
+    assert ("from keras.layers import TimeDistributed\n" in fixed) is used_elsewhere
