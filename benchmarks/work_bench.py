@@ -5,7 +5,7 @@ Trees: the real-code corpus (materialize it first: ``python benchmarks/corpus.py
 --mirrors MIRRORS``), a generated notebook with many cells and many fixable findings, and the
 two together. For each tree and each process count, round after round, in turn:
 
-  check       ``kerascheck check --jobs N --exit-zero --output-format concise`` (a new process,
+  check       ``kerascheck check --jobs N --exit-zero`` (a new process, the full report,
               start-up included; ``--no-cache`` when the command has a findings cache);
   parse       ``libcst.parse_module`` of each kept program (a notebook's: its code cells as one
               program) in this process, or over a pool of N processes (the pool's start
@@ -130,7 +130,7 @@ def has_findings_cache() -> bool:
 
 def check_run(tree: Path, processes: int, no_cache: bool) -> Callable[[], None]:
     args = [sys.executable, "-m", "kerascheck", "check", "--jobs", str(processes), "--exit-zero"]
-    args += ["--output-format", "concise", *(["--no-cache"] if no_cache else []), str(tree)]
+    args += [*(["--no-cache"] if no_cache else []), str(tree)]
     return lambda: subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
