@@ -1,9 +1,9 @@
 """Work in proportion to what is found: ``kerascheck check`` on Keras-heavy code beside libcst's
 bare parse of the files the prefilter keeps, on the same number of processes, in the same run.
 
-Trees: the real-code corpus (materialize it first: ``python benchmarks/corpus.py --keep DIR
---mirrors MIRRORS``), a generated notebook with many cells and many fixable findings, and the
-two together. For each tree and each process count, round after round, in turn:
+Tree: the real-code corpus (materialize it first: ``python benchmarks/corpus.py --keep DIR
+--mirrors MIRRORS``) and a generated notebook beside it, 150 cells with two fixable findings
+each and, in one of them, a finding whose fix must be refused (``--each``: each on its own too). For each tree and each process count, round after round, in turn:
 
   check       ``kerascheck check --jobs N --exit-zero`` (a new process, the full report,
               start-up included; ``--no-cache`` when the command has a findings cache);
@@ -16,7 +16,8 @@ Each round gives the ratio check / parse; the figures are the medians over the r
 moment of a shared machine weighs on one round, not on the median). CPU seconds are given
 beside the wall-clock ones: on a loaded machine they move less.
 
-Usage: python benchmarks/work_bench.py --tree DIR [--rounds N] [--jobs 1,2] [--cells N] [--json FILE]
+Usage: python benchmarks/work_bench.py --tree DIR [--rounds N] [--jobs 1,2] [--cells N] [--refused N]
+                                      [--each] [--json FILE]
 """
 
 from __future__ import annotations
@@ -46,25 +47,30 @@ from kerascheck import pipeline, sources  # noqa: E402
 from kerascheck.findings import SourceError  # noqa: E402
 
 CELL = """\
-# Model {i}: an encoder, a decoder and a tagger, each with a finding a fix can take away.
+# Model {i}: an encoder-decoder and a tagger, each with a finding a fix takes away.
 inputs_{i} = keras.Input(shape=(30, 8))
 encoded_{i} = layers.LSTM(32)(inputs_{i})
 decoded_{i} = layers.LSTM(16)(encoded_{i})
 tagged_{i} = layers.GRU(16, return_sequences=True)(inputs_{i})
 tagged_{i} = TimeDistributed(layers.Dense(8))(tagged_{i})
+model_{i} = keras.Model(inputs_{i}, [decoded_{i}, tagged_{i}])
+model_{i}.compile(optimizer="adam", loss="mse")
+"""
+# A cell whose fix must be refused: return_sequences=True on LSTM(16) would make a KER101 below.
+REFUSED = """\
 flat_{i} = layers.Dense(4)(decoded_{i})
 flat_{i} = layers.TimeDistributed(layers.Dense(2))(flat_{i})
-model_{i} = keras.Model(inputs_{i}, [flat_{i}, tagged_{i}])
-model_{i}.compile(optimizer="adam", loss="mse")
 """
 
 
-def notebook(cells: int) -> str:
-    """A notebook of ``cells`` code cells (and a markdown cell between each), most with findings."""
+def notebook(cells: int, refused: int = 1) -> str:
+    """A notebook of ``cells`` code cells (and a markdown cell between each), each with two
+    fixable findings; ``refused`` of them (spread out) also with a finding whose fix is refused."""
+    every = max(1, cells // refused) if refused else cells + 1
     sources_ = [
         "import numpy as np\nimport keras\nfrom keras import layers\nfrom keras.layers import TimeDistributed\n"
     ]
-    sources_ += [CELL.format(i=i) for i in range(cells)]
+    sources_ += [CELL.format(i=i) + (REFUSED.format(i=i) if i % every == every // 2 else "") for i in range(cells)]
     body = []
     for i, text in enumerate(sources_):
         if i:
@@ -172,6 +178,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", default="1,2", help="process counts, comma-separated")
     parser.add_argument("--cells", type=int, default=150, help="code cells of the generated notebook")
+    parser.add_argument("--refused", type=int, default=1, help="of them, cells with a fix that must be refused")
+    parser.add_argument("--each", action="store_true", help="also the corpus and the notebook on their own")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     no_cache = has_findings_cache()
@@ -179,11 +187,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         generated = Path(tmp, "generated")
         generated.mkdir()
-        (generated / "models.ipynb").write_text(notebook(args.cells), encoding="utf-8")
+        (generated / "models.ipynb").write_text(notebook(args.cells, args.refused), encoding="utf-8")
         both = Path(tmp, "both")
         shutil.copytree(args.tree, both / "corpus")
         shutil.copytree(generated, both / "generated")
-        trees = {"corpus": args.tree, f"notebook ({args.cells} cells)": generated, "corpus + notebook": both}
+        trees = {"corpus + notebook": both}
+        if args.each:
+            trees = {"corpus": args.tree, f"notebook ({args.cells} cells)": generated, **trees}
         print(f"cores: {os.cpu_count()}, median of {args.rounds} rounds; check / bare libcst parse of the kept files")
         print(f"{'tree':>24} {'jobs':>4} {'kept':>5} {'check':>7} {'parse':>7} {'ratio':>6} {'gc off':>7} {'cpu':>6}")
         for name, tree in trees.items():
