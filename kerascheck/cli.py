@@ -379,7 +379,7 @@ def _check(args: argparse.Namespace) -> int:
     stream = sys.stderr if stdin and fix is not None else sys.stdout
     if printed and not _write(printed, None, sys.stdout):
         return EXIT_ERROR
-    report = _report(args, results, findings, errors, applied, fix is not None, _use_color(args, stream), stdin)
+    report = _report(args, results, findings, errors, applied, fix is not None, _use_color(args, stream))
     if not _write(report, args.output, stream):
         return EXIT_ERROR
     if errors:
@@ -395,12 +395,13 @@ def _report(
     applied: int,
     fixing: bool,
     color: bool,
-    stdin: bool,
 ) -> str:
     name = args.format or DEFAULT_FORMAT
-    sources = {}  # standard input is not on disk (or its --stdin-filename holds another text)
-    for result in results if stdin else []:
-        if result.source is not None:
+    # The files as they were checked: the report quotes the text its findings are on (standard
+    # input is not on disk, and a file read again would be decoded, a notebook converted, twice).
+    sources = {}
+    for result in results:
+        if result.source is not None and result.findings:
             fixed = result.fixed_text
             sources[result.path] = result.source if fixed is None else pipeline.from_text(result.path, fixed)
     run = Run(findings, errors, unsafe_fixes=args.unsafe_fixes, color=color, sources=sources)

@@ -28,7 +28,7 @@ import difflib
 import json
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2.6, absent from typeshed
 
@@ -306,6 +306,10 @@ def _is_ipython(line: str) -> bool:
     return _ASSIGNED_MAGIC.match(code) is not None or _AUTOMAGIC.match(code) is not None
 
 
+# Every line ``_is_ipython`` takes matches this, and most cells have none: those are not scanned.
+_MAYBE_IPYTHON = re.compile(rf"^\s*(?:[%!?]|{_ASSIGNED_MAGIC.pattern}|{_AUTOMAGIC.pattern})|\?\s*$", re.MULTILINE)
+
+
 def _neutralise(lines: list[str]) -> tuple[list[str], list[bool]]:
     """The cell's lines with IPython syntax replaced, one line for one line."""
     program, neutral = list(lines), [False] * len(lines)
@@ -317,6 +321,8 @@ def _neutralise(lines: list[str]) -> tuple[list[str], list[bool]]:
             return [""] * len(lines), [True] * len(lines)
         program[first], neutral[first] = "", True
         start = first + 1
+    if _MAYBE_IPYTHON.search("\n".join(lines[start:])) is None:
+        return program, neutral  # no line _is_ipython could take: no scan needed
     scanner = _Scanner()
     i = start
     while i < len(lines):
@@ -359,8 +365,19 @@ def to_program(raw: str) -> tuple[str, LineMap]:
 
 
 def _checked_cells(notebook: _Notebook) -> list[_Cell]:
-    """The code cells, each that is not Python once cleaned up made blank and given its error."""
+    """The code cells, each that is not Python once cleaned up made blank and given its error.
+
+    The cells are parsed together first: when the program parses and each cell holds whole
+    statements of it, every cell is Python on its own (see ``_cells_whole``), and the program's
+    tree is kept for its analysis (``parsed``). Else each cell is parsed alone.
+    """
     cells = notebook.code_cells()
+    program = "".join(line + "\n" for cell in cells for line in cell.program)
+    where = [(cell.number, n) for cell in cells for n in range(1, len(cell.program) + 1)]
+    tree = _parse(program)
+    if tree is not None and _cells_whole(program, where, tree):
+        _parsed[:] = [(program, tree)]
+        return cells
     for cell in cells:
         cell.error = _syntax_error(cell.program, cell.number)
         if cell.error is not None:
@@ -573,8 +590,14 @@ def file_position(raw: str, cell: int, line: int, column: int) -> tuple[int, int
 # ---------------------------------------------------------------- checking
 
 
-def validate(text: str, line_map: LineMap, path: str) -> None:
-    """Each code cell must be Python on its own, as Jupyter runs it: else a SourceError naming the cell."""
+def validate(text: str, line_map: LineMap, path: str, tree: ast.Module | None = None) -> None:
+    """Each code cell must be Python on its own, as Jupyter runs it: else a SourceError naming the cell.
+
+    ``tree``, CPython's tree of the whole program when it parses, spares parsing each cell again
+    when every statement lies within one cell (see ``_cells_whole``).
+    """
+    if tree is not None and _cells_whole(text, line_map.lines, tree):
+        return
     by_cell: dict[int, list[str]] = {}
     for line, (cell, _) in zip(text.split("\n"), line_map.lines):
         by_cell.setdefault(cell, []).append(line)
@@ -589,6 +612,46 @@ def validate(text: str, line_map: LineMap, path: str) -> None:
             raise SourceError(path, f"syntax error in cell {cell} on line {error.lineno}: {error.msg}") from None
         except (RecursionError, MemoryError):
             raise SourceError(path, f"cell {cell} is too deeply nested to parse") from None
+
+
+_parsed: list[tuple[str, ast.Module]] = []  # the last program parsed whole, and its tree
+
+
+def parsed(program: str) -> ast.Module | None:
+    """CPython's tree of ``program`` when it is the program ``to_program`` made last and parsed."""
+    if _parsed and _parsed[0][0] == program:
+        return _parsed[0][1]
+    return None
+
+
+def _parse(program: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(program)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _cells_whole(text: str, cells: Sequence[tuple[int, int]], tree: ast.Module) -> bool:
+    """Whether each cell holds whole top-level statements of the program that CPython parsed:
+    then each cell parses on its own, as the very statements it holds. A statement beginning in
+    one cell and ending in another, a cell ending on a line continued with a backslash, or
+    line breaks that ast counts otherwise than ``line_map`` (a CR) say nothing either way."""
+    if "\r" in text:
+        return False
+    for statement in tree.body:
+        first = statement.lineno
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and statement.decorator_list:
+            first = min(first, *(d.lineno for d in statement.decorator_list))
+        last = statement.end_lineno or statement.lineno
+        if not 1 <= first <= last <= len(cells) or cells[first - 1][0] != cells[last - 1][0]:
+            return False
+    lines = text.split("\n")
+    return not any(
+        lines[i].endswith("\\") and (i + 1 == len(cells) or cells[i + 1][0] != cells[i][0])
+        for i in range(min(len(lines), len(cells)))
+    )
 
 
 def to_cells(findings: Iterable[Finding], line_map: LineMap) -> list[Finding]:

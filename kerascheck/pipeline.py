@@ -99,16 +99,22 @@ def analysis(
     ``noqa`` honours the comments: per line, and for the file (``# flake8: noqa: KER101`` too).
     Findings in it are on the program: ``Source.place`` puts them on the cells.
     """
-    from kerascheck.check import Options, analyse
+    from kerascheck.check import Options, analyse, parse_ast
 
+    tree = None
     if source.line_map is not None:
         from kerascheck import notebooks
 
-        notebooks.validate(source.program, source.line_map, source.path)
+        try:  # parsed when the notebook was read, or here: the analysis parses it once, not again
+            tree = notebooks.parsed(source.program) or parse_ast(source.program, source.path)
+        except SourceError:
+            notebooks.validate(source.program, source.line_map, source.path)  # the cell to blame
+            raise
+        notebooks.validate(source.program, source.line_map, source.path, tree)
     label = str if source.line_map is None else source.line_map.label
     if noqa and (silenced := sources.file_noqa_codes(source.program)):
         ignore = (*(ignore or ()), *silenced)
-    return analyse(source.program, source.path, Options.of(select, ignore, noqa, label), validate=validate)
+    return analyse(source.program, source.path, Options.of(select, ignore, noqa, label), validate=validate, tree=tree)
 
 
 def check(

@@ -81,7 +81,7 @@ def _run_job(job: Job) -> FileResult:
         if source.line_map is not None:
             from kerascheck import notebooks
 
-            notebooks.validate(source.program, source.line_map, source.path)
+            notebooks.validate(source.program, source.line_map, source.path, notebooks.parsed(source.program))
         from kerascheck.fix import fix_text
 
         codes: list[str] = []

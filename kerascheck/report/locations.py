@@ -45,6 +45,7 @@ class _File:
     raw: str
     program: list[str]  # the lines findings count in (a notebook's: its program)
     line_map: notebooks.LineMap | None
+    cells: dict[int | None, list[str]] | None = None  # a notebook's lines by cell, once asked for
 
 
 class SourceFiles:
@@ -89,7 +90,11 @@ class SourceFiles:
             return None
         if file.line_map is None:
             return file.program
-        return [text for text, (cell, _) in zip(file.program, file.line_map.lines) if cell == finding.cell]
+        if file.cells is None:  # split once: a notebook with many findings is not read once per finding
+            file.cells = {}
+            for text, (cell, _) in zip(file.program, file.line_map.lines):
+                file.cells.setdefault(cell, []).append(text)
+        return file.cells.get(finding.cell, [])
 
     def snippet(self, finding: Finding) -> str | None:
         """The text of the lines a finding covers, whitespace collapsed; None if unreadable."""
