@@ -537,10 +537,13 @@ def walk(stack: Sequence[Spec], start: TensorState) -> Walk:
 def ker107_codes(spec: Spec, given: TensorState) -> list[str]:
     """KER107's page: a layer that needs a sequence given rank 2, or one that needs a vector
     given rank 3, when no RNN is responsible for that rank (else KER103/KER106 speak)."""
-    if given.origin is not None:
+    if given.origin is not None or given.rank is None:
         return []
     if (needs_sequence(spec) and given.rank == 2) or (spec.kind in NEEDS_VECTOR and given.rank == 3):
         return ["KER107"]
+    rnn = spec.inner if spec.kind == "Bidirectional" else spec
+    if rnn is not None and rnn.kind in ("LSTM", "GRU", "SimpleRNN") and given.rank >= 4:
+        return ["KER107"]  # their input spec is rank 3 exactly (RNN(cell) builds on more, then fails)
     return []
 
 

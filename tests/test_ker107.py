@@ -62,6 +62,18 @@ def _text(report) -> str:
             "gets (None, 3), which has no time axis",
             None,
         ),
+        # One axis too many for an LSTM: Reshape merges the extra axes into the features.
+        (
+            "m = keras.Sequential([layers.LSTM(4, input_shape=(20, 85, 1))])",
+            "gets (None, 20, 85, 1), one axis too many: put Reshape((20, 85)) or TimeDistributed(Flatten()) "
+            "before it, or drop the extra axes of the input",
+            ("Reshape", (("target_shape", [20, 85]),)),
+        ),
+        (
+            "y = layers.GRU(4)(keras.Input(shape=(None, N, 3)))",
+            "gets (None, None, ?, 3), one axis too many: put Reshape((timesteps, features))",
+            None,
+        ),
         # RepeatVector on a sequence: Flatten, global pooling, an RNN that returns a vector.
         (
             "y = layers.RepeatVector(2)(keras.Input(shape=(10, 3)))",
@@ -103,7 +115,8 @@ def test_where_an_rnn_is_to_blame_the_other_rule_reports_alone(body: str, code: 
         "m = keras.Sequential([keras.Input(shape=(15,)), layers.Embedding(100, 8), layers.LSTM(4)])",
         "m = keras.Sequential([keras.Input(shape=(15,)), layers.Reshape((5, 3)), layers.LSTM(4)])",
         "m = keras.Sequential([keras.Input(shape=(15,)), layers.Dense(4), layers.RepeatVector(3), layers.GRU(2)])",
-        "m = keras.Sequential([keras.Input(shape=(10, 3, 2)), layers.LSTM(4)])",  # rank 4: not this rule's
+        "m = keras.Sequential([keras.Input(shape=(10, 3, 2)), layers.RNN(layers.LSTMCell(4))])",  # builds on rank 4
+        "m = keras.Sequential([keras.Input(shape=(10, 3, 2)), layers.Conv1D(4, 2)])",  # Keras 3 takes rank 4
         "m = keras.Sequential([keras.Input(shape=(4,)), layers.Permute((2, 1, 3))])",  # needs rank 4
         "m = keras.Sequential([layers.Conv1D(8, 3, input_dim=4)])",  # Keras 1/2 and 3 disagree on the rank
         "y = layers.LSTM(4)(keras.layers.Lambda(lambda t: t[..., None])(keras.Input(shape=(15,))))",

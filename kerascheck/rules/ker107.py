@@ -18,6 +18,10 @@ from kerascheck.rules.base import Confirm, Example, Insert, MessagePart, Report,
 
 CODE = "KER107"
 
+# Recurrent layers whose input spec is rank 3 exactly: Keras refuses rank 4 and more at once (the
+# generic RNN(cell) may build on them symbolically and fail only when run).
+_RANK3_RNNS = frozenset({"LSTM", "GRU", "SimpleRNN"})
+
 
 def _builds_on(app: Application, shape: Shape) -> bool:
     """Whether kerascheck's table says the layer takes ``shape`` (its other inputs unchanged), to
@@ -37,6 +41,24 @@ def _reshape(features: object) -> tuple[int, int] | None:
     return None
 
 
+def _steps_and_features(shape: tuple[object, ...]) -> tuple[int, int] | None:
+    """The ``Reshape`` target that keeps the time axis and merges the others into features."""
+    steps, rest = shape[1], shape[2:]
+    if not (isinstance(steps, int) or steps is None) or not all(isinstance(d, int) for d in rest):
+        return None
+    features = 1
+    for d in rest:
+        assert isinstance(d, int)
+        features *= d
+    return (-1 if steps is None else steps, features)  # -1: Keras' own None steps
+
+
+def _too_many_axes(app: Application, x: Tensor) -> bool:
+    """An LSTM, GRU or SimpleRNN (or a Bidirectional of one) given rank 4 or more."""
+    layer = app.layer.inner if app.layer.kind == "Bidirectional" else app.layer
+    return layer is not None and layer.kind in _RANK3_RNNS and x.shape is not None and len(x.shape) >= 4
+
+
 def insert(report: Report) -> Insert | None:
     """The layer ``--verify`` puts before the reported one, to show it builds on the rank it needs:
     ``Reshape((features, 1))`` before a sequence layer, ``Flatten()`` before a vector layer."""
@@ -44,6 +66,11 @@ def insert(report: Report) -> Insert | None:
     if not isinstance(app, Application) or not app.inputs or app.inputs[0].shape is None:
         return None
     shape = app.inputs[0].shape
+    if len(shape) >= 4:
+        merged = _steps_and_features(shape)
+        if merged is None or not _builds_on(app, (shape[0], None if merged[0] < 0 else merged[0], merged[1])):
+            return None
+        return Insert("Reshape", (("target_shape", list(merged)),), f"Reshape({merged})")
     if len(shape) == 3:
         return Insert("Flatten", (), "Flatten()")
     target = _reshape(shape[-1])
@@ -85,6 +112,17 @@ def check(graph: Graph) -> Iterator[Report]:
                     f" one vector per sample: put {reshape} (one feature per step) or RepeatVector(timesteps) before it",
                 ]
             yield Report(CODE, app.site, tuple(message), app)
+        elif spec.consumer == "sequence" and _too_many_axes(app, x):
+            merged = _steps_and_features(x.shape)
+            reshape = f"Reshape({merged})" if merged is not None else "Reshape((timesteps, features))"
+            extra = len(x.shape) - 3
+            message = [
+                f"{describe(app.layer)} needs a sequence (rank 3: batch, timesteps, features) but gets {got}",
+                *(_source(x) or [","]),
+                f" {'one axis' if extra == 1 else f'{extra} axes'} too many: put {reshape} or "
+                "TimeDistributed(Flatten()) before it, or drop the extra axes of the input",
+            ]
+            yield Report(CODE, app.site, tuple(message), app)
         elif spec.consumer == "vector" and len(x.shape) == 3 and _builds_on(app, (x.shape[0], UNKNOWN)):
             message = [
                 f"{describe(app.layer)} needs a vector (rank 2: batch, features) but gets {got}",
@@ -121,7 +159,8 @@ RULE = Rule(
 Finds a layer that needs a sequence `(batch, timesteps, features)` (an RNN, `Bidirectional`,
 `Conv1D`, 1-D pooling, global 1-D pooling, `Permute((2, 1))`, `UpSampling1D`, ...) applied to a
 tensor of rank 2 that no RNN made: an `Input(shape=(features,))` with no time axis, the output of
-`Flatten`, `Dense` or global pooling. And `RepeatVector`, which needs a vector, applied to a tensor
+`Flatten`, `Dense` or global pooling; an `LSTM`, `GRU` or `SimpleRNN` applied to a tensor of rank
+4 or more (`input_shape=(20, 85, 1)`, one axis too many). And `RepeatVector`, which needs a vector, applied to a tensor
 of rank 3 that no RNN made. Where an RNN's `return_sequences` is to blame, KER103 or KER106
 reports it instead.
 """,
