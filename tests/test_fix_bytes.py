@@ -11,7 +11,7 @@ import pytest
 from kerascheck import notebooks
 from kerascheck.check import analyse, check_source
 from kerascheck.fix import fix_text, offers
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, line_of
 
 LSTMS = "model = keras.Sequential([keras.Input(shape=(30, 8)), layers.LSTM(32), layers.LSTM(16)])"
 FIXED = LSTMS.replace("LSTM(32)", "LSTM(32, return_sequences=True)")
@@ -115,4 +115,8 @@ def test_a_safe_fix_is_applied_only_in_the_combination_it_was_checked_in() -> No
     analysis = analyse(text, str(path))
     assert analysis is not None
     kinds = {o.finding.line: o.fix.applicability for o in offers(analysis, str(path))}
-    assert kinds[35] == "unsafe" and kinds[11] == "safe"
+    blamed, direct = (
+        line_of(path, "y = layers.RepeatVector(n_out)(y)"),
+        line_of(path, "    layers.RepeatVector(n_out),"),
+    )
+    assert kinds[blamed] == "unsafe" and kinds[direct] == "safe"
