@@ -63,6 +63,26 @@ def test_the_segfaulting_shape_in_a_process_of_its_own(tmp_path: Path) -> None:
     assert FIXED_LINE in path.read_text()
 
 
+def test_flake8_in_parallel_over_a_tree_holding_the_segfaulting_shape(tmp_path: Path) -> None:
+    """``flake8 -j`` hung on such a tree, even with ``--select F``, because the plugin crashed a
+    worker: both files are checked and the run ends (the time-out only turns a hang into a failure)."""
+    (tmp_path / "deep.py").write_text(FIXABLE + DEEP["8000 and operands"])
+    (tmp_path / "other.py").write_text(FIXABLE)
+    for select in ("KER", "F"):
+        flake8 = subprocess.run(
+            [sys.executable, "-m", "flake8", "-j2", "--select", select, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert "Traceback" not in flake8.stderr, flake8.stderr
+        if select == "KER":
+            assert flake8.returncode == 1 and flake8.stdout.count("KER103") == 2, flake8.stdout
+        else:  # pyflakes reads the whole file: every operand is an undefined name
+            assert flake8.stdout.count(" F821 ") == 8000 and "KER" not in flake8.stdout
+
+
 def test_deeper_than_the_limit_is_one_line_naming_it(tmp_path: Path) -> None:
     text = FIXABLE + "x = " + " and ".join(["a"] * (deep.MAX_DEPTH + 10)) + "\n"
     with pytest.raises(SourceError, match=f"kerascheck reads up to {deep.MAX_DEPTH} levels"):
