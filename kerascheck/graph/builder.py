@@ -373,6 +373,18 @@ class Builder:
         self.set_heap(base.key, DictState(tuple(items.items())))
         return True
 
+    def dict_item(self, ref: DictRef, key: Value) -> Value | None:
+        """The item under ``key`` of a dict display (``config["units"]``, ``config.get("units")``):
+        None when the dict is known and has no such key, UNKNOWN when the dict or the key is not
+        known (a key not known may read any item: they all escape)."""
+        if not (isinstance(key, Const) and isinstance(key.value, str)):
+            self.escape(ref)
+            return UNKNOWN
+        state = self.heap[ref.key]
+        if not (isinstance(state, DictState) and state.items is not None):
+            return UNKNOWN
+        return state.get(key.value)
+
     def set_place(self, key: str, value: Value) -> None:
         """``tf.model = value``: a module attribute is a place like a name. Set in a function,
         it may change whenever the function runs, so outside it the place is not trusted."""
@@ -862,12 +874,8 @@ class Builder:
         if isinstance(index, cst.Index):
             key = self.ev(index.value)
             if isinstance(base, DictRef):
-                state = self.heap[base.key]
-                if isinstance(state, DictState) and isinstance(key, Const) and isinstance(key.value, str):
-                    item = state.get(key.value)
-                    return UNKNOWN if item is None else item  # a missing key raises
-                self.escape(base)  # the item read may be any of them
-                return UNKNOWN
+                item = self.dict_item(base, key)
+                return UNKNOWN if item is None else item  # a missing key raises
             if (
                 isinstance(base, Seq)
                 and isinstance(key, Const)

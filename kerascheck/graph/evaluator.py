@@ -10,7 +10,7 @@ from typing import Protocol
 
 import libcst as cst
 
-from kerascheck.graph.model import Graph, HeapState, Value
+from kerascheck.graph.model import DictRef, Graph, HeapState, Value
 
 
 class Evaluator(Protocol):
@@ -43,6 +43,10 @@ class Evaluator(Protocol):
 
     def forget_all(self) -> None:
         """``exec`` and its kin: any name may be rebound, any model changed."""
+        ...
+
+    def dict_item(self, ref: DictRef, key: Value) -> Value | None:
+        """The item under ``key`` of a dict display; None when the dict is known without it."""
         ...
 
     def set_heap(self, key: int, state: HeapState) -> None:

@@ -176,16 +176,10 @@ def _dict_get(b: Builder, receiver: DictRef, node: cst.Call) -> Value:
     args = Args(b, node)
     key, default = args.get("key", 0), args.get("default", 1)
     args.all(escape=False)
-    state = b.heap[receiver.key]
-    if args.starred or args.keywords or len(args.positional) not in (1, 2):
+    if key is None or args.starred or args.keywords or len(args.positional) > 2:
         b.escape(receiver)
         return UNKNOWN
-    if not (isinstance(state, DictState) and state.items is not None):
-        return UNKNOWN
-    if not (isinstance(key, Const) and isinstance(key.value, str)):
-        b.escape(receiver)  # the item read may be any of them
-        return UNKNOWN
-    item = state.get(key.value)
+    item = b.dict_item(receiver, key)
     if item is not None:
         return item
     return Const(None) if default is None else default
