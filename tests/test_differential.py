@@ -74,7 +74,7 @@ KER108_EXAMPLES = 30
 
 
 def test_ker108_agrees_with_keras_on_random_fit_inputs() -> None:
-    """Random arrays given to fit (tests/differential.py, KER108 section): reported exactly where
+    """Random arrays given to fit (tests/differential.py, KER108 section): reported wherever
     Keras refuses the model's input, never where the fit runs."""
     import random
 

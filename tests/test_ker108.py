@@ -76,6 +76,57 @@ def test_an_unknown_last_axis_is_refused_only_when_every_size_is(
             assert _keras_refuses_input(functional, (*model[:-1], size), data)[1], size
 
 
+# First layers that make their weights for the input's last axis, each on a declared input of a
+# rank it takes (kernel sizes of 1: no axis is too short).
+FIRST_LAYERS = {
+    "Dense": ((5,), (4, 3)),
+    "LSTM": ((5, 3), (4, 1)),
+    "GRU": ((5, 3),),
+    "SimpleRNN": ((5, 3),),
+    "Bidirectional": ((5, 3),),
+    "Conv1D": ((5, 3), (5, 1)),
+    "Conv2D": ((4, 3, 2), (4, 3, 1)),
+}
+
+
+def _first_layer(kind: str):
+    layers = keras.layers
+    if kind == "Bidirectional":
+        return layers.Bidirectional(layers.LSTM(2))
+    if kind.startswith("Conv"):
+        return getattr(layers, kind)(2, 1)
+    return getattr(layers, kind)(2)
+
+
+@functools.cache
+def _keras_refuses_first_layer(kind: str, model: tuple[int, ...], data: tuple[int, ...]) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = keras.Sequential([keras.Input(shape=model), _first_layer(kind)])
+        try:
+            built(np.zeros((2, *data)))
+        except Exception:
+            return True
+    return False
+
+
+FIRST_CASES = [
+    (kind, model, data) for kind, models in FIRST_LAYERS.items() for model in models for data in _data_shapes(model)
+]
+
+
+@pytest.mark.parametrize(("kind", "model", "data"), FIRST_CASES)
+def test_the_last_axis_is_judged_as_the_first_layer_takes_it(
+    kind: str, model: tuple[int, ...], data: tuple[int, ...]
+) -> None:
+    # A Sequential model of the declared input and that one layer: Keras refuses the call exactly
+    # when its input check or the layer's weights refuse the data.
+    refused = _keras_refuses_first_layer(kind, model, data)
+    assert refuses((None, *model), (2, *data), False, last_axis=True) == refused, (
+        f"Keras {'refuses' if refused else 'takes'} {data} for {kind} on {model}"
+    )
+
+
 def test_a_trailing_axis_of_one_and_the_batch_are_never_refused() -> None:
     assert not refuses((None, 64, 15), (1000, 64, 15, 1), True)
     assert not refuses((None, 64, 1), (1000, 64), True)

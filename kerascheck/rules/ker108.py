@@ -7,24 +7,30 @@ from itertools import product
 
 from kerascheck import shapes
 from kerascheck.edits import Edit
-from kerascheck.graph.model import UNKNOWN, Application, Dim, Graph, InputCall, Tensor
+from kerascheck.graph.model import UNKNOWN, Application, Const, Dim, Graph, InputCall, Layer, Tensor
 from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification
 
 CODE = "KER108"
 _OTHER = UNKNOWN  # a size that is not 1 (and not known otherwise)
+# Layers whose weights are made for the last axis of their first input: given another size there
+# (after Keras squeezed or expanded a trailing 1), Keras 3.15 refuses them, in a Sequential model
+# too, where nothing else compares the data's axes with the declared input's.
+_WEIGHTS_ON_LAST_AXIS = frozenset({"Dense", "LSTM", "GRU", "SimpleRNN", "Conv1D", "Conv2D", "Conv3D"})
 
 
 def _known(d: Dim) -> bool:
     return isinstance(d, int)
 
 
-def _refuses_one(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool) -> bool:
+def _refuses_one(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool, last_axis: bool) -> bool:
     """Keras 3's own checks, with every size known or known not to be 1.
 
     A functional model's input spec first (``axes``): a trailing axis of 1 is dropped from both
     shapes, then each axis both shapes have is compared, the batch axis never. Then any model:
     the same rank passes, one more axis passes when it is a trailing 1 (squeezed), one less when
-    the model's last axis is 1 (expanded); any other rank is refused.
+    the model's last axis is 1 (expanded); any other rank is refused. Then, with ``last_axis``
+    (the first layer's weights are made for the input's last axis), the data's last axis as Keras
+    passes it on is compared with the declared one.
     """
     if axes:
         spec = (None,) + model[1:]
@@ -33,13 +39,17 @@ def _refuses_one(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool) -> b
         if any(_known(a) and _known(b) and a != b for a, b in zip(spec, given)):
             return True
     if len(data) == len(model):
-        return False
-    if len(data) == len(model) + 1 and data[-1] == 1:
-        return False
-    return not (len(data) == len(model) - 1 and model[-1] == 1)
+        passed: Dim = data[-1] if data else None
+    elif len(data) == len(model) + 1 and data[-1] == 1:
+        passed = data[-2] if len(data) > 1 else None
+    elif len(data) == len(model) - 1 and model[-1] == 1:
+        passed = 1
+    else:
+        return True
+    return last_axis and len(model) > 1 and _known(passed) and _known(model[-1]) and passed != model[-1]
 
 
-def refuses(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool) -> bool:
+def refuses(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool, last_axis: bool = False) -> bool:
     """Whether Keras refuses ``data`` for an input of shape ``model`` whatever the sizes not
     known statically are: an unknown last axis may be 1 (squeezed or expanded) or not."""
     ends: list[tuple[Dim, ...]] = []
@@ -49,7 +59,7 @@ def refuses(model: tuple[Dim, ...], data: tuple[Dim, ...], axes: bool) -> bool:
     for model_last, data_last in product(*ends):
         m = model[:-1] + (model_last,) if model else model
         d = data[:-1] + (data_last,) if data else data
-        if not _refuses_one(m, d, axes):
+        if not _refuses_one(m, d, axes, last_axis):
             return False
     return True
 
@@ -71,6 +81,32 @@ def _model_builds(output: Tensor, inputs: tuple[Tensor, ...]) -> bool:
     return True
 
 
+def _first_layer(output: Tensor, x: Tensor) -> Layer | None:
+    """The layer a one-input chain of layers applies first to ``x`` (None: not known)."""
+    tensor, first = output, None
+    while tensor is not x:
+        app = tensor.producer
+        if app is None or not app.inputs:
+            return None
+        first, tensor = app.layer, app.inputs[0]
+    return first
+
+
+def _weights_on_last_axis(layer: Layer | None) -> bool:
+    """Whether ``layer`` certainly builds its weights for its input's last axis."""
+    if layer is None or layer.opaque:
+        return False
+    if layer.kind == "Bidirectional":
+        inner = layer.inner
+        return inner is not None and inner.kind in ("LSTM", "GRU", "SimpleRNN") and _weights_on_last_axis(inner)
+    if layer.kind not in _WEIGHTS_ON_LAST_AXIS:
+        return False
+    if layer.kind.startswith("Conv"):
+        data_format = layer.kwargs.get("data_format", Const("channels_last"))
+        return data_format == Const("channels_last") and "groups" not in layer.kwargs
+    return True
+
+
 def _name(call: InputCall, index: int) -> str:
     return "x" if len(call.data) == 1 else f"x[{index}]"
 
@@ -81,7 +117,8 @@ def check(graph: Graph) -> Iterator[Report]:
             continue
         for index, (tensor, array) in enumerate(zip(call.inputs, call.data)):
             model = tensor.shape
-            if model is None or not refuses(model, array.shape, call.functional):
+            last_axis = len(call.inputs) == 1 and _weights_on_last_axis(_first_layer(call.output, tensor))
+            if model is None or not refuses(model, array.shape, call.functional, last_axis):
                 continue
             what = "the model" if len(call.inputs) == 1 else f"the model's input {index}"
             method = "model(...)" if call.method == "call" else call.method
@@ -117,12 +154,14 @@ says nothing. It mirrors what Keras 3 accepts: the same rank; one more axis when
 axis of size 1 (`(1000, 64, 15, 1)` into `(None, 64, 15)`, squeezed); one less when the model's
 last axis is 1 (expanded). A functional model also compares each axis both shapes know, the batch
 axis never; a Sequential model does not (its layers decide, and an LSTM takes any number of
-timesteps), so for it only the rank is judged.
+timesteps), so for it the rank is judged, and the last axis when the first layer makes its
+weights for it (`Dense`, `LSTM`, `GRU`, `SimpleRNN`, their `Bidirectional`, a channels-last
+`Conv1D`/`Conv2D`/`Conv3D`).
 """,
     why="""\
 Keras refuses the call at its first batch with "Invalid input shape" or "expected shape=...,
-found shape=...". The data and the model were written for different shapes: one of them is not
-what its author thinks.
+found shape=...", or its first layer refuses it. The data and the model were written for
+different shapes: one of them is not what its author thinks.
 """,
     example=Example(
         bad="""\
