@@ -102,8 +102,9 @@ def _weights_on_last_axis(layer: Layer | None) -> bool:
     if layer.kind not in _WEIGHTS_ON_LAST_AXIS:
         return False
     if layer.kind.startswith("Conv"):
-        data_format = layer.kwargs.get("data_format", Const("channels_last"))
-        return data_format == Const("channels_last") and "groups" not in layer.kwargs
+        # Only when said: without it the channels follow keras.json or set_image_data_format, which
+        # code or a file kerascheck does not see may have made "channels_first".
+        return layer.kwargs.get("data_format") == Const("channels_last") and "groups" not in layer.kwargs
     return True
 
 
@@ -155,8 +156,9 @@ axis of size 1 (`(1000, 64, 15, 1)` into `(None, 64, 15)`, squeezed); one less w
 last axis is 1 (expanded). A functional model also compares each axis both shapes know, the batch
 axis never; a Sequential model does not (its layers decide, and an LSTM takes any number of
 timesteps), so for it the rank is judged, and the last axis when the first layer makes its
-weights for it (`Dense`, `LSTM`, `GRU`, `SimpleRNN`, their `Bidirectional`, a channels-last
-`Conv1D`/`Conv2D`/`Conv3D`).
+weights for it (`Dense`, `LSTM`, `GRU`, `SimpleRNN`, their `Bidirectional`, a
+`Conv1D`/`Conv2D`/`Conv3D` given `data_format="channels_last"`: without it, the channels follow
+`keras.json` or `set_image_data_format`, which kerascheck does not see).
 """,
     why="""\
 Keras refuses the call at its first batch with "Invalid input shape" or "expected shape=...,
