@@ -16,8 +16,8 @@ place: two runs at once never leave half an entry, and the last one's stands. An
 be read, or is not exactly what this module writes, is a miss, never an error. A file that could
 not be read or checked is never kept: it is tried again on the next run.
 
-hashlib, json and tempfile are imported by the first look-up: a run that analyses nothing (no
-file passes the prefilter) does not pay for them.
+hashlib, json, tempfile and the findings' records are imported by the first look-up: a run that
+analyses nothing (no file passes the prefilter) does not pay for them.
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
 from kerascheck import __version__
-from kerascheck.findings import Finding, Fix
+
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from typing import Any
+
+    from kerascheck.findings import Finding
 
 FOLDER = ".kerascheck_cache"
 FORMAT = 1  # bump when what an entry holds, or what the analysis makes of a file, changes shape
@@ -137,6 +140,8 @@ def digest(data: bytes) -> str:
 
 
 def _to_json(finding: Finding) -> dict[str, Any]:
+    from dataclasses import fields
+
     data = {f.name: getattr(finding, f.name) for f in fields(finding) if f.name not in ("path", "verification")}
     data["fix"] = (
         None if finding.fix is None else {"applicability": finding.fix.applicability, "message": finding.fix.message}
@@ -150,6 +155,10 @@ def _int(value: object) -> bool:
 
 def _finding(path: str, data: object) -> Finding | None:
     """The finding an entry holds, or None when it is not exactly what ``_to_json`` writes."""
+    from dataclasses import fields
+
+    from kerascheck.findings import Finding, Fix
+
     if not isinstance(data, dict) or set(data) != {f.name for f in fields(Finding)} - {"path", "verification"}:
         return None
     if not all(_int(data[k]) for k in _INTS) or not all(isinstance(data[k], str) for k in _TEXTS):
@@ -181,12 +190,14 @@ def _finding(path: str, data: object) -> Finding | None:
     )
 
 
-@dataclass(frozen=True)
 class Entry:
     """Where one file's entry is, and the digest of the bytes it was made from."""
 
-    path: Path
-    digest: str
+    __slots__ = ("digest", "path")
+
+    def __init__(self, path: Path, digest: str) -> None:
+        self.path = path
+        self.digest = digest
 
 
 class Cache:

@@ -14,15 +14,20 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
 
 from kerascheck import __version__, config, pipeline, sources
 from kerascheck.cache import Cache, clean, project_root, rule_codes
 from kerascheck.discovery import Target, discover
-from kerascheck.findings import Finding, SourceError
+from kerascheck.errors import SourceError
 from kerascheck.report import FORMATS, Run
 from kerascheck.runner import FileResult, check_files
 from kerascheck.verify import options as verify_options
+
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+    from kerascheck.findings import Finding
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_FORMAT = "full"  # ruff's default: each finding with its source line and a caret

@@ -29,11 +29,13 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kerascheck import sources
+
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from typing import Any
 
 TABLE = "tool.kerascheck"
 
@@ -100,14 +102,16 @@ def _translate(pattern: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
 class Glob:
     """A pattern matched, as ruff matches it, against a path's last part and against the whole
     absolute path (the pattern taken relative to the configuration's folder)."""
 
-    pattern: str
-    basename: re.Pattern[str]
-    absolute: re.Pattern[str]
+    __slots__ = ("absolute", "basename", "pattern")
+
+    def __init__(self, pattern: str, basename: re.Pattern[str], absolute: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.basename = basename
+        self.absolute = absolute
 
     @classmethod
     def compile(cls, pattern: str, root: Path) -> Glob:
@@ -128,34 +132,54 @@ class Glob:
         return bool(self.basename.fullmatch(absolute.name) or self.absolute.fullmatch(absolute.as_posix()))
 
 
-@dataclass(frozen=True)
 class PerFileIgnore:
-    glob: Glob
-    negated: bool
-    codes: tuple[str, ...]
+    __slots__ = ("codes", "glob", "negated")
+
+    def __init__(self, glob: Glob, negated: bool, codes: tuple[str, ...]) -> None:
+        self.glob = glob
+        self.negated = negated
+        self.codes = codes
 
 
 # ---------------------------------------------------------------- settings
+#
+# The records of this module are plain classes, set once by their __init__: every run makes them,
+# and a dataclass costs its module (and inspect) to import and its methods to generate and compile.
 
 
-@dataclass(frozen=True)
 class Selection:
     """One level of rule selection (the configuration, or the command line)."""
 
-    select: tuple[str, ...] | None = None
-    extend_select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
+    __slots__ = ("extend_select", "ignore", "select")
+
+    def __init__(
+        self, select: tuple[str, ...] | None = None, extend_select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+    ) -> None:
+        self.select = select
+        self.extend_select = extend_select
+        self.ignore = ignore
 
 
-@dataclass(frozen=True)
 class Settings:
-    path: Path | None = None  # the file read; None when there was none
-    root: Path = field(default_factory=Path.cwd)  # what relative globs are relative to
-    selection: Selection = Selection()
-    per_file_ignores: tuple[PerFileIgnore, ...] = ()
-    exclude: tuple[Glob, ...] = ()
-    verify: bool | None = None  # None: not set
-    table: dict[str, Any] = field(default_factory=dict)  # the [tool.kerascheck] table as read
+    __slots__ = ("exclude", "path", "per_file_ignores", "root", "selection", "table", "verify")
+
+    def __init__(
+        self,
+        path: Path | None = None,  # the file read; None when there was none
+        root: Path | None = None,  # what relative globs are relative to (default: the working folder)
+        selection: Selection | None = None,
+        per_file_ignores: tuple[PerFileIgnore, ...] = (),
+        exclude: tuple[Glob, ...] = (),
+        verify: bool | None = None,  # None: not set
+        table: dict[str, Any] | None = None,  # the [tool.kerascheck] table as read
+    ) -> None:
+        self.path = path
+        self.root = Path.cwd() if root is None else root
+        self.selection = Selection() if selection is None else selection
+        self.per_file_ignores = per_file_ignores
+        self.exclude = exclude
+        self.verify = verify
+        self.table: dict[str, Any] = {} if table is None else table
 
     def ignores_for(self, path: str) -> tuple[str, ...]:
         """The codes per-file-ignores skip in ``path``."""
@@ -364,14 +388,22 @@ def parse_per_file_ignore(value: str, root: Path) -> PerFileIgnore:
     return PerFileIgnore(Glob.compile(pattern[1:] if negated else pattern, root), negated, tuple(listed))
 
 
-@dataclass(frozen=True)
 class Overrides:
     """What the command line puts on top of each file's table; globs relative to the working folder."""
 
-    selection: Selection = Selection()
-    per_file_ignores: tuple[PerFileIgnore, ...] | None = None  # None: the table's; else instead of them
-    extend_per_file_ignores: tuple[PerFileIgnore, ...] = ()
-    extend_exclude: tuple[Glob, ...] = ()
+    __slots__ = ("extend_exclude", "extend_per_file_ignores", "per_file_ignores", "selection")
+
+    def __init__(
+        self,
+        selection: Selection | None = None,
+        per_file_ignores: tuple[PerFileIgnore, ...] | None = None,  # None: the table's; else instead of them
+        extend_per_file_ignores: tuple[PerFileIgnore, ...] = (),
+        extend_exclude: tuple[Glob, ...] = (),
+    ) -> None:
+        self.selection = Selection() if selection is None else selection
+        self.per_file_ignores = per_file_ignores
+        self.extend_per_file_ignores = extend_per_file_ignores
+        self.extend_exclude = extend_exclude
 
 
 class Resolver:
@@ -384,10 +416,10 @@ class Resolver:
         config: Path | None = None,
         *,
         isolated: bool = False,
-        overrides: Overrides = Overrides(),
+        overrides: Overrides | None = None,
         cwd: Path | None = None,
     ) -> None:
-        self.overrides = overrides
+        self.overrides = Overrides() if overrides is None else overrides
         self._fixed: Settings | None = resolve(config, isolated=isolated) if config is not None or isolated else None
         self._cwd = Path(os.path.abspath(cwd or Path.cwd()))
         self._by_folder: dict[Path, Settings] = {}

@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kerascheck.findings import SourceError
+from kerascheck.errors import SourceError
 from kerascheck.sources import what_is
 
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
 if TYPE_CHECKING:
     from kerascheck.pipeline import Source
 
@@ -47,11 +46,15 @@ EXCLUDED_DIRS = frozenset(
 )
 
 
-@dataclass(frozen=True)
 class Target:
-    path: Path
-    explicit: bool  # named on the command line rather than found in a folder
-    source: Source | None = None  # already read (standard input): not read from ``path``
+    """A file to check (a plain class: one is made for every file found)."""
+
+    __slots__ = ("explicit", "path", "source")
+
+    def __init__(self, path: Path, explicit: bool, source: Source | None = None) -> None:
+        self.path = path
+        self.explicit = explicit  # named on the command line rather than found in a folder
+        self.source = source  # already read (standard input): not read from ``path``
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
+from kerascheck.errors import SourceError as SourceError  # here too, where it was first defined
+
 
 class Verification(Protocol):
     """What ``--verify`` says of a finding (kerascheck.verify.plans: Pending, then a Verdict)."""
@@ -40,15 +42,3 @@ class Finding:
         data["fix"] = None if self.fix is None else asdict(self.fix)
         data["verification"] = None if self.verification is None else self.verification.to_json()
         return data
-
-
-class SourceError(Exception):
-    """A file that cannot be checked; ``reason`` is one line for the user."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason)  # both in args, so it pickles across processes
-        self.path = path
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"

@@ -20,7 +20,7 @@ import ast
 from collections.abc import Iterator
 
 from kerascheck import __version__, config, sources
-from kerascheck.findings import SourceError
+from kerascheck.errors import SourceError
 
 _STDIN = ("stdin", "-")  # the names flake8 gives standard input
 

@@ -9,45 +9,60 @@ the rules) is imported by the first file that is analysed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kerascheck import sources
-from kerascheck.findings import Finding, SourceError
+from kerascheck.errors import SourceError
 
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
 if TYPE_CHECKING:
     from kerascheck import notebooks
     from kerascheck.check import Analysis
+    from kerascheck.findings import Finding
 
 
-@dataclass(frozen=True)
 class Source:
     """A file as read: ``raw`` is its text (a notebook's: its JSON), ``program`` the Python that
-    is analysed (a notebook's: its code cells as one program, ``line_map`` placing its lines)."""
+    is analysed (a notebook's: its code cells as one program, ``line_map`` placing its lines).
+    Not changed once made (a plain class, not a dataclass: every file read makes one)."""
 
-    path: str
-    raw: str
-    program: str
-    line_map: notebooks.LineMap | None = None
-    encoding: str = "utf-8"  # what the file was decoded with (writing it back uses the same)
-    stamp: sources.Stamp | None = None  # what the file held when read (--fix writes only over that)
+    __slots__ = ("encoding", "line_map", "path", "program", "raw", "stamp")
+
+    def __init__(
+        self,
+        path: str,
+        raw: str,
+        program: str,
+        line_map: notebooks.LineMap | None = None,
+        encoding: str = "utf-8",  # what the file was decoded with (writing it back uses the same)
+        stamp: sources.Stamp | None = None,  # what the file held when read (--fix writes only over that)
+    ) -> None:
+        self.path = path
+        self.raw = raw
+        self.program = program
+        self.line_map = line_map
+        self.encoding = encoding
+        self.stamp = stamp
 
     @property
     def is_notebook(self) -> bool:
         return self.line_map is not None
 
+    def with_stamp(self, stamp: sources.Stamp | None) -> Source:
+        """This file, stamped with what it held when read."""
+        return Source(self.path, self.raw, self.program, self.line_map, self.encoding, stamp)
+
     def with_program(self, program: str) -> Source:
         """This file with its program replaced (a notebook: written back into its cells)."""
         if self.line_map is None:
-            return replace(self, raw=program, program=program)
+            return Source(self.path, program, program, None, self.encoding, self.stamp)
         from kerascheck import notebooks
 
         try:
             raw = notebooks.with_program(self.raw, program)
         except notebooks.NotebookError as error:
             raise SourceError(self.path, f"cannot write the fixes back: {error.reason}") from None
-        return replace(from_text(self.path, raw, self.encoding), stamp=self.stamp)
+        return from_text(self.path, raw, self.encoding, self.stamp)
 
     def place(self, findings: Iterable[Finding]) -> list[Finding]:
         """Findings on the program, placed on the file (a notebook: on its cells)."""
@@ -58,25 +73,26 @@ class Source:
         return notebooks.to_cells(findings, self.line_map)
 
 
-def from_text(path: str, raw: str, encoding: str = "utf-8") -> Source:
-    """The Source of a text already decoded (standard input, an editor's buffer, a test).
+def from_text(path: str, raw: str, encoding: str = "utf-8", stamp: sources.Stamp | None = None) -> Source:
+    """The Source of a text already decoded (standard input, an editor's buffer, a test), or of
+    a file's (``encoding`` what it was decoded with, ``stamp`` what it held).
     Raises SourceError for a notebook that cannot be read."""
     if not sources.is_notebook(path):
-        return Source(path, raw, raw, None, encoding)
+        return Source(path, raw, raw, None, encoding, stamp)
     from kerascheck import notebooks  # the notebook reader: for notebooks only
 
     try:
         program, line_map = notebooks.to_program(raw)
     except notebooks.NotebookError as error:
         raise SourceError(path, error.reason) from None
-    return Source(path, raw, program, line_map, encoding)
+    return Source(path, raw, program, line_map, encoding, stamp)
 
 
 def decode(path: str, data: bytes, stamp: sources.Stamp | None = None) -> Source:
     """The Source of a file's bytes, decoded as CPython decodes source (a notebook: UTF-8 JSON);
     ``stamp``, those bytes' on disk."""
     text, encoding = sources.decode(data, path, notebook=sources.is_notebook(path))
-    return replace(from_text(path, text, encoding), stamp=stamp)
+    return from_text(path, text, encoding, stamp)
 
 
 def read(path: str | Path) -> Source:

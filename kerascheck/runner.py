@@ -8,36 +8,64 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from kerascheck import pipeline, sources
 from kerascheck.discovery import Target
-from kerascheck.findings import Finding, SourceError
+from kerascheck.errors import SourceError
 
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
 if TYPE_CHECKING:
     from kerascheck.cache import Cache, Entry
+    from kerascheck.findings import Finding
+
+# FileResult and Job are plain classes, not dataclasses: a run makes a result for every file, and
+# a dataclass costs its module (and inspect) to import and its methods to generate at import.
 
 
-@dataclass
 class FileResult:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    error: SourceError | None = None
-    fixed_text: str | None = None  # with --fix: the new text, when it differs
-    fixed: int = 0  # how many fixes went into it
-    source: pipeline.Source | None = None  # the file as it was read
-    fixed_codes: list[str] = field(default_factory=list)  # the code of each fix that went into fixed_text
+    """What checking one file gave."""
+
+    __slots__ = ("error", "findings", "fixed", "fixed_codes", "fixed_text", "path", "source")
+
+    def __init__(
+        self,
+        path: str,
+        findings: list[Finding] | None = None,
+        error: SourceError | None = None,
+        fixed_text: str | None = None,  # with --fix: the new text, when it differs
+        fixed: int = 0,  # how many fixes went into it
+        source: pipeline.Source | None = None,  # the file as it was read
+        fixed_codes: list[str] | None = None,  # the code of each fix that went into fixed_text
+    ) -> None:
+        self.path = path
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.error = error
+        self.fixed_text = fixed_text
+        self.fixed = fixed
+        self.source = source
+        self.fixed_codes: list[str] = [] if fixed_codes is None else fixed_codes
 
 
-@dataclass(frozen=True)
 class Job:
-    source: pipeline.Source
-    explicit: bool
-    select: tuple[str, ...] | None
-    ignore: tuple[str, ...] | None
-    fix: str | None = None  # "safe" or "unsafe": apply fixes up to that applicability
-    verify: bool = False  # attach each finding's verification plan (kerascheck.verify)
+    """One file to analyse, and how (not changed once made; shipped whole to a worker process)."""
+
+    __slots__ = ("explicit", "fix", "ignore", "select", "source", "verify")
+
+    def __init__(
+        self,
+        source: pipeline.Source,
+        explicit: bool,
+        select: tuple[str, ...] | None,
+        ignore: tuple[str, ...] | None,
+        fix: str | None = None,  # "safe" or "unsafe": apply fixes up to that applicability
+        verify: bool = False,  # attach each finding's verification plan (kerascheck.verify)
+    ) -> None:
+        self.source = source
+        self.explicit = explicit
+        self.select = select
+        self.ignore = ignore
+        self.fix = fix
+        self.verify = verify
 
     @property
     def path(self) -> str:
@@ -46,6 +74,8 @@ class Job:
 
 def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
     """The findings of ``source``, each carrying the fix it can be offered, if any."""
+    from dataclasses import replace
+
     from kerascheck.fix import offers
 
     analysis = pipeline.analysis(source, select=job.select, ignore=job.ignore, validate=job.explicit)
@@ -172,8 +202,11 @@ def check_files(
             if target.source is not None:
                 source = target.source
             else:
-                data, stamp = sources.read_stamped(target.path)
-                source = pipeline.decode(path, data, stamp)  # stamped: --fix writes only over these bytes
+                data, status = sources.read_with_status(target.path)
+                text, encoding = sources.decode(data, path, notebook=sources.is_notebook(path))
+                if not (target.explicit or sources.notebook_may_mention_keras(path, text)):
+                    continue  # the prefilter's first half, on a notebook's JSON: none of its cells is read
+                source = pipeline.from_text(path, text, encoding)
         except SourceError as error:
             results[-1].error = error
             continue
@@ -188,6 +221,8 @@ def check_files(
             continue  # a notebook without code cells, or with a kernel that is not Python
         if not (target.explicit or sources.mentions_keras(source.program)):
             continue  # the prefilter's first half: no Keras, no finding (and no cache entry to read)
+        if data is not None:  # stamped, as it may be fixed: --fix writes only over these bytes
+            source = results[-1].source = source.with_stamp(sources.stamp_of(data, status))
         silenced = sources.file_noqa_codes(source.program)  # file-level noqa with codes: fixes too
         entry = None if cache is None or data is None else cache.entry(path, data, target.explicit, silenced)
         if entry is not None and cache is not None:
@@ -204,7 +239,8 @@ def check_files(
             cache.put(entry, [])  # the prefilter's no, kept: a warm run then loads no rule for this file
     done = _run_all([job for _, job, _ in pending], workers([job for _, job, _ in pending], jobs))
     for (index, job, entry), result in zip(pending, done):
-        results[index] = replace(result, source=job.source)  # the parent's copy: not shipped back
+        result.source = job.source  # the parent's copy: not shipped back
+        results[index] = result
         if entry is not None and cache is not None and result.error is None and result.fixed_text is None:
             cache.put(entry, result.findings)
     return results

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import codecs
 import errno
-import hashlib
 import os
 import re
 import stat
 import tokenize
-from dataclasses import dataclass
 from pathlib import Path
 
-from kerascheck.findings import SourceError
+from kerascheck.errors import SourceError
 
 # Where CPython's tokenizer ends a line. str.splitlines also ends lines at \x0b, \x0c, \x1c-\x1e,
 # \x85, U+2028 and U+2029, which Python reads as ordinary characters (in strings and comments).
@@ -54,6 +52,34 @@ def mentions_keras(text: str) -> bool:
     return "keras" in text
 
 
+def notebook_may_mention_keras(path: str, raw: str) -> bool:
+    """``mentions_keras`` of a notebook's program, told from its JSON without converting it (a
+    conversion parses the program): False only for a notebook that ``kerascheck.notebooks`` reads
+    without an error (the same structure checked) and whose cells' texts hold no "keras". Its
+    program is those texts with prompts stripped and IPython lines replaced: it holds none either.
+    True for any other file: what is not a notebook, or not one to read, is for the reader to judge."""
+    if not is_notebook(path) or "keras" in raw:
+        return True  # most notebooks of a Keras project: no JSON read here
+    import json  # "keras" spelt with escapes, or split between a source's strings, is still seen
+
+    try:
+        data = json.loads(raw.removeprefix("\ufeff"))
+    except (ValueError, RecursionError):
+        return True
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        return True
+    for cell in cells:
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            return True
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str) or "keras" in source:
+            return True
+    return False
+
+
 def may_have_findings(text: str) -> bool:
     """The prefilter: False means no rule can fire in this text, so it need not be parsed.
 
@@ -72,7 +98,9 @@ def may_have_findings(text: str) -> bool:
 def encoding_of(data: bytes, path: str) -> str:
     """The encoding CPython reads ``data`` with: a BOM (``utf-8-sig``), else a PEP 263 coding cookie
     on the first two lines, else UTF-8. A SourceError for a cookie CPython would refuse."""
-    lines = iter(data.splitlines(keepends=True)[:2])
+    first = data.find(b"\n") + 1  # the first two lines, as detect_encoding reads them (b"\r" ends none)
+    second = data.find(b"\n", first) + 1 if first else 0
+    lines = iter(data[: second or len(data)].splitlines(keepends=True)[:2])
     try:
         encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
     except SyntaxError as error:
@@ -95,16 +123,32 @@ def decode(data: bytes, path: str, *, notebook: bool = False) -> tuple[str, str]
     return (text[1:] if text.startswith("\ufeff") else text), encoding
 
 
-@dataclass(frozen=True)
 class Stamp:
-    """What a file held when it was read: ``--fix`` writes it only while it still holds that."""
+    """What a file held when it was read: ``--fix`` writes it only while it still holds that.
+    (A plain class: the runner makes one for each file that goes on past the prefilter.)"""
 
-    size: int
-    mtime_ns: int
-    sha256: str
+    __slots__ = ("mtime_ns", "sha256", "size")
+
+    def __init__(self, size: int, mtime_ns: int, sha256: str) -> None:
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.sha256 = sha256
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stamp):
+            return NotImplemented
+        return (self.size, self.mtime_ns, self.sha256) == (other.size, other.mtime_ns, other.sha256)
+
+    def __hash__(self) -> int:
+        return hash((self.size, self.mtime_ns, self.sha256))
+
+    def __repr__(self) -> str:
+        return f"Stamp(size={self.size}, mtime_ns={self.mtime_ns}, sha256={self.sha256!r})"
 
 
 def stamp_of(data: bytes, info: os.stat_result) -> Stamp:
+    import hashlib  # for the files that pass the prefilter: those --fix may write
+
     return Stamp(len(data), info.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
 
@@ -140,8 +184,15 @@ def what_is(path: Path) -> str | None:
 
 def read_stamped(path: Path) -> tuple[bytes, Stamp]:
     """A file's bytes and their stamp (size and mtime from the open file, the bytes' hash), or a
-    SourceError in one line. What is not a regular file is said to be what it is: it is opened
-    without waiting (a FIFO without a writer would block an ordinary open for ever), never read."""
+    SourceError in one line (see ``read_with_status``)."""
+    data, info = read_with_status(path)
+    return data, stamp_of(data, info)
+
+
+def read_with_status(path: Path) -> tuple[bytes, os.stat_result]:
+    """A file's bytes and the status of the open file they were read from (``stamp_of`` makes their
+    stamp), or a SourceError in one line. What is not a regular file is said to be what it is: it
+    is opened without waiting (a FIFO without a writer would block an ordinary open for ever), never read."""
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
@@ -156,7 +207,7 @@ def read_stamped(path: Path) -> tuple[bytes, Stamp]:
             data = stream.read()
     except OSError as error:
         raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
-    return data, stamp_of(data, info)
+    return data, info
 
 
 def read_bytes(path: Path) -> bytes:

@@ -21,7 +21,13 @@ HEAVY = (
     "kerascheck.rules",
     "kerascheck.fix",
     "kerascheck.verify.cli",
+    "kerascheck.findings",
+    "kerascheck.notebooks",
 )
+# The standard library's heavier modules, which a CLI run that parses nothing does without: the
+# records it makes are plain classes (dataclasses imports inspect, and inspect ast, dis and more),
+# typing's names are read by mypy alone, and a file is hashed only once it passes the prefilter.
+STDLIB = ("dataclasses", "inspect", "typing", "hashlib", "ast")
 PLAIN = "import os\n\n\ndef size(path):\n    return os.path.getsize(path)\n"
 KERAS = (
     "import keras\n"
@@ -43,7 +49,8 @@ from kerascheck.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     status = main(["check", "--no-cache", "--output-format", "concise", *sys.argv[1:]])
 heavy = sorted(m for m in sys.modules if m.startswith(tuple(json.loads(HEAVY))))
-print(json.dumps({"status": status, "out": out.getvalue(), "heavy": heavy}))
+stdlib = sorted(m for m in json.loads(STDLIB) if m in sys.modules)
+print(json.dumps({"status": status, "out": out.getvalue(), "heavy": heavy, "stdlib": stdlib}))
 """
 
 PLUGIN = """
@@ -60,7 +67,12 @@ print(json.dumps({"found": found, "heavy": heavy}))
 
 def _run(script: str, *args: str, cwd: Path) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-c", script.replace("HEAVY", repr(json.dumps(HEAVY))), *args],
+        [
+            sys.executable,
+            "-c",
+            script.replace("HEAVY", repr(json.dumps(HEAVY))).replace("STDLIB", repr(json.dumps(STDLIB))),
+            *args,
+        ],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -84,11 +96,37 @@ def _tree(root: Path) -> Path:
 def test_check_on_a_tree_without_keras_imports_no_parser(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     plain = _run(CLI, ".", cwd=tree)
-    assert plain["status"] == 0 and plain["heavy"] == [], plain
+    assert plain["status"] == 0 and plain["heavy"] == [] and plain["stdlib"] == ["typing"], plain  # tomllib's
+    isolated = _run(CLI, "--isolated", ".", cwd=tree)  # no table read: no tomllib
+    assert isolated["status"] == 0 and isolated["heavy"] == [] and isolated["stdlib"] == [], isolated
     (tree / "pkg" / "model.py").write_text(KERAS, encoding="utf-8")  # the control: one Keras file
     keras = _run(CLI, ".", cwd=tree)
     assert keras["status"] == 1 and "KER102" in str(keras["out"]), keras
     assert "libcst" in keras["heavy"] and "kerascheck.rules" in keras["heavy"]
+    assert {"dataclasses", "hashlib"} <= set(keras["stdlib"])  # type: ignore[arg-type]
+
+
+def _notebook(source: list[str]) -> str:
+    cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_a_notebook_is_converted_only_when_its_cells_mention_keras(tmp_path: Path) -> None:
+    """A notebook's JSON is read for "keras" without converting it; the word split between the
+    strings of a cell's source, or spelt with JSON escapes, is still seen."""
+    tree = _tree(tmp_path)  # its notebook prints, and is not converted (the first test)
+    split = _notebook(KERAS.replace("keras", "ker\0as").split("\0"))
+    escaped = _notebook([KERAS]).replace("keras", "\\u006beras")
+    assert "keras" not in split and "keras" not in escaped
+    for name, text in (("split.ipynb", split), ("escaped.ipynb", escaped)):
+        (tree / name).write_text(text, encoding="utf-8")
+        found = _run(CLI, ".", cwd=tree)
+        assert found["status"] == 1 and f"{name}:cell 1:2:" in str(found["out"]), found
+        assert "KER102" in str(found["out"]) and "kerascheck.notebooks" in found["heavy"]  # type: ignore[operator]
+        (tree / name).unlink()
+    (tree / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")  # no Keras, but no notebook either
+    broken = _run(CLI, ".", cwd=tree)
+    assert broken["status"] == 2 and "kerascheck.notebooks" in broken["heavy"], broken
 
 
 def test_a_file_named_on_the_command_line_is_parsed_whatever_the_prefilter(tmp_path: Path) -> None:

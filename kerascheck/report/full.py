@@ -15,10 +15,13 @@ fixable one, what the fix does, as ruff's default output shows them.
 
 from __future__ import annotations
 
-from kerascheck.findings import Finding
 from kerascheck.report.locations import SourceFiles
-from kerascheck.report.run import Run
 from kerascheck.report.text import BOLD, CYAN, RED, headline, paint, summary, where
+
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from kerascheck.findings import Finding
+    from kerascheck.report.run import Run
 
 CONTEXT = 2  # lines shown before and after, as ruff shows them
 TAB = 4  # columns a tab is shown as

@@ -7,16 +7,16 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from kerascheck import pipeline
-from kerascheck.findings import Finding, SourceError
+from kerascheck.errors import SourceError
 
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
 if TYPE_CHECKING:
     from kerascheck import notebooks
+    from kerascheck.findings import Finding
 
 
 def relative_path(path: str, cwd: str | None = None) -> str | None:
@@ -40,12 +40,14 @@ def uri(path: str, cwd: str | None = None) -> tuple[str, bool]:
     return quote(os.fsencode(relative)), True  # the name's bytes (not UTF-8 on every file system)
 
 
-@dataclass
 class _File:
-    raw: str
-    program: list[str]  # the lines findings count in (a notebook's: its program)
-    line_map: notebooks.LineMap | None
-    cells: dict[int | None, list[str]] | None = None  # a notebook's lines by cell, once asked for
+    __slots__ = ("cells", "line_map", "program", "raw")
+
+    def __init__(self, raw: str, program: list[str], line_map: notebooks.LineMap | None) -> None:
+        self.raw = raw
+        self.program = program  # the lines findings count in (a notebook's: its program)
+        self.line_map = line_map
+        self.cells: dict[int | None, list[str]] | None = None  # a notebook's lines by cell, once asked for
 
 
 class SourceFiles:

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
-from kerascheck.findings import Finding, SourceError
-from kerascheck.pipeline import Source
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from kerascheck.errors import SourceError
+    from kerascheck.findings import Finding
+    from kerascheck.pipeline import Source
 
 
-@dataclass(frozen=True)
 class Run:
-    findings: list[Finding]
-    errors: list[SourceError] = field(default_factory=list)  # files that could not be checked, one each
-    unsafe_fixes: bool = False  # whether ``[*]`` counts unsafe fixes too
-    color: bool = False  # text formats: ANSI colours
-    sources: Mapping[str, Source] = field(default_factory=dict)  # files not on disk (standard input)
+    """A run to report (a plain class, as the runner's records: every run makes one)."""
+
+    __slots__ = ("color", "errors", "findings", "sources", "unsafe_fixes")
+
+    def __init__(
+        self,
+        findings: list[Finding],
+        errors: list[SourceError] | None = None,  # files that could not be checked, one each
+        unsafe_fixes: bool = False,  # whether ``[*]`` counts unsafe fixes too
+        color: bool = False,  # text formats: ANSI colours
+        sources: Mapping[str, Source] | None = None,  # the files as checked (standard input is not on disk)
+    ) -> None:
+        self.findings = findings
+        self.errors: list[SourceError] = [] if errors is None else errors
+        self.unsafe_fixes = unsafe_fixes
+        self.color = color
+        self.sources: Mapping[str, Source] = {} if sources is None else sources
 
     @property
     def unchecked(self) -> int:

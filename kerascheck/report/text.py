@@ -3,8 +3,10 @@ summary every text format ends with."""
 
 from __future__ import annotations
 
-from kerascheck.findings import Finding
-from kerascheck.report.run import Run
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from kerascheck.findings import Finding
+    from kerascheck.report.run import Run
 
 BOLD, RED, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[0m"
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
+if TYPE_CHECKING:
+    from typing import Any
 
 NO_CACHE = "KERASCHECK_NO_CACHE"  # set (not "0" or "false"): as --no-cache, as RUFF_NO_CACHE is to ruff
 
