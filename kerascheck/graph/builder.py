@@ -26,6 +26,7 @@ from kerascheck.graph.model import (
     DictState,
     Graph,
     HeapState,
+    Layer,
     ModelClass,
     ModelRef,
     ModelState,
@@ -210,6 +211,40 @@ class Builder:
         elif value is NAMESPACE:
             self.forget_all()
 
+    def forget_layers(self, value: Value, seen: set[int] | None = None) -> None:
+        """Code may change the layers reachable from ``value`` in place (an attribute set on one,
+        a function handed one): each is ``changed`` from here on (see ``Layer.changed``)."""
+        seen = set() if seen is None else seen
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        held: tuple[Value, ...] = ()
+        if isinstance(value, Layer):
+            value.changed = True
+            held = tuple(value.kwargs.values())
+        elif isinstance(value, Seq):
+            held = value.items
+        elif isinstance(value, (ObjRef, DictRef)):
+            state = self.heap[value.key]
+            pairs = (
+                state.attrs if isinstance(state, ObjState) else state.items if isinstance(state, DictState) else None
+            )
+            held = tuple(item for _, item in pairs or ())
+        for item in held:
+            self.forget_layers(item, seen)
+
+    def mutated(self, target: cst.BaseExpression, base: Value, attr: str) -> None:
+        """``target.attr`` set or deleted where ``base`` is what ``target`` evaluated to: when that
+        is not known, whatever the expression starts from (``holder[0].cell.units = 4``)."""
+        if base is UNKNOWN:
+            root = target
+            while isinstance(root, (cst.Attribute, cst.Subscript, cst.Call)):
+                root = root.func if isinstance(root, cst.Call) else root.value
+            base = self.lookup(root.value) if isinstance(root, cst.Name) else UNKNOWN
+        self.escape(base)
+        if attr not in _HARMLESS_ATTRS:
+            self.forget_layers(base)
+
     def escape_names(self, node: cst.CSTNode) -> None:
         """Escape every model named inside an expression we do not evaluate (lambda, ...); a
         name it binds (``:=``) is unknown after it."""
@@ -337,7 +372,7 @@ class Builder:
             elif isinstance(base, Module):
                 self.set_place(f"{base.path}.{attr}", value)
             else:
-                self.escape(base)
+                self.mutated(target.value, base, attr)
                 self.escape(value)
         elif isinstance(target, cst.Subscript) and self._set_item(target, value):
             pass
@@ -467,7 +502,7 @@ class Builder:
             elif isinstance(base, Module):
                 self.set_place(f"{base.path}.{expr.attr.value}", UNKNOWN)
             else:
-                self.escape(base)
+                self.mutated(expr.value, base, expr.attr.value)
         else:
             # ``del model.layers[-1]``, ``del sizes[0]``: the object it came from changes.
             self.bind(expr, UNKNOWN)
@@ -856,6 +891,9 @@ class Builder:
         if isinstance(base, DictRef):
             self.escape(base)  # ``update = config.update``: a method that may change it, called later
             return UNKNOWN
+        if isinstance(base, Layer) and attr in _LAYER_PARTS:
+            self.forget_layers(base)  # ``cell = rnn.cell``: changed through a name not followed
+            return UNKNOWN
         if isinstance(base, ModelRef):
             state = self.heap[base.key]
             if attr == "output" and isinstance(state, ModelState) and state.output is not None:
@@ -1068,6 +1106,10 @@ def _hooks(methods: frozenset[str]) -> bool:
 
 # Model attributes whose reading changes nothing (``len(model.layers)``; changing the list they
 # give is caught by ``forget_mutated``).
+# Attributes whose setting changes no shape and no flag: a layer keeps what is known of it.
+_HARMLESS_ATTRS = frozenset({"trainable", "name", "_name"})
+# Attributes of a layer that are objects of their own, which code may change through another name.
+_LAYER_PARTS = frozenset({"cell", "cells", "layer", "forward_layer", "backward_layer", "__dict__"})
 _MODEL_READS = frozenset({"layers", "name", "inputs", "outputs", "input", "input_shape", "output_shape"})
 _PURE_SEQ_METHODS = frozenset({"index", "count", "copy", "__len__", "__getitem__"})
 _INERT = (cst.Pass,)

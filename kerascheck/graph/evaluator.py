@@ -29,6 +29,10 @@ class Evaluator(Protocol):
         """``value`` reaches code kerascheck does not see: forget what it knew of it."""
         ...
 
+    def forget_layers(self, value: Value) -> None:
+        """Code may change the layers reachable from ``value`` in place: forget them from here on."""
+        ...
+
     def alloc(self, state: HeapState) -> int:
         """A new heap object, named by the call being evaluated; its key."""
         ...

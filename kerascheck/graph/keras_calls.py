@@ -70,6 +70,10 @@ _READ_ONLY = frozenset(
 )
 
 
+# Methods of unseen objects that store their argument (``stack.append(layer)``) without changing it.
+_STORING_METHODS = frozenset({"append", "extend", "insert", "add"})
+
+
 class Args:
     """A call's arguments, as nodes, evaluated on demand and at most once."""
 
@@ -130,19 +134,19 @@ class Args:
         state = self.builder.heap[value.key] if isinstance(value, DictRef) else None
         return state.items if isinstance(state, DictState) else None
 
-    def all(self, escape: bool) -> None:
-        """Evaluate every argument not yet evaluated; hand them to unseen code if ``escape``.
+    def all(self, escape: bool, layers: bool = False) -> None:
+        """Evaluate every argument not yet evaluated; hand them to unseen code if ``escape``,
+        and with ``layers`` the layers among them too: that code may change them in place.
         ``**config`` hands over a new dict: its values escape, never the dict itself."""
         for node in [*self.positional, *self.keywords.values(), *self.starred]:
             value = self.value(node)
             if not escape:
                 continue
             items = self._known_items(node) if any(node is d for d in self.double) else None
-            if items is None:
-                self.builder.escape(value)
-            else:
-                for _, held in items:
-                    self.builder.escape(held)
+            for held in (value,) if items is None else tuple(held for _, held in items):
+                self.builder.escape(held)
+                if layers:
+                    self.builder.forget_layers(held)
 
 
 def call(b: Builder, node: cst.Call) -> Value:
@@ -164,7 +168,7 @@ def call(b: Builder, node: cst.Call) -> Value:
             if not isinstance(callee, (Layer, ModelRef)):
                 b.forget_receiver(receiver, name)  # a method may change the object
             return call_value(b, callee, node)
-        Args(b, node).all(escape=True)
+        Args(b, node).all(escape=True, layers=name not in _STORING_METHODS)
         b.escape(receiver)
         b.forget_mutated(func.value, name)
         return UNKNOWN
@@ -188,7 +192,7 @@ def _dict_get(b: Builder, receiver: DictRef, node: cst.Call) -> Value:
 def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
     if isinstance(callee, Module):
         return _call_path(b, callee.path, node)
-    if isinstance(callee, Layer):
+    if isinstance(callee, Layer) and callee.unchanged():
         return _apply_call(b, callee, node)
     if isinstance(callee, Builtin):
         return _builtin(b, callee.name, node)
@@ -197,7 +201,7 @@ def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
         _record_input_call(b, callee, "call", node, args.get("inputs", 0))
         args.all(escape=False)
         return Tensor(None)  # a model used as a layer
-    args.all(escape=True)
+    args.all(escape=True, layers=True)
     if isinstance(callee, ModelClass):
         return ModelRef(b.alloc(ModelState(output=callee.output)))
     if isinstance(callee, UserClass):
@@ -235,7 +239,8 @@ def _call_path(b: Builder, path: str, node: cst.Call) -> Value:
     maker = numpy_function(path)
     if maker is not None:
         return _numpy_array(b, maker, node)
-    Args(b, node).all(escape=not path.startswith("numpy."))
+    numpy = path.startswith("numpy.")
+    Args(b, node).all(escape=not numpy, layers=not numpy)
     return UNKNOWN
 
 
@@ -376,6 +381,8 @@ def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: cst.CSTNode) 
         output: Tensor = value
         if state.output is None and value.producer is None and value.shape is not None:
             inputs = (value,)
+    elif isinstance(value, Layer) and not value.unchanged():
+        output = Tensor(None)  # changed in place by code not seen: nothing is known of it
     elif isinstance(value, Layer) and value.kind == "InputLayer":
         output = Tensor(_first_input_shape(value))
         if state.output is None and output.shape is not None and not value.opaque:
@@ -591,7 +598,7 @@ def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
     if name in ("globals", "locals", "vars") and not node.args:
         return b.namespace  # writing through it, or handing it away, forgets everything
     if name in ("setattr", "delattr", "vars"):
-        args.all(escape=True)
+        args.all(escape=True, layers=True)
         return UNKNOWN
     args.all(escape=False)
     if name == "dict" and not args.positional and not args.starred:
