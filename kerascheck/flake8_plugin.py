@@ -6,8 +6,8 @@ the 0-based column. flake8 has parsed the file with ast already; the plugin reus
 The plugin reads ``[tool.kerascheck]`` as ``kerascheck check`` does, the nearest table above each
 file: its ``select``, ``ignore``, ``extend-select`` and ``per-file-ignores`` choose the rules, and a
 file its ``exclude`` names gets nothing. flake8's own ``--select`` and ``--ignore`` apply on top.
-A table that cannot be used raises ConfigError: flake8 then stops and names the plugin, so a broken
-configuration is never silence.
+A table that cannot be used raises ConfigError as the plugin is made: flake8 then stops with one
+line naming the plugin, the table and its fault, so a broken configuration is never silence.
 
 flake8 loads the plugin for every file it checks, Keras or not: a file the prefilter turns away
 costs a substring search, and libcst, the graph and the rules are imported by the first file that
@@ -43,9 +43,12 @@ class KerasCheckPlugin:
         self.tree = tree
         self.lines = lines
         self.filename = filename
+        # Here, not in run(): flake8 turns what the constructor raises into its own one-line error
+        # naming the plugin, while an error raised as run() yields ends flake8 with a traceback.
+        self.settings = resolver()  # the tables are read (and a broken one raises) for every file
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
-        settings = resolver()  # the tables are read (and a broken one raises) for every file
+        settings = self.settings
         named = self.filename not in _STDIN
         if named and settings.is_excluded(self.filename):
             return

@@ -202,6 +202,23 @@ def test_flake8_reads_the_nearest_table(project: Path) -> None:
     ], result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_flake8_names_a_broken_table_in_one_line(project: Path, jobs: str) -> None:
+    # One line naming the plugin, the table and what is wrong with it; never a traceback, with one
+    # process or several.
+    (project / "pyproject.toml").write_text('[tool.kerascheck]\nselect = "KER101"\n')
+    (project / "a.py").write_text(TWO_FINDINGS)
+    (project / "b.py").write_text(TWO_FINDINGS)
+    result = _flake8(project, "-j", jobs, "a.py", "b.py")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output
+    failed = [line for line in output.splitlines() if "failed during execution" in line]
+    assert len(failed) == 1, output
+    assert '"kerascheck[KER]"' in failed[0] and "pyproject.toml" in failed[0], output
+    assert "select: must be a list of rule codes" in failed[0], output
+
+
 def test_flake8_file_noqa_is_honoured_by_the_cli(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "a.py").write_text("# flake8: noqa\n" + TWO_FINDINGS)
     (project / "b.py").write_text("# flake8: noqa: KER101\n" + TWO_FINDINGS)
