@@ -281,16 +281,29 @@ def _name(code: str) -> str:
     return code if rule is None else rule.name
 
 
-def _statistics(findings: list[Finding], unsafe_fixes: bool) -> str:
-    """One line a code, most frequent first, as ruff's --statistics: count, code, [*] when fixable, name."""
+STATISTICS_FORMATS = ("full", "concise", "text", "json")  # ruff's: a table, or JSON
+
+
+def _statistics(findings: list[Finding], unsafe_fixes: bool) -> list[tuple[int, str, bool]]:
+    """(count, code, whether the fixes asked for take some) a code, most frequent first."""
     counts = Counter(f.code for f in findings)
-    lines = []
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        fixable = any(
-            f.code == code and f.fix is not None and (unsafe_fixes or f.fix.applicability == "safe") for f in findings
-        )
-        lines.append(f"{count}\t{code}\t{'[*] ' if fixable else '    '}{_name(code)}")
-    return "".join(line + "\n" for line in lines)
+    fixable = {f.code for f in findings if f.fix is not None and (unsafe_fixes or f.fix.applicability == "safe")}
+    return [(count, code, code in fixable) for code, count in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
+
+
+def _statistics_table(findings: list[Finding], unsafe_fixes: bool) -> str:
+    """One line a code, as ruff's --statistics: count, code, [*] when fixable, name."""
+    rows = _statistics(findings, unsafe_fixes)
+    return "".join(f"{count}\t{code}\t{'[*] ' if fixable else '    '}{_name(code)}\n" for count, code, fixable in rows)
+
+
+def _statistics_json(findings: list[Finding], unsafe_fixes: bool) -> str:
+    """ruff's --statistics under --output-format json: a list of code, name, count, fixable."""
+    import json
+
+    rows = _statistics(findings, unsafe_fixes)
+    listed = [{"code": code, "name": _name(code), "count": count, "fixable": fixable} for count, code, fixable in rows]
+    return json.dumps(listed, indent=2) + "\n"
 
 
 def _fixed_listing(results: list[FileResult]) -> str:
@@ -334,6 +347,9 @@ def _cache(resolver: config.Resolver) -> Cache:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.statistics and (args.format or DEFAULT_FORMAT) not in STATISTICS_FORMATS:
+        print(f"error: --statistics is printed as a table or as JSON, not as {args.format}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         resolver = config.Resolver(args.config, isolated=args.isolated, overrides=_overrides(args))
     except config.ConfigError as bad:
@@ -412,8 +428,10 @@ def _report(
     run = Run(findings, errors, unsafe_fixes=args.unsafe_fixes, color=color, sources=sources)
     textual = name in ("full", "concise", "text")
     if args.statistics and textual:
-        report = _statistics(findings, args.unsafe_fixes)
+        report = _statistics_table(findings, args.unsafe_fixes)
         return report if args.quiet else report + "\n".join(_summary(run)) + "\n"
+    if args.statistics:
+        return _statistics_json(findings, args.unsafe_fixes)
     report = FORMATS[name](run)
     if not textual:
         return report

@@ -353,6 +353,15 @@ def test_output_format_quiet_and_statistics(project: Path, capsys: pytest.Captur
         "1\tKER103\t[*] missing-return-sequences",
     ]
     assert "Found 2 findings in 1 file." in stats
+    _, listed, _ = run(capsys, "check", "--statistics", "--output-format", "json", "model.py")
+    assert json.loads(listed) == [  # ruff's fields, for the scripts that read ruff's
+        {"code": "KER101", "name": "redundant-time-distributed", "count": 1, "fixable": False},
+        {"code": "KER103", "name": "missing-return-sequences", "count": 1, "fixable": True},
+    ]
+    _, listed, _ = run(capsys, "check", "--statistics", "--output-format", "json", "--unsafe-fixes", "model.py")
+    assert [row["fixable"] for row in json.loads(listed)] == [True, True]
+    status, out, err = run(capsys, "check", "--statistics", "--output-format", "sarif", "model.py")
+    assert (status, out) == (2, "") and err == "error: --statistics is printed as a table or as JSON, not as sarif\n"
 
 
 def test_show_fixes_lists_what_was_fixed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
