@@ -209,6 +209,51 @@ def test_ker108_data_of_the_models_own_shape_is_refuted(worker, tmp_path: Path) 
     assert "runs the model on zeros of shape (8, 64, 15) without an error" in out[2].detail
 
 
+def test_a_layer_that_needs_initialized_weights_is_built_the_usual_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that reads only shapes and parameters is built without initializing weights (Keras
+    3's StatelessScope); a layer that makes a weight from a value is refused there, so that job is
+    built again the usual way, and nothing the scope registered is kept."""
+    import keras
+    import numpy as np
+    from keras.src.backend.common import global_state
+
+    from kerascheck.verify import worker as in_process
+
+    class ValueWeights(keras.layers.Layer):
+        def build(self, input_shape: tuple) -> None:
+            self.offset = keras.Variable(np.zeros(input_shape[-1:], "float32"))
+
+        def call(self, x: object) -> object:
+            return x + self.offset
+
+    monkeypatch.setattr(keras.layers, "ValueWeights", ValueWeights, raising=False)
+    monkeypatch.setattr(in_process, "ALLOWLIST", frozenset({"ValueWeights", "LSTM"}))
+    spec = {
+        "inputs": [{"id": "i0", "shape": [None, 5, 3], "dtype": "float32"}],
+        "layers": {"L0": {"class": "LSTM", "config": {"units": 4}}, "L1": {"class": "ValueWeights", "config": {}}},
+        "nodes": [
+            {"id": "n0", "layer": "L0", "inputs": ["i0"], "style": "single"},
+            {"id": "n1", "layer": "L1", "inputs": ["n0"], "style": "single"},
+        ],
+        "outputs": ["n1"],
+    }
+    k = in_process.Keras("keras")
+    pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    before = len(pending)
+    with k.shapes_only():
+        refused = in_process.Build(k, spec, None)
+    assert refused.error is not None and "stateless scope" in refused.error["message"]
+    assert len(pending) == before
+    result = in_process.run_job(k, {"original": spec, "fixed": spec, "subject": "n1"})
+    for build in (result["original"], result["fixed"]):
+        assert build["error"] is None
+        assert [(row["class"], row["shapes"], row["params"]) for row in build["rows"][1:]] == [
+            ("LSTM", [[None, 4]], 128),
+            ("ValueWeights", [[None, 4]], 4),
+        ]
+    assert len(pending) == before
+
+
 class _NoWorker:
     def start(self) -> dict:
         raise AssertionError("the worker was started although everything was cached")
