@@ -260,6 +260,14 @@ def _call_keras(spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims, ...] | None
         random.setstate(random_state)
 
 
+@functools.cache
+def _symbolic_input(batch_shape: tuple):
+    """One ``keras.Input`` per batch shape for every layer the oracle applies: a symbolic tensor
+    is only read by the layers it is given to (making an InputLayer costs as much as calling a
+    small layer on it)."""
+    return keras_module().Input(batch_shape=batch_shape)
+
+
 def _call_keras_fresh(keras, spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims, ...] | None, str | None]:
     spare = _unbuilt.get(spec)
     # A StatelessScope defers initializing the weights a build creates: only shapes are wanted.
@@ -267,7 +275,7 @@ def _call_keras_fresh(keras, spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims
         warnings.simplefilter("ignore")
         layer = spare.pop() if spare else build_layer(spec)  # a constructor error is a generator bug
         try:
-            result = layer(keras.Input(batch_shape=batch_shape))
+            result = layer(_symbolic_input(batch_shape))
         except Exception as error:
             if _REFUSED_BEFORE_BUILD.search(str(error)) and not _built(layer):
                 _unbuilt.setdefault(spec, []).append(layer)
