@@ -1075,17 +1075,23 @@ class RandomChooser(Chooser):
         return self.rng.randint(low, high)
 
 
+@functools.cache
+def _uniform(low: int, high: int):
+    """``sampled_from(range(low, high + 1))``, made (and validated by hypothesis) once per range
+    rather than at each of the ~50 draws a program takes."""
+    from hypothesis import strategies as st
+
+    return st.sampled_from(range(low, high + 1))
+
+
 class DrawChooser(Chooser):
     def __init__(self, draw: Callable) -> None:
-        from hypothesis import strategies as st
-
         self.draw = draw
-        self.st = st
 
     def integer(self, low: int, high: int) -> int:
         # sampled_from draws uniformly (integers() favours the ends), so weights mean what they say;
         # it still shrinks towards the first, simplest option.
-        return self.draw(self.st.sampled_from(range(low, high + 1)))
+        return self.draw(_uniform(low, high))
 
 
 HIDDEN = Opaque("HIDDEN", 4)  # ``HIDDEN = int(sys.argv[1])``: a size the analyzer cannot know
