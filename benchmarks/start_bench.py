@@ -11,8 +11,10 @@ run), each of:
 
 The figures are ratios taken in the same run. Also printed: whether libcst was imported by the
 ``check`` run (it must not be: the analysis is imported only for a file the prefilter passes).
+``--before DIR`` adds, in the same rounds, ``kerascheck check`` of the kerascheck package in DIR
+(put first on PYTHONPATH): the start before a change beside the start after it.
 
-    python benchmarks/start_bench.py [--files 200] [--repeat 15]
+    python benchmarks/start_bench.py [--files 200] [--repeat 15] [--before DIR]
 """
 
 from __future__ import annotations
@@ -62,9 +64,11 @@ def make_tree(root: Path, files: int) -> None:
     subprocess.run(["git", "-C", str(root), "add", "."], check=True)
 
 
-def seconds(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+def seconds(command: list[str], cwd: Path, env: dict[str, str], code: str | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user and system, with the processes it waited for, such as
     git) of one run. On a machine shared with other work, the CPU time is the steadier figure."""
+    if code is not None:
+        env = dict(env, PYTHONPATH=code)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, usage = os.wait4(process.pid, 0)
@@ -84,6 +88,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--before", help="a folder holding another kerascheck package: its check too")
     args = parser.parse_args()
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="kerascheck-start-") as folder:
@@ -93,16 +98,22 @@ def main() -> int:
         commands = {
             "python -c pass": [python, "-c", "pass"],
             "kerascheck check": [python, "-m", "kerascheck", "check", "--no-cache", "."],
+            **(
+                {"kerascheck check (before)": [python, "-m", "kerascheck", "check", "--no-cache", "."]}
+                if args.before
+                else {}
+            ),
             "flake8 (no plugin)": [python, "-c", WITHOUT_PLUGIN, "."],
             "flake8 (with kerascheck)": [python, "-c", WITH_PLUGIN, "."],
         }
         env = bytecode_env(Path(folder) / "pycache")
-        for command in commands.values():  # once to compile the bytecode
-            seconds(command, tree, env)
+        code = {"kerascheck check (before)": args.before}
+        for name, command in commands.items():  # once to compile the bytecode
+            seconds(command, tree, env, code.get(name))
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, command in commands.items():  # interleaved: load changes hit every command alike
-                times[name].append(seconds(command, tree, env))
+                times[name].append(seconds(command, tree, env, code.get(name)))
         probe = (
             "import sys; from kerascheck.cli import main; main(['check', '--no-cache', '-q', '.']); "
             "print('libcst' in sys.modules)"
@@ -117,6 +128,8 @@ def main() -> int:
             print(f"  {kind:4} {name:28} {value * 1000:7.1f} ms  {value / floor:5.2f}x python -c pass")
         plugin = median["flake8 (with kerascheck)"] / median["flake8 (no plugin)"]
         print(f"  {kind}: kerascheck check / python -c pass {median['kerascheck check'] / floor:.2f}x (goal: 3x)")
+        if args.before:
+            print(f"  {kind}: before / python -c pass {median['kerascheck check (before)'] / floor:.2f}x")
         print(f"  {kind}: flake8 with the plugin / without {plugin:.3f}x (goal: 1.05x)")
     print(f"libcst imported by the check run: {loaded}")
     return 0

@@ -140,12 +140,20 @@ WORK_PER_PROCESS = 50_000
 
 
 def workers(jobs: list[Job], wanted: int | None = None) -> int:
-    """Processes for ``jobs``: ``wanted`` when given, else one for each WORK_PER_PROCESS characters
-    to analyse, at most one a core and one a file, and at least one."""
+    """Processes for ``jobs``: ``wanted`` when given, else one, and one more for each
+    WORK_PER_PROCESS characters that can be analysed beside the largest file (a file is analysed
+    in one process: the others can only share what is left), at most one a core and one a file."""
     if wanted is not None:
         return max(1, min(wanted, len(jobs)))
-    work = sum(len(job.source.program) for job in jobs)
-    return max(1, min(os.cpu_count() or 1, len(jobs), work // WORK_PER_PROCESS))
+    sizes = [len(job.source.program) for job in jobs]
+    beside_largest = sum(sizes) - max(sizes, default=0)
+    return max(1, min(os.cpu_count() or 1, len(jobs), 1 + beside_largest // WORK_PER_PROCESS))
+
+
+def largest_first(jobs: list[Job]) -> list[int]:
+    """The order a pool is handed the jobs in, largest first (the others share the processes
+    beside it): in the files' order, a large file last would start when the others are done."""
+    return sorted(range(len(jobs)), key=lambda i: len(jobs[i].source.program), reverse=True)
 
 
 def _run_all(jobs: list[Job], workers: int) -> list[FileResult]:
@@ -154,9 +162,11 @@ def _run_all(jobs: list[Job], workers: int) -> list[FileResult]:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    order = largest_first(jobs)
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_run, jobs))
+            done = dict(zip(order, pool.map(_run, [jobs[i] for i in order])))
+        return [done[i] for i in range(len(jobs))]
     except BrokenProcessPool:
         # A worker died (the native parser crashed on something): find which file, one at a time.
         return [_run_isolated(job) for job in jobs]

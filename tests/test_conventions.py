@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kerascheck import cli, config, pipeline, runner
+from kerascheck.discovery import Target
 from kerascheck.verify.cli import Location, choose, no_finding, parse_location
 from tests.conftest import ROOT
 from tests.test_cli import CLEAN, TWO_FINDINGS
@@ -494,6 +495,24 @@ def test_default_jobs_follow_the_work(project: Path) -> None:
     big = [runner.Job(pipeline.from_text(f"b{i}.py", big_text), False, None, None) for i in range(8)]
     assert runner.workers(big) == min(os.cpu_count() or 1, 8)
     assert runner.workers(small, 3) == 3 and runner.workers(small[:2], 4) == 2
+    # One huge file among small ones: a process of its own, and too little beside it for another.
+    huge = runner.Job(pipeline.from_text("z.py", big_text * 20), False, None, None)
+    assert runner.workers([*small, huge]) == 1 and runner.workers([huge, *big[:1]]) == min(os.cpu_count() or 1, 2)
+    assert runner.largest_first([small[0], huge, big[0], small[1]]) == [1, 2, 0, 3]  # ties in their order
+
+
+def test_a_pool_gives_the_results_in_the_files_order(project: Path) -> None:
+    """The pool is handed the largest file first; the results still come in the targets' order."""
+    names = [f"m{i}.py" for i in range(4)]
+    for n, name in enumerate(names):
+        (project / name).write_text(TWO_FINDINGS * (1 + 3 * (n % 2)))
+    targets = [Target(project / name, explicit=False) for name in names]
+    one, two = runner.check_files(targets, jobs=1), runner.check_files(targets, jobs=2)
+    assert [r.path for r in two] == [str(t.path) for t in targets]
+    assert [[(f.line, f.code) for f in r.findings] for r in two] == [
+        [(f.line, f.code) for f in r.findings] for r in one
+    ]
+    assert all(r.findings for r in two)
 
 
 def test_resolver_reads_each_table_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
