@@ -164,8 +164,8 @@ class Keras:
     def shapes_only(self) -> Any:
         """Build with weights created but not initialized (Keras 3's ``StatelessScope``): shapes,
         parameter counts and errors are Keras' own, and a build costs about half (TensorFlow
-        creating and initializing variables is most of it). Only for jobs that never read a
-        weight or run the model; elsewhere (Keras 2) a plain build."""
+        creating and initializing variables is most of it). The weights a job reads are given
+        values afterwards (``initialize``); elsewhere (Keras 2) a plain build."""
         scope = getattr(self.keras, "StatelessScope", None)
         if self.legacy or scope is None:
             yield
@@ -179,6 +179,12 @@ class Keras:
                 yield
         finally:
             del pending[before:]  # never initialized later: forget them, or they pile up over a run
+
+    def initialize(self, layer: Any) -> None:
+        """Give values to the weights of ``layer`` that a ``shapes_only`` build left without."""
+        for variable in getattr(layer, "variables", []) if layer is not None else []:
+            if getattr(variable, "_initializer", None) is not None and getattr(variable, "_value", 0) is None:
+                variable._deferred_initialize()
 
     def constant(self, array: Any, dtype: str) -> Any:
         if self.legacy:
@@ -489,13 +495,19 @@ def run_job(k: Keras, job: JSON) -> JSON:
         hold = bytearray(int(job["allocate_mb"]) << 20)
         return {"allocated": len(hold)}
     subject = job.get("subject")
-    if not job.get("numeric") and job.get("call") is None:
-        # Only shapes, parameter counts and errors are read: no weight needs a value.
+    original = fixed = None
+    if job.get("call") is None:
+        # Only shapes, parameter counts and errors are read, and the numeric comparison's two
+        # heads, whose weights are given values afterwards: no other weight needs one.
         with k.shapes_only():
             original, fixed = _builds(k, job, subject)
-        if not any(_stateless_refusal(build) for build in (original, fixed) if build is not None):
-            return {"original": original.report(), "fixed": fixed.report() if fixed is not None else None}
-    original, fixed = _builds(k, job, subject)
+        if any(_stateless_refusal(build) for build in (original, fixed) if build is not None):
+            original = fixed = None
+        elif job.get("numeric") and subject is not None and fixed is not None:
+            for build in (original, fixed):
+                k.initialize(build.layer_of.get(subject))
+    if original is None:
+        original, fixed = _builds(k, job, subject)
     result: JSON = {"original": original.report(), "fixed": fixed.report() if fixed is not None else None}
     if (
         job.get("numeric")
