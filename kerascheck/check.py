@@ -27,18 +27,35 @@ def parse(text: str, path: str) -> cst.Module:
     return parse_both(text, path)[1]
 
 
-def parse_both(text: str, path: str, tree: ast.Module | None = None) -> tuple[ast.Module, cst.Module]:
+def parse_both(
+    text: str, path: str, tree: ast.Module | None = None, depth: int | None = None
+) -> tuple[ast.Module, cst.Module]:
     """Parse with libcst, after CPython's parser has vouched for the text.
 
     ``ast.parse`` costs a tenth of a libcst parse, gives the messages users know, and its tree
     measures how deep libcst's would go, so that what libcst's native parser cannot take never
     reaches it (see ``deep``); its tree also locates reported nodes cheaply (see ``positions``).
-    A caller that has parsed ``text`` with ast already (flake8) passes its ``tree``.
+    A caller that has parsed ``text`` with ast already (flake8) passes its ``tree``, and its
+    measure ``depth`` when it has taken it (``deep.check_depth``).
     """
     if tree is None:
         tree = parse_ast(text, path)
-    deep.check_depth(tree, path)
-    return tree, deep.run(lambda: _libcst_parse(text, path), path)
+    if depth is None:
+        depth = deep.check_depth(tree, path)
+    return tree, deep.run(lambda: _libcst_parse(text, path), path, depth)
+
+
+def _parse_here(text: str, path: str) -> ast.Module | None:
+    """``parse_ast`` on the caller's thread; None when the text is too deep for its recursion
+    limit (the deep thread parses it then, see ``deep``)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=path)
+    except (RecursionError, MemoryError):
+        return None
+    except SyntaxError:
+        return parse_ast(text, path)  # raises, in the words users know
 
 
 def parse_ast(text: str, path: str) -> ast.Module:
@@ -84,6 +101,7 @@ class Analysis:
     # The tab indentation libcst could not read was analysed as spaces: no fix (see reindent).
     reindented: bool = False
     tree: ast.Module | None = None  # CPython's tree of the text (fixes find statements' text by it)
+    depth: int | None = None  # the text's measured nesting (see deep): fixes are checked where it fits
 
     @property
     def findings(self) -> list[Finding]:
@@ -146,18 +164,24 @@ def analyse(
             parse(text, path)
         return None
     with collector_off():
+        if tree is None:
+            tree = _parse_here(text, path)
+        depth = None if tree is None else deep.check_depth(tree, path)  # None: measured on the deep thread
 
         def work() -> Analysis:
             try:
-                parsed, module = parse_both(text, path, tree)
+                parsed, module = parse_both(text, path, tree, depth)
             except Refused:
                 twin = reindent.twin(text)
                 if twin is None:
                     raise
-                return _analyse_twin(twin, path, options)
-            return analyse_parsed(module, parsed, text, path, options)
+                analysis = _analyse_twin(twin, path, options)
+            else:
+                analysis = analyse_parsed(module, parsed, text, path, options)
+            analysis.depth = depth
+            return analysis
 
-        return deep.run(work, path)
+        return deep.run(work, path, depth)
 
 
 def _analyse_twin(twin: reindent.Twin, path: str, options: Options) -> Analysis:

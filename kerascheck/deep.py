@@ -5,6 +5,12 @@ level per operand, and its native parser recurses once per level: 8,000 operands
 main thread's 8 MB stack and kill the process. Python code that walks such trees recurses as
 deep. So the work runs on a thread whose stack has room for ``MAX_DEPTH`` levels, and a text
 deeper than that is refused, before libcst sees it, with a line naming the limit.
+
+Most code is shallow (the real-code corpus nests 23 levels at most): a text whose measured
+nesting fits the caller's own recursion limit, ``FRAMES_PER_LEVEL`` frames a level and
+``MARGIN`` more, is worked on the caller's thread, without starting one (a thread a file is
+most of the fixed cost of a small file on a busy machine). Should the measure ever be wrong, a
+RecursionError there sends the work, from the start, to the deep thread.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import ast
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import TypeVar, cast
 
 from kerascheck.findings import SourceError
@@ -23,6 +30,12 @@ MAX_DEPTH = 20_000  # levels of libcst nesting kerascheck reads (an `and` of 20,
 RECURSION_LIMIT = 200_000  # Python frames allowed on the deep thread (a few per level)
 STACK_BYTES = (512 << 20, 256 << 20)  # reserved address space (only pages used are committed); the second
 # when the first cannot be had (a tight address-space limit)
+
+# Python frames kerascheck's walks of libcst's tree (the graph, the rules, placing findings,
+# printing and checking fixes) take a level of nesting: about 6 measured, twice that allowed
+# (tests/test_graph_work.py runs the deepest shapes within it).
+FRAMES_PER_LEVEL = 12
+MARGIN = 150  # frames below the first level: the analysis' own calls, libcst's printer, the rules
 
 _local = threading.local()
 
@@ -64,18 +77,40 @@ def nesting(tree: ast.AST) -> int:
     return deepest
 
 
-def check_depth(tree: ast.AST, path: str) -> None:
-    """SourceError when libcst could not read this module within ``MAX_DEPTH`` levels."""
+def check_depth(tree: ast.AST, path: str) -> int:
+    """The module's nesting (see ``nesting``); SourceError when libcst could not read it within
+    ``MAX_DEPTH`` levels."""
     depth = nesting(tree)
     if depth > MAX_DEPTH:
         raise too_deep(path, depth)
+    return depth
 
 
-def run(work: Callable[[], T], path: str) -> T:
+def fits_here(depth: int) -> bool:
+    """Whether work on a text nested ``depth`` levels fits the caller's thread: its frames so
+    far, ``MARGIN`` and ``FRAMES_PER_LEVEL`` a level, within its recursion limit."""
+    frames = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        frames += 1
+        frame = frame.f_back
+    return frames + MARGIN + depth * FRAMES_PER_LEVEL <= sys.getrecursionlimit()
+
+
+def run(work: Callable[[], T], path: str, depth: int | None = None) -> T:
     """``work()`` on a thread with a large stack and a high recursion limit (directly when
-    already on one); a RecursionError becomes a SourceError naming the limit."""
-    if getattr(_local, "deep", False):
-        return work()
+    already on one, or when the text's measured nesting ``depth`` fits the caller's thread, see
+    ``fits_here``); a RecursionError becomes a SourceError naming the limit."""
+    if getattr(_local, "deep", False) or getattr(_local, "here", False):
+        return work()  # nested work on the same text, or on its fixes (an edit nests a level more at most)
+    if depth is not None and fits_here(depth):
+        _local.here = True
+        try:
+            return work()
+        except RecursionError:
+            pass  # the measure was wrong for this text: all of it again on the deep thread
+        finally:
+            _local.here = False
     outcome: list[T] = []
     failure: list[BaseException] = []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import cast
@@ -225,26 +225,59 @@ _UNSET: list[int] = []
 class Layout:
     """An analysed module's top-level statements: which one holds each call, where the text of
     each is in the analysed text, and the names the module's code mentions, so that applying
-    edits rebuilds, prints and walks only the statements the edits touch."""
+    edits rebuilds, prints and walks only the statements the edits touch.
 
-    def __init__(self, module: cst.Module, text: str | None = None, tree: ast.Module | None = None) -> None:
+    ``index`` (id of a call -> its top-level statement) is the graph's (``Graph.top_of``) when
+    the caller has it; else the module is walked for it. The names are counted when first
+    needed (an unwrap), once.
+    """
+
+    def __init__(
+        self,
+        module: cst.Module,
+        text: str | None = None,
+        tree: ast.Module | None = None,
+        index: Mapping[int, int] | None = None,
+    ) -> None:
         self.module = module
         self.text = text  # the analysed text, when known
         self.tree = tree  # CPython's tree of it, when known
         self._faithful: bool | None = None
-        self.index: dict[int, int] = {}  # id of a call -> its top-level statement
-        self.names: Counter[str] = Counter()  # mentions of each name outside imports
-        index, names = self.index, self.names
-        for i, statement in enumerate(module.body):
+        self._index = index
+        self._names: Counter[str] | None = None
+        self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
+        self._starts: list[int] | None = _UNSET
+        self._position: dict[int, int] = {}
+
+    @property
+    def index(self) -> Mapping[int, int]:
+        """The top-level statement that holds each call, by the call's id."""
+        if self._index is None:
+            self._walk()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def names(self) -> Counter[str]:
+        """How often the module's code mentions each name outside imports."""
+        if self._names is None:
+            self._walk()
+        assert self._names is not None
+        return self._names
+
+    def _walk(self) -> None:
+        index: dict[int, int] = {}
+        names: Counter[str] = Counter()
+        for i, statement in enumerate(self.module.body):
             for node in walk(statement, _IMPORTS):
                 kind = type(node)
                 if kind is cst.Call:
                     index[id(node)] = i
                 elif kind is cst.Name:
                     names[cast(cst.Name, node).value] += 1  # type(node) is cst.Name
-        self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
-        self._starts: list[int] | None = _UNSET
-        self._position: dict[int, int] = {}
+        self._names = names
+        if self._index is None:
+            self._index = index
 
     @property
     def faithful(self) -> bool:
@@ -534,15 +567,16 @@ def fixed_code(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str]:
     return edited, code
 
 
-def _fixed(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, str, list[str] | None]:
-    """``fixed_code``, and the code of each statement printed anew (None: all of it)."""
+def _fixed(layout: Layout, edits: Iterable[Edit], depth: int | None = None) -> tuple[cst.Module, str, list[str] | None]:
+    """``fixed_code``, and the code of each statement printed anew (None: all of it); ``depth``,
+    the analysed text's nesting, when known (see ``deep.run``)."""
 
     def work() -> tuple[cst.Module, str, list[str] | None]:
         edited, prints = _edited(layout, edits)
         code, new = layout.printed(edited, prints)
         return edited, code, new
 
-    return deep.run(work, "<fix>")
+    return deep.run(work, "<fix>", depth)
 
 
 # ---------------------------------------------------------------- offering and applying fixes
@@ -559,7 +593,9 @@ _COUNTS_KEPT = 8
 _counts: dict[tuple[str, str], Counter[str] | None] = {}
 
 
-def _fixed_counts(module: cst.Module, text: str, path: str, new: list[str] | None = None) -> Counter[str] | None:
+def _fixed_counts(
+    module: cst.Module, text: str, path: str, new: list[str] | None = None, depth: int | None = None
+) -> Counter[str] | None:
     """Finding codes in a fixed text (``module`` edited, ``text`` its code), or None when the
     text does not parse.
 
@@ -572,7 +608,7 @@ def _fixed_counts(module: cst.Module, text: str, path: str, new: list[str] | Non
     key = (text, path)
     if key not in _counts:
         with collector_off():
-            counts = deep.run(lambda: _codes_in(module, text, path, new), path)
+            counts = deep.run(lambda: _codes_in(module, text, path, new), path, depth)
         if len(_counts) >= _COUNTS_KEPT:
             del _counts[next(iter(_counts))]
         _counts[key] = counts
@@ -604,17 +640,17 @@ def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Off
     """The text with these fixes applied together, when it parses and adds no finding."""
     before = Counter(f.code for f in analysis.all_findings)
     try:
-        edited, fixed, new = _fixed(layout, [c.edit for c in candidates])
+        edited, fixed, new = _fixed(layout, [c.edit for c in candidates], analysis.depth)
     except BytesChanged:
         return None
-    after = _fixed_counts(edited, fixed, path, new)
+    after = _fixed_counts(edited, fixed, path, new, analysis.depth)
     valid = _no_new_findings(before, after, Counter(c.finding.code for c in candidates))
     return fixed if valid else None
 
 
 def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[Offer]:
     """The fixes an analysis can offer (see ``_offers``), worked out where deep trees fit."""
-    return deep.run(lambda: _offers(analysis, path, layout), path)
+    return deep.run(lambda: _offers(analysis, path, layout), path, analysis.depth)
 
 
 def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[Offer]:
@@ -630,7 +666,7 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     """
     if analysis.reindented:
         return []  # its module is the spaces-only twin: printing it would change every indentation
-    layout = layout or Layout(analysis.module, analysis.text, analysis.tree)
+    layout = layout or Layout(analysis.module, analysis.text, analysis.tree, analysis.graph.top_of)
     candidates = []
     for finding, report in analysis.results:
         rule = rules.get(report.code)
@@ -643,17 +679,25 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     budget = MAX_CHECKS
 
     def passing(group: list[Offer]) -> list[Offer]:
-        """The fixes of ``group`` that pass their check, with those offered before applied too."""
+        """The fixes of ``group`` that pass their check, with those offered before applied too.
+
+        A group that fails is halved, its first half checked first (a worklist, not recursion:
+        a function that calls itself is a cycle that keeps the analysis alive after it is
+        dropped, until the cyclic collector walks it)."""
         nonlocal budget
-        if not group or budget == 0:
-            return []
-        budget -= 1
-        if _checked(analysis, layout, path, offered + group) is not None:
-            return group
-        if len(group) == 1:
-            return []
-        half = len(group) // 2
-        return passing(group[:half]) + passing(group[half:])
+        passed: list[Offer] = []
+        todo = [group]
+        while todo:
+            part = todo.pop()
+            if not part or budget == 0:
+                continue
+            budget -= 1
+            if _checked(analysis, layout, path, offered + part) is not None:
+                passed += part
+            elif len(part) > 1:
+                half = len(part) // 2
+                todo += [part[half:], part[:half]]
+        return passed
 
     # Offers are told apart by identity, never compared: with thousands of findings in a file,
     # list membership on the dataclasses would cost millions of comparisons.
@@ -682,7 +726,9 @@ def fix_text(
 ) -> tuple[str, int]:
     """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many;
     ``codes``, when given, gets the code of each fix applied (``--show-fixes``)."""
-    return deep.run(lambda: _fix_text(text, path, unsafe, select, ignore, codes), path)
+    # Not on the deep thread as a whole: each analysis measures its text, and what it fits
+    # (the caller's thread, for most code) its offers and checks are worked on too.
+    return _fix_text(text, path, unsafe, select, ignore, codes)
 
 
 def _fix_text(
@@ -714,7 +760,7 @@ def _fix_lines(
         analysis = analyse(text, path, Options.of(select, ignore))
         if analysis is None:
             break
-        layout = Layout(analysis.module, analysis.text, analysis.tree)
+        layout = Layout(analysis.module, analysis.text, analysis.tree, analysis.graph.top_of)
         chosen = [o for o in offers(analysis, path, layout) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break

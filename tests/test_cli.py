@@ -206,9 +206,9 @@ def test_prefilter_skips_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real_parse = check_module.parse_both
 
-    def parse_both(text: str, path: str, tree: object = None) -> object:
+    def parse_both(text: str, path: str, tree: object = None, depth: object = None) -> object:
         calls.append(path)
-        return real_parse(text, path, tree)
+        return real_parse(text, path, tree, depth)
 
     monkeypatch.setattr(check_module, "parse_both", parse_both)
     check_source("import numpy\nx = numpy.zeros(3)\n", "plain.py")

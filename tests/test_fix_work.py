@@ -76,7 +76,7 @@ def test_an_unused_import_is_told_by_walking_only_the_edited_statement(
     monkeypatch: pytest.MonkeyPatch, used_elsewhere: bool
 ) -> None:
     """Whether an unwrap leaves ``TimeDistributed`` unused is decided from the module's names,
-    counted once when it is laid out: checking the fix walks the edited statement, not the
+    counted once for the layout: checking the fix walks the edited statement, not the
     500 others, and the import goes only when no other code names it."""
     others = [f"x{i} = keras.ops.ones((2, {i} + 1))" for i in range(500)]
     if used_elsewhere:
@@ -84,7 +84,8 @@ def test_an_unused_import_is_told_by_walking_only_the_edited_statement(
     analysis = analyse(_program([WRAPPED.format(i=0), *others]), "one.py")
     assert analysis is not None
     assert [f.code for f in analysis.findings] == ["KER101"]
-    layout = fix.Layout(analysis.module, analysis.text, analysis.tree)
+    layout = fix.Layout(analysis.module, analysis.text, analysis.tree, analysis.graph.top_of)
+    assert layout.names["TimeDistributed"]  # counted once, when first needed (before counting here)
     walked = _walked(monkeypatch)
     offered = fix.offers(analysis, "one.py", layout)
     assert [o.finding.code for o in offered] == ["KER101"]

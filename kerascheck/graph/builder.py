@@ -111,7 +111,9 @@ _COMPARE: dict[type, Callable[[Any, Any], object]] = {
 
 def build_graph(module: cst.Module) -> Graph:
     builder = Builder()
-    builder.run_block(module.body)
+    for i, statement in enumerate(module.body):
+        builder.top = i
+        builder.run(statement)
     return builder.graph
 
 
@@ -119,10 +121,14 @@ class Builder:
     def __init__(self) -> None:
         self.graph = Graph()
         self.heap: dict[int, HeapState] = {}
-        self.journal = Journal(self.heap, self._unbound_fails)
         self.scope = Scope()
+        # The journal's test holds the heap and the module scope, not the builder: a builder
+        # and its journal referring to each other would keep every graph (and, through it, the
+        # libcst tree) alive until the cyclic collector walks it (see check.collector_off).
+        self.journal = Journal(self.heap, _unbound_fails(self.heap, self.scope))
         self.recording = True
         self.statement: cst.CSTNode | None = None  # the statement being run
+        self.top = 0  # the index of the module's top-level statement being run
         self._keys = 0
         # Objects are named by allocation site: the n-th object a call node makes since the
         # innermost loop's pass began, so every pass of a loop names its objects alike.
@@ -157,16 +163,6 @@ class Builder:
             key = known
         self.set_heap(key, state)
         return key
-
-    def _unbound_fails(self, mapping: dict[Any, Any], key: object) -> bool:
-        """Whether reading ``key`` of ``mapping`` when it is not bound raises: then a name bound
-        on one path only has that path's value wherever it is read (a module attribute may exist
-        anyway, a name may come from a star import or the builtins)."""
-        if mapping is self.heap or not isinstance(key, str) or "." in key:
-            return False
-        if mapping is self.scope.root.vars:
-            return not self.scope.root.stars and key not in _BUILTINS and key not in _REFLECTIVE
-        return True
 
     def set_heap(self, key: int, state: HeapState) -> None:
         self.journal.write(self.heap, key, state)
@@ -767,6 +763,10 @@ class Builder:
             self.scope = saved
             self._loops = loops
         returns = scope.returns[0] if len(scope.returns) == 1 else UNKNOWN
+        if self_obj is not None:
+            # A method is never a value (its class is): only what it returns is read, and its
+            # body is not walked again for the names it reads.
+            return UserFunction(node.name.value, returns)
         bound = {param.name.value for param in every}
         free = tuple(dict.fromkeys(n for n in _names_in(node.body) if n not in bound))
         return UserFunction(node.name.value, returns, free)
@@ -1032,12 +1032,29 @@ class Builder:
         return value
 
     def _call(self, node: cst.Call) -> Value:
-        self.graph.statement_of[id(node)] = self.statement
+        ident = id(node)
+        self.graph.statement_of[ident] = self.statement
+        self.graph.top_of[ident] = self.top
         self._calls.append(node)
         try:
             return keras_calls.call(self, node)
         finally:
             self._calls.pop()
+
+
+def _unbound_fails(heap: dict[int, HeapState], root: Scope) -> Callable[[dict[Any, Any], object], bool]:
+    """Whether reading ``key`` of ``mapping`` when it is not bound raises: then a name bound
+    on one path only has that path's value wherever it is read (a module attribute may exist
+    anyway, a name may come from a star import or the builtins)."""
+
+    def fails(mapping: dict[Any, Any], key: object) -> bool:
+        if mapping is heap or not isinstance(key, str) or "." in key:
+            return False
+        if mapping is root.vars:
+            return not root.stars and key not in _BUILTINS and key not in _REFLECTIVE
+        return True
+
+    return fails
 
 
 def _keras_class(path: str) -> str | None:

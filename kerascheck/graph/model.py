@@ -299,3 +299,5 @@ class Graph:
     input_calls: list[InputCall] = field(default_factory=list)
     # id of each call evaluated -> the statement whose own code holds it (for positions)
     statement_of: dict[int, cst.CSTNode | None] = field(default_factory=dict)
+    # id of each call evaluated -> the index of the module's top-level statement that holds it
+    top_of: dict[int, int] = field(default_factory=dict)
