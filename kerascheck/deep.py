@@ -36,6 +36,10 @@ STACK_BYTES = (512 << 20, 256 << 20)  # reserved address space (only pages used 
 # (tests/test_graph_work.py runs the deepest shapes within it).
 FRAMES_PER_LEVEL = 12
 MARGIN = 150  # frames below the first level: the analysis' own calls, libcst's printer, the rules
+# Whatever the recursion limit says (a caller, or a deep run on another thread, may have raised
+# it), no deeper text is worked on the caller's thread: libcst's native parser recurses on its C
+# stack, which the limit does not measure.
+HERE_MAX_DEPTH = 100
 
 _local = threading.local()
 
@@ -88,7 +92,10 @@ def check_depth(tree: ast.AST, path: str) -> int:
 
 def fits_here(depth: int) -> bool:
     """Whether work on a text nested ``depth`` levels fits the caller's thread: its frames so
-    far, ``MARGIN`` and ``FRAMES_PER_LEVEL`` a level, within its recursion limit."""
+    far, ``MARGIN`` and ``FRAMES_PER_LEVEL`` a level, within its recursion limit, and never
+    deeper than ``HERE_MAX_DEPTH``."""
+    if depth > HERE_MAX_DEPTH:
+        return False
     frames = 0
     frame: FrameType | None = sys._getframe()
     while frame is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import sys
 from collections import Counter
 from collections.abc import Callable
 
@@ -82,11 +83,18 @@ def test_shallow_code_is_checked_and_fixed_without_a_thread(monkeypatch: pytest.
     assert starts == []
 
 
-def test_code_deeper_than_fits_here_goes_to_the_deep_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("limit", [None, 1_000_000])
+def test_code_deeper_than_fits_here_goes_to_the_deep_thread(monkeypatch: pytest.MonkeyPatch, limit: int | None) -> None:
+    """Also when the recursion limit has been raised: it does not measure the C stack."""
     text = HEAD + "x = layers.Dense(" + "f(" * 150 + "1" + ")" * 150 + ")\n" + MODEL
-    assert not deep.fits_here(deep.nesting(ast.parse(text)))
     starts = _thread_starts(monkeypatch)
-    assert [f.code for f in check_source(text, "deep.py")] == ["KER103"]
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit or before)
+    try:
+        assert not deep.fits_here(deep.nesting(ast.parse(text)))
+        assert [f.code for f in check_source(text, "deep.py")] == ["KER103"]
+    finally:
+        sys.setrecursionlimit(before)
     assert starts == [1]
 
 
