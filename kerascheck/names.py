@@ -72,9 +72,12 @@ INPUT_FUNCTION = "Input"
 TO_CATEGORICAL = "to_categorical"
 LAYER_BASE = "Layer"
 
-# NumPy functions that make arrays of a literal shape (for fit targets).
+# NumPy functions that make arrays of a literal shape (for fit targets), or of the shape of what
+# they are given (``array``, ``asarray``: an array, or nested lists of numbers).
 NUMPY_ARRAY_MAKERS = frozenset(
     {
+        "array",
+        "asarray",
         "zeros",
         "ones",
         "empty",

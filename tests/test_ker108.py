@@ -133,3 +133,78 @@ def test_a_trailing_axis_of_one_and_the_batch_are_never_refused() -> None:
     assert not refuses((32, 64, 15), (1000, 64, 15), True)
     assert refuses((None, 64, 15), (1000, 15), False)
     assert not refuses((None, 64, 15), (1000, 70, 15), False)  # a Sequential's layers decide
+
+
+# ``np.array`` and ``np.asarray`` of what NumPy itself gives a shape: an array, nested lists or
+# tuples of numbers; a ragged list, an unknown item or ``ndmin`` give nothing.
+ARRAY_DATA = [
+    "np.array([1, 2, 3])",
+    "np.array([[1], [2], [3], [4], [5]])",
+    "np.array([[0, 1, 2, 3]], dtype='float32')",
+    "np.asarray(((1.5, 2), (3, 4), (5, True)))",
+    "np.array(np.random.random((30, 30, 3)))",
+    "np.array(np.zeros((4, 2)), 'float32')",
+    "np.array([np.zeros((2, 3)), np.ones((2, 3))])",
+    "np.array([])",
+    "np.array([[1, 2], [3]], dtype=object)",
+    "np.array([[1, 2], unknown])",
+    "np.array([1, 2, 3], ndmin=2)",
+    "np.array(np.zeros((2, 3)), copy=False)",
+    "np.array(['a', 'b'])",
+]
+
+
+@pytest.mark.parametrize("data", ARRAY_DATA)
+def test_np_array_has_numpys_own_shape_or_none(data: str) -> None:
+    import libcst as cst
+
+    from kerascheck.graph.builder import build_graph
+
+    program = f"import numpy as np\nimport keras\nm = keras.Sequential([keras.Input(shape=(4,))])\nm.predict({data})\n"
+    calls = build_graph(cst.parse_module(program)).input_calls
+    found = calls[0].data[0].shape if calls else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # the test's own literals (never linted code); ``unknown`` is a name the analysis cannot know
+            expected = np.array(eval(data, {"np": np, "unknown": [5, 6]})).shape
+    except ValueError:  # ragged: NumPy refuses it
+        expected = None
+    known = found is not None
+    assert not known or found == expected, f"kerascheck says {found}, NumPy {expected}"
+    # Every plain display of numbers is known; what is not known is said of nothing.
+    assert known == (
+        ("unknown" not in data) and ("ndmin" not in data) and ("object" not in data) and ("'a'" not in data)
+    ), found
+
+
+PASSING = {
+    "Dropout": "Dropout(0.2)",
+    "GaussianNoise": "GaussianNoise(0.1)",
+    "GaussianDropout": "GaussianDropout(0.1)",
+    "AlphaDropout": "AlphaDropout(0.1)",
+    "Activation": "Activation('relu')",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PASSING))
+@pytest.mark.parametrize("features", [5, 6])
+def test_a_layer_that_passes_its_input_on_leaves_the_last_axis_to_the_next(kind: str, features: int) -> None:
+    from kerascheck.check import check_source
+    from kerascheck.rules.ker108 import _PASSES_AS_IT_IS
+
+    assert set(PASSING) == _PASSES_AS_IT_IS
+    layers = f"keras.Input(shape=(5,)), keras.layers.{PASSING[kind]}, keras.layers.Dense(2)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = keras.Sequential(eval(f"[{layers}]", {"keras": keras}))  # the test's own text
+        try:
+            built(np.zeros((2, features)))
+            refused = False
+        except Exception:
+            refused = True
+    program = (
+        f"import numpy as np\nimport keras\nm = keras.Sequential([{layers}])\nm.predict(np.zeros((2, {features})))\n"
+    )
+    reported = [f.code for f in check_source(program)] == ["KER108"]
+    assert reported == refused == (features != 5)

@@ -538,10 +538,38 @@ def _numpy_array(b: Builder, maker: str, node: cst.Call) -> Value:
         shape = shapes.dims(args.get("shape", 0))
     elif maker in ("random.randint", "random.normal", "random.uniform"):
         shape = shapes.dims(args.get("size", 2))
+    elif maker in ("array", "asarray"):
+        given = args.get("object", 0) if args.get("a", 0) is None else args.get("a", 0)
+        plain = not args.starred and len(args.positional) <= 2 and set(args.keywords) <= _ARRAY_KEYWORDS
+        shape = _shape_of_data(given) if plain else None
     else:
         shape = shapes.dims(args.get("size", 0))
     args.all(escape=False)
     return UNKNOWN if shape is None else Array(shape)
+
+
+_ARRAY_KEYWORDS = frozenset({"object", "a", "dtype", "copy", "order"})  # none changes the shape (ndmin does)
+
+
+def _shape_of_data(value: Value | None) -> tuple[Dim, ...] | None:
+    """The shape ``np.array`` gives ``value``: an array's own; nested list or tuple displays of
+    numbers, when every level is as long as its neighbours (known sizes only, where several
+    items must agree: a ragged list is refused, or made an array of objects)."""
+    if isinstance(value, Array):
+        return value.shape
+    if isinstance(value, Const) and type(value.value) in (int, float, bool):
+        return ()
+    if not isinstance(value, Seq):
+        return None
+    inner = [_shape_of_data(item) for item in value.items]
+    if not inner:
+        return (0,)
+    first = inner[0]
+    if first is None or any(shape != first for shape in inner):
+        return None
+    if len(inner) > 1 and not all(isinstance(d, int) for d in first):
+        return None
+    return (len(inner), *first)
 
 
 def _array_method(b: Builder, array: Array, name: str, node: cst.Call) -> Value:

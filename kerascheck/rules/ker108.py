@@ -16,6 +16,9 @@ _OTHER = UNKNOWN  # a size that is not 1 (and not known otherwise)
 # (after Keras squeezed or expanded a trailing 1), Keras 3.15 refuses them, in a Sequential model
 # too, where nothing else compares the data's axes with the declared input's.
 _WEIGHTS_ON_LAST_AXIS = frozenset({"Dense", "LSTM", "GRU", "SimpleRNN", "Conv1D", "Conv2D", "Conv3D"})
+# Layers with no weights that hand on what they get, shape and all: the layer after them is the one
+# whose weights were made for the declared input's last axis.
+_PASSES_AS_IT_IS = frozenset({"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation"})
 
 
 def _known(d: Dim) -> bool:
@@ -82,14 +85,20 @@ def _model_builds(output: Tensor, inputs: tuple[Tensor, ...]) -> bool:
 
 
 def _first_layer(output: Tensor, x: Tensor) -> Layer | None:
-    """The layer a one-input chain of layers applies first to ``x`` (None: not known)."""
-    tensor, first = output, None
+    """The first layer a one-input chain of layers applies to ``x`` that does more than pass it on
+    as it is (None: not known)."""
+    chain: list[Layer] = []
+    tensor = output
     while tensor is not x:
         app = tensor.producer
         if app is None or not app.inputs:
             return None
-        first, tensor = app.layer, app.inputs[0]
-    return first
+        chain.append(app.layer)
+        tensor = app.inputs[0]
+    for layer in reversed(chain):
+        if layer.opaque or layer.kind not in _PASSES_AS_IT_IS:
+            return layer
+    return None
 
 
 def _weights_on_last_axis(layer: Layer | None) -> bool:
@@ -147,18 +156,20 @@ RULE = Rule(
     what="""\
 Finds `fit`, `evaluate`, `predict`, `train_on_batch`, `test_on_batch`, `predict_on_batch` and
 `model(x)` calls whose `x` is a NumPy array of known shape (made with a literal shape, `reshape`,
-`to_categorical`; a list of them for a model with several inputs) that the model's declared input
-refuses. The model's input must be declared: `keras.Input(...)` in a functional or Sequential
-model, or `input_shape=` on a Sequential's first layer; a Sequential that builds on its first batch
-and a subclassed model have none, and data of unknown shape (a `tf.data` dataset, a generator)
-says nothing. It mirrors what Keras 3 accepts: the same rank; one more axis when it is a trailing
-axis of size 1 (`(1000, 64, 15, 1)` into `(None, 64, 15)`, squeezed); one less when the model's
-last axis is 1 (expanded). A functional model also compares each axis both shapes know, the batch
-axis never; a Sequential model does not (its layers decide, and an LSTM takes any number of
-timesteps), so for it the rank is judged, and the last axis when the first layer makes its
-weights for it (`Dense`, `LSTM`, `GRU`, `SimpleRNN`, their `Bidirectional`, a
-`Conv1D`/`Conv2D`/`Conv3D` given `data_format="channels_last"`: without it, the channels follow
-`keras.json` or `set_image_data_format`, which kerascheck does not see).
+`to_categorical`, `np.array` of nested lists of numbers; a list of them for a model with several
+inputs) that the model's declared input refuses. The model's input must be declared:
+`keras.Input(...)` in a functional or Sequential model, or `input_shape=` on a Sequential's first
+layer; a Sequential that builds on its first batch and a subclassed model have none, and data of
+unknown shape (a `tf.data` dataset, a generator) says nothing. It mirrors what Keras 3 accepts:
+the same rank; one more axis when it is a trailing axis of size 1 (`(1000, 64, 15, 1)` into
+`(None, 64, 15)`, squeezed); one less when the model's last axis is 1 (expanded). A functional
+model also compares each axis both shapes know, the batch axis never; a Sequential model does not
+(its layers decide, and an LSTM takes any number of timesteps), so for it the rank is judged, and
+the last axis when the first layer with weights makes them for it, after layers that pass their
+input on as it is (`Dropout`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout`, `Activation`):
+`Dense`, `LSTM`, `GRU`, `SimpleRNN`, their `Bidirectional`, a `Conv1D`/`Conv2D`/`Conv3D` given
+`data_format="channels_last"` (without it, the channels follow `keras.json` or
+`set_image_data_format`, which kerascheck does not see).
 """,
     why="""\
 Keras refuses the call at its first batch with "Invalid input shape" or "expected shape=...,
