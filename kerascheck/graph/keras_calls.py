@@ -539,7 +539,7 @@ def _numpy_array(b: Builder, maker: str, node: cst.Call) -> Value:
     elif maker in ("random.randint", "random.normal", "random.uniform"):
         shape = shapes.dims(args.get("size", 2))
     elif maker in ("array", "asarray"):
-        given = args.get("object", 0) if args.get("a", 0) is None else args.get("a", 0)
+        given = args.get("a") if "a" in args.keywords else args.get("object", 0)  # asarray's name, array's
         plain = not args.starred and len(args.positional) <= 2 and set(args.keywords) <= _ARRAY_KEYWORDS
         shape = _shape_of_data(given) if plain else None
     else:
