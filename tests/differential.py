@@ -1323,6 +1323,15 @@ def _target(c: Chooser, output: Dims | None, input_dims: tuple[int, ...]) -> str
     return f"keras.utils.to_categorical(np.random.randint(0, {classes}, size={spelled_labels}), {classes})"
 
 
+def _step(spec: Spec, state: TensorState, blind: TensorState) -> tuple[TensorState, TensorState] | None:
+    """The states after ``spec`` along Keras' shapes and blind to them; None when either has a
+    dimension error (the layer is drawn again)."""
+    step, blind_step = walk([spec], state), walk([spec], blind)
+    if step.dimension_errors or blind_step.dimension_errors:
+        return None
+    return step.output, blind_step.output
+
+
 def generate(c: Chooser, max_layers: int = 7) -> Program:
     """A random program: the stack is drawn layer by layer along Keras' own shapes, so that the
     sizes it picks are ones Keras accepts (only ranks go wrong, as the rules are about ranks)."""
@@ -1351,12 +1360,10 @@ def generate(c: Chooser, max_layers: int = 7) -> Program:
             spec = layers[-1].spec  # stacked copies of one layer (rendered as a loop where the form allows)
         else:
             spec = _layer_spec(c, state.dims if state.dims is not None else blind.dims, multi_output)
-        if spec is None:
+        stepped = None if spec is None else _step(spec, state, blind)
+        if stepped is None:
             continue
-        step, blind_step = walk([spec], state), walk([spec], blind)
-        if step.dimension_errors or blind_step.dimension_errors:
-            continue
-        state, blind = step.output, blind_step.output
+        state, blind = stepped
         layers.append(Layer(spec, output_count(spec), split=c.chance(10)))
     functional_only = any(layer.outputs > 1 for layer in layers)
     ops: list[Compile | Train] = []
@@ -1445,12 +1452,10 @@ def generate_rank_mismatch(c: Chooser, max_layers: int = 5) -> Program:
             spec = _layer_spec(c, dims, False)
         else:
             spec = _rank_layer(c, c.choice(_RANK_CONSUMERS if pick == "consumer" else _RANK_BREAKERS), dims)
-        if spec is None:
+        stepped = None if spec is None else _step(spec, state, blind)
+        if stepped is None:
             continue
-        step, blind_step = walk([spec], state), walk([spec], blind)
-        if step.dimension_errors or blind_step.dimension_errors:
-            continue
-        state, blind = step.output, blind_step.output
+        state, blind = stepped
         layers.append(Layer(spec, 1, split=c.chance(10)))
     return Program(
         input_dims=input_dims,
