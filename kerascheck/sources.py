@@ -84,7 +84,8 @@ def may_have_findings(text: str) -> bool:
     """The prefilter: False means no rule can fire in this text, so it need not be parsed.
 
     Every Keras name is reached through a spelling that contains "keras", and each rule names the
-    words one of which a file must contain for it to report there (``Rule.words``).
+    words one of which a file must contain for it to report there (``Rule.words``, and one of its
+    ``Rule.also_words`` too when it has them).
     A text without "keras" is turned away before the rules are imported (and libcst with them):
     a run over files without Keras never loads them.
     """
@@ -92,7 +93,7 @@ def may_have_findings(text: str) -> bool:
         return False
     from kerascheck import rules
 
-    return rules.words().search(text) is not None and FILE_NOQA.search(text) is None
+    return rules.may_report(text) and FILE_NOQA.search(text) is None
 
 
 def encoding_of(data: bytes, path: str) -> str:

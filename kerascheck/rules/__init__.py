@@ -15,10 +15,11 @@ from collections.abc import Iterable, Iterator
 from kerascheck.graph.model import Graph
 from kerascheck.rules.base import Report, Rule
 
-__all__ = ["Report", "Rule", "all_rules", "get", "register", "run", "scan", "selected", "unregister", "words"]
+__all__ = ["Report", "Rule", "all_rules", "get", "register", "run", "scan", "selected", "unregister"]
 
 _REGISTRY: dict[str, Rule] = {}
-_WORDS: list[re.Pattern[str]] = []  # the prefilter's pattern, made once the rules are known
+# The prefilter's patterns, made once the rules are known: each rule's words, and its also_words.
+_WORDS: list[tuple[re.Pattern[str], re.Pattern[str] | None]] = []
 
 
 def register(rule: Rule) -> Rule:
@@ -63,12 +64,16 @@ def selected(select: Iterable[str] | None, ignore: Iterable[str] | None) -> list
     return [r for r in chosen if not any(r.code.startswith(p) for p in ignore or ())]
 
 
-def words() -> re.Pattern[str]:
-    """The prefilter's words: one of them is in every file any rule can report on."""
+def may_report(text: str) -> bool:
+    """The prefilter's question: does ``text`` contain the words some rule needs to report there?"""
     if not _WORDS:
-        every = sorted({word for rule in all_rules() for word in rule.words})
-        _WORDS.append(re.compile("|".join(map(re.escape, every)) if every else r"(?!)"))
-    return _WORDS[0]
+        needs = {(tuple(sorted(rule.words)), tuple(sorted(rule.also_words))) for rule in all_rules()}
+        _WORDS.extend((_any_of(words), _any_of(also) if also else None) for words, also in sorted(needs))
+    return any(words.search(text) and (also is None or also.search(text)) for words, also in _WORDS)
+
+
+def _any_of(words: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, words)) or r"(?!)")
 
 
 def run(graph: Graph, rules: Iterable[Rule]) -> Iterator[Report]:

@@ -9,9 +9,14 @@ from typing import Any, Literal
 
 import libcst as cst
 
-from kerascheck import shapes
+from kerascheck import names, shapes
 from kerascheck.edits import Edit
 from kerascheck.graph.model import UNKNOWN, Application, Const, Graph, InputCall, Layer, Seq, Tensor, TrainCall
+
+# Every array whose shape the graph knows starts at a NumPy function (reached through an import
+# that names numpy, see ``names.numpy_function``) or at ``to_categorical``: a rule that judges
+# data or targets can fire only in a file with one of these words.
+ARRAY_WORDS = ("numpy", names.TO_CATEGORICAL)
 
 # A message is text with nodes in it; a node is written as its line number once positions
 # are known (they are computed only for files that have something to report).
@@ -125,7 +130,7 @@ class Rule:
     name: str
     summary: str  # one line, no final period
     # A file that contains none of these words cannot give this rule a finding: it is not parsed
-    # for it (the prefilter is the union of every rule's words, and "keras").
+    # for it (the prefilter asks every rule's words, and "keras"). See ``also_words`` too.
     words: tuple[str, ...]
     what: str  # the page: what it finds,
     why: str  # why it matters,
@@ -139,6 +144,9 @@ class Rule:
     reported_at: Where
     check: Callable[[Graph], Iterator[Report]]
     fix: Callable[[Report], Edit | None]
+    # And, when given, one of these words as well: a rule that judges data can fire only where an
+    # array of known shape is made (``ARRAY_WORDS``), a word most Keras files do not contain.
+    also_words: tuple[str, ...] = ()
 
     @property
     def page(self) -> str:

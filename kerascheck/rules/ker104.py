@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
-from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification, describe, rank
+from kerascheck.rules.base import ARRAY_WORDS, Confirm, Example, Report, Rule, Verification, describe, rank
 
 CODE = "KER104"
 
@@ -57,6 +57,7 @@ RULE = Rule(
     name="per-sequence-output-per-step-target",
     summary="a model that outputs one vector per sequence is trained on one target per timestep",
     words=("LSTM", "GRU", "RNN"),
+    also_words=ARRAY_WORDS,
     what="""\
 Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 3
 `(samples, timesteps, features)` while the model outputs rank 2 `(batch, features)` because its

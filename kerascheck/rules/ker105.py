@@ -8,7 +8,7 @@ from kerascheck import shapes
 from kerascheck.edits import Edit, set_return_sequences
 from kerascheck.graph.model import Graph
 from kerascheck.names import SPARSE_LOSSES
-from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification, describe, rank
+from kerascheck.rules.base import ARRAY_WORDS, Confirm, Example, Report, Rule, Verification, describe, rank
 
 CODE = "KER105"
 
@@ -62,6 +62,7 @@ RULE = Rule(
     name="per-step-output-per-sequence-target",
     summary="a model that outputs one vector per timestep is trained on one target per sequence",
     words=("LSTM", "GRU", "RNN"),
+    also_words=ARRAY_WORDS,
     what="""\
 Finds `fit`, `evaluate`, `train_on_batch` and `test_on_batch` calls whose targets have rank 2
 `(samples, features)` while the model outputs rank 3 `(batch, timesteps, features)` because its last

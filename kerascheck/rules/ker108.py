@@ -8,7 +8,7 @@ from itertools import product
 from kerascheck import shapes
 from kerascheck.edits import Edit
 from kerascheck.graph.model import UNKNOWN, Application, Const, Dim, Graph, InputCall, Layer, Tensor
-from kerascheck.rules.base import Confirm, Example, Report, Rule, Verification
+from kerascheck.rules.base import ARRAY_WORDS, Confirm, Example, Report, Rule, Verification
 
 CODE = "KER108"
 _OTHER = UNKNOWN  # a size that is not 1 (and not known otherwise)
@@ -153,6 +153,7 @@ RULE = Rule(
     name="input-rank-mismatch",
     summary="a model is given inputs of a shape its declared input refuses",
     words=("Input", "input_shape", "input_dim"),
+    also_words=ARRAY_WORDS,
     what="""\
 Finds `fit`, `evaluate`, `predict`, `train_on_batch`, `test_on_batch`, `predict_on_batch` and
 `model(x)` calls whose `x` is a NumPy array of known shape (made with a literal shape, `reshape`,
