@@ -17,7 +17,8 @@ __all__ = ["Finding", "Fix", "SourceError", "__version__", "check_source"]
 
 def __getattr__(name: str) -> Any:
     """``check_source``, ``Finding`` and ``Fix`` on first use: importing kerascheck (its CLI, the
-    flake8 plugin) imports neither libcst and the analysis until something is analysed, nor the
+    flake8 plugin) imports neither the analysis until something is analysed, nor libcst until a
+    fix is offered, nor the
     findings' dataclasses until a finding is made."""
     if name == "check_source":
         from kerascheck.check import check_source

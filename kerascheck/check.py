@@ -1,4 +1,5 @@
-"""One source text in, findings out: parse, build the graph, run the rules, place the reports."""
+"""One source text in, findings out: parse with CPython's parser, build the graph, run the rules,
+place the reports. libcst parses the text only when a fix is to be offered (``Analysis.module``)."""
 
 from __future__ import annotations
 
@@ -8,41 +9,28 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import CodeRange
-
-from kerascheck import deep, reindent, rules
+from kerascheck import deep, rules
 from kerascheck import noqa as noqa_comments
 from kerascheck.edits import Edit, SetFlag, Unwrap
 from kerascheck.findings import Finding, SourceError
 from kerascheck.graph.builder import build_graph
 from kerascheck.graph.model import Application, Graph
+from kerascheck.positions import Span
 from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Report, describe
 from kerascheck.sources import may_have_findings
 
+if TYPE_CHECKING:
+    import libcst as cst
 
-def parse(text: str, path: str) -> cst.Module:
-    return parse_both(text, path)[1]
 
-
-def parse_both(
-    text: str, path: str, tree: ast.Module | None = None, depth: int | None = None
-) -> tuple[ast.Module, cst.Module]:
-    """Parse with libcst, after CPython's parser has vouched for the text.
-
-    ``ast.parse`` costs a tenth of a libcst parse, gives the messages users know, and its tree
-    measures how deep libcst's would go, so that what libcst's native parser cannot take never
-    reaches it (see ``deep``); its tree also locates reported nodes cheaply (see ``positions``).
-    A caller that has parsed ``text`` with ast already (flake8) passes its ``tree``, and its
-    measure ``depth`` when it has taken it (``deep.check_depth``).
-    """
-    if tree is None:
-        tree = parse_ast(text, path)
-    if depth is None:
-        depth = deep.check_depth(tree, path)
-    return tree, deep.run(lambda: _libcst_parse(text, path), path, depth)
+def parse(text: str, path: str) -> ast.Module:
+    """CPython's parse of ``text``, nested no deeper than kerascheck reads; SourceError otherwise."""
+    tree = parse_ast(text, path)
+    deep.check_depth(tree, path)
+    return tree
 
 
 def _parse_here(text: str, path: str) -> ast.Module | None:
@@ -72,42 +60,63 @@ def parse_ast(text: str, path: str) -> ast.Module:
         raise SourceError(path, "too deeply nested to parse") from None
 
 
-def _libcst_parse(text: str, path: str) -> cst.Module:
-    """libcst's parse of a text CPython accepts: a refusal is libcst's limit, not a syntax error
-    (its positions then are often wrong, so none is given)."""
-    try:
-        return cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        detail = " ".join(error.message.split())
-        raise Refused(path, f"valid Python that libcst, kerascheck's parser, cannot read ({detail})") from None
+def parse_libcst(text: str, path: str, depth: int | None = None) -> cst.Module:
+    """libcst's parse of a text CPython accepts (nested ``depth`` levels, when measured; see
+    ``deep``): a refusal is libcst's limit, not a syntax error (its positions then are often
+    wrong, so none is given)."""
+    import libcst as cst
+
+    def work() -> cst.Module:
+        try:
+            return cst.parse_module(text)
+        except cst.ParserSyntaxError as error:
+            detail = " ".join(error.message.split())
+            raise Refused(path, f"valid Python that libcst, kerascheck's parser, cannot read ({detail})") from None
+
+    return deep.run(work, path, depth)
 
 
 class Refused(SourceError):
-    """Text CPython accepts and libcst refuses."""
+    """Text CPython accepts and libcst refuses (some tab indentation, see LibCST issues 829 and
+    951): analysed all the same, but given no fix."""
 
 
 @dataclass
 class Analysis:
-    """Everything one text gave: the parsed module, the graph, and each finding with the
-    report it came from (fixes and verification start from the report's graph nodes)."""
+    """Everything one text gave: CPython's tree, the graph, and each finding with the report it
+    came from (fixes and verification start from the report's graph nodes)."""
 
-    module: cst.Module
+    tree: ast.Module
     graph: Graph
     results: list[tuple[Finding, Report]] = field(default_factory=list)  # the selected rules'
     all_findings: list[Finding] = field(default_factory=list)  # every rule's, for fix checks
-    positions: Mapping[cst.CSTNode, CodeRange] | None = None
+    positions: Mapping[ast.AST, Span] | None = None
     line_label: Callable[[int], str] = str  # a line number as messages write it (notebooks: "4 of cell 3")
     text: str = ""  # the analysed text (fixes keep every byte of it they do not edit)
-    # The tab indentation libcst could not read was analysed as spaces: no fix (see reindent).
-    reindented: bool = False
-    tree: ast.Module | None = None  # CPython's tree of the text (fixes find statements' text by it)
+    path: str = "<string>"
     depth: int | None = None  # the text's measured nesting (see deep): fixes are checked where it fits
+    _module: cst.Module | None = field(default=None, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
         return [finding for finding, _ in self.results]
 
-    def line_of(self, node: cst.CSTNode) -> int:
+    @property
+    def module(self) -> cst.Module:
+        """libcst's tree of the text, which fixes edit: parsed when first asked for (most files
+        have no fix to offer). Raises Refused when libcst cannot read the text."""
+        if self._module is None:
+            self._module = parse_libcst(self.text, self.path, self.depth)
+        return self._module
+
+    def editable(self) -> cst.Module | None:
+        """``module``, or None when libcst cannot read the text (then no fix is offered)."""
+        try:
+            return self.module
+        except Refused:
+            return None
+
+    def line_of(self, node: ast.AST) -> int:
         assert self.positions is not None
         return self.positions[node].start.line
 
@@ -160,8 +169,10 @@ def analyse(
     ``options`` chooses the rules, ``# noqa`` and how messages write lines.
     """
     if not may_have_findings(text):
-        if validate:
+        if validate and tree is None:
             parse(text, path)
+        elif validate and tree is not None:
+            deep.check_depth(tree, path)
         return None
     with collector_off():
         if tree is None:
@@ -169,30 +180,12 @@ def analyse(
         depth = None if tree is None else deep.check_depth(tree, path)  # None: measured on the deep thread
 
         def work() -> Analysis:
-            try:
-                parsed, module = parse_both(text, path, tree, depth)
-            except Refused:
-                twin = reindent.twin(text)
-                if twin is None:
-                    raise
-                analysis = _analyse_twin(twin, path, options)
-            else:
-                analysis = analyse_parsed(module, parsed, text, path, options)
-            analysis.depth = depth
+            parsed = tree if tree is not None else parse_ast(text, path)
+            analysis = _analyse_tree(parsed, text, path, options)
+            analysis.depth = depth if depth is not None else deep.check_depth(parsed, path)
             return analysis
 
         return deep.run(work, path, depth)
-
-
-def _analyse_twin(twin: reindent.Twin, path: str, options: Options) -> Analysis:
-    """The analysis of a text's spaces-only twin, its findings placed in the text itself."""
-    parsed, module = parse_both(twin.text, path)
-    analysis = analyse_parsed(module, parsed, twin.text, path, options)
-    placed = {id(f): twin.place(f) for f in analysis.all_findings}
-    analysis.results = [(placed[id(f)], report) for f, report in analysis.results]
-    analysis.all_findings = list(placed.values())
-    analysis.reindented = True
-    return analysis
 
 
 @contextmanager
@@ -212,30 +205,27 @@ def collector_off() -> Iterator[None]:
             gc.enable()
 
 
-def analyse_parsed(
-    module: cst.Module, tree: ast.Module, text: str, path: str = "<string>", options: Options = Options()
+def analyse_tree(
+    tree: ast.Module, text: str, path: str = "<string>", options: Options = Options(), depth: int | None = None
 ) -> Analysis:
-    """The analysis of a text both parsers have read, ``module`` and ``tree`` being their trees.
-
-    Checking a fix goes through here with the edited tree and its code: the fixed text is then
-    not parsed by libcst again (a parse costs several times the analysis).
-    """
+    """The analysis of a text CPython has parsed, ``tree`` being its tree (checking a fix goes
+    through here with the fixed text's tree); ``depth``, its nesting when measured."""
     with collector_off():
-        return deep.run(lambda: _analyse_parsed(module, tree, text, path, options), path)
+        analysis = deep.run(lambda: _analyse_tree(tree, text, path, options), path, depth)
+        analysis.depth = depth
+        return analysis
 
 
-def _analyse_parsed(module: cst.Module, tree: ast.Module, text: str, path: str, options: Options) -> Analysis:
+def _analyse_tree(tree: ast.Module, text: str, path: str, options: Options) -> Analysis:
     chosen = {rule.code for rule in rules.selected(options.select, options.ignore)}
     line_label = options.line_label
-    graph = build_graph(module)
+    graph = build_graph(tree)
     reports = list(rules.run(graph, rules.all_rules()))
-    analysis = Analysis(module, graph, line_label=line_label, text=text, tree=tree)
+    analysis = Analysis(tree, graph, line_label=line_label, text=text, path=path)
     if not reports:
         return analysis
-    wanted = [r.node for r in reports] + [p for r in reports for p in r.message if isinstance(p, cst.CSTNode)]
-    wanted = list({id(node): node for node in wanted + _fix_nodes(reports)}.values())  # each node once
-    owners = {id(r.node): r.owner for r in reports if r.owner is not None}
-    positions = analysis.positions = locate(module, tree, text, wanted, graph.statement_of, owners)
+    wanted = [r.node for r in reports] + [p for r in reports for p in r.message if not isinstance(p, str)]
+    positions = analysis.positions = locate(text, wanted + _fix_nodes(reports))
 
     for report in reports:
         where = positions[report.node]
@@ -268,7 +258,7 @@ def _rule(code: str) -> rules.Rule:
     return rule
 
 
-def _fix_nodes(reports: list[Report]) -> list[cst.CSTNode]:
+def _fix_nodes(reports: list[Report]) -> list[ast.AST]:
     """Nodes whose line a fix message names: the constructions of the RNNs to blame."""
     return [r.rnn.call for r in reports if r.rnn is not None]
 

@@ -200,7 +200,7 @@ def select_codes(selections: Iterable[Selection]) -> tuple[str, ...]:
     ``extend-select`` to what it inherits; ``ignore`` takes rules away. Within a level, a more
     specific code wins (``select = ["KER101"]`` with ``ignore = ["KER1"]`` keeps KER101), and
     ``ignore`` wins over a selection of the same code."""
-    from kerascheck import rules  # the registry (and libcst) only once codes are chosen for a file
+    from kerascheck import rules  # the registry (and the graph) only once codes are chosen for a file
 
     codes = [rule.code for rule in rules.all_rules()]
     enabled = set(codes)

@@ -1,8 +1,9 @@
 """Deep but valid code: parse and walk it on a thread with a large stack, within stated limits.
 
-CPython's parser keeps ``a and b and ...`` and comparison chains flat, but libcst nests them one
-level per operand, and its native parser recurses once per level: 8,000 operands overflow the
-main thread's 8 MB stack and kill the process. Python code that walks such trees recurses as
+CPython's parser keeps ``a and b and ...`` and comparison chains flat, but libcst (which parses
+the texts a fix is offered for) nests them one level per operand, and its native parser recurses
+once per level: 8,000 operands overflow the main thread's 8 MB stack and kill the process. Python
+code that walks such trees (the graph's builder over ast's, fixes over libcst's) recurses as
 deep. So the work runs on a thread whose stack has room for ``MAX_DEPTH`` levels, and a text
 deeper than that is refused, before libcst sees it, with a line naming the limit.
 
@@ -31,7 +32,7 @@ RECURSION_LIMIT = 200_000  # Python frames allowed on the deep thread (a few per
 STACK_BYTES = (512 << 20, 256 << 20)  # reserved address space (only pages used are committed); the second
 # when the first cannot be had (a tight address-space limit)
 
-# Python frames kerascheck's walks of libcst's tree (the graph, the rules, placing findings,
+# Python frames kerascheck's walks of a tree (the graph over ast's, the rules, placing findings,
 # printing and checking fixes) take a level of nesting: about 6 measured, twice that allowed
 # (tests/test_graph_work.py runs the deepest shapes within it).
 FRAMES_PER_LEVEL = 12

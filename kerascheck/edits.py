@@ -1,14 +1,13 @@
-"""Edits a rule proposes as its fix: plain data naming the nodes to change (fix.py applies them)."""
+"""Edits a rule proposes as its fix: plain data naming the calls to change, as nodes of CPython's
+tree (fix.py finds their libcst twins and edits those)."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-
-import libcst as cst
 
 from kerascheck import shapes
 from kerascheck.graph.model import Layer
-from kerascheck.walk import walk
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class SetReturnSequences:
     value: bool
 
     @property
-    def calls(self) -> tuple[cst.Call, ...]:
+    def calls(self) -> tuple[ast.Call, ...]:
         return tuple(layer.call for layer in self.layers)
 
     def position(self, layer: Layer) -> int | None:
@@ -37,7 +36,7 @@ ARGUMENT = "return_sequences"
 class Unwrap:
     """Replace ``TimeDistributed(inner, **extra)`` by ``inner`` (extra keywords move into it)."""
 
-    wrapper: cst.Call
+    wrapper: ast.Call
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class SetFlag:
     """Replace the literal given as ``keyword=`` of a layer construction by the bool ``value``;
     ``safe`` when Keras reads the literal as that bool already (the behaviour stays)."""
 
-    call: cst.Call
+    call: ast.Call
     keyword: str
     value: bool
     safe: bool
@@ -76,33 +75,25 @@ def set_return_sequences(rnn: Layer | None, value: bool) -> SetReturnSequences |
     return SetReturnSequences((rnn,), value)
 
 
-def inner_arg(call: cst.Call) -> cst.Arg | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "layer":
-            return arg
-    positional = [a for a in call.args if a.keyword is None and not a.star]
+def inner_arg(call: ast.Call) -> ast.expr | None:
+    """The layer a wrapper's construction is given: ``layer=``, else its first positional argument."""
+    for keyword in call.keywords:
+        if keyword.arg == "layer":
+            return keyword.value
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
     return positional[0] if positional else None
 
 
-def unwrap(wrapper: cst.Call) -> Unwrap | None:
-    """The edit that unwraps a TimeDistributed, when its keywords can move to the inner layer."""
+def unwrap(wrapper: ast.Call) -> Unwrap | None:
+    """The edit that unwraps a TimeDistributed, when its keywords can move to the inner layer
+    (the fixer also makes sure no comment of the wrapper's own layout would be lost)."""
     inner = inner_arg(wrapper)
-    if inner is None or any(a.star for a in wrapper.args):
+    if inner is None or any(isinstance(a, ast.Starred) for a in wrapper.args):
         return None
-    extra = [a for a in wrapper.args if a is not inner]
-    if extra and (not isinstance(inner.value, cst.Call) or any(a.keyword is None for a in extra)):
+    if any(k.arg is None for k in wrapper.keywords):
+        return None
+    extra_positional = [a for a in wrapper.args if a is not inner]
+    extra_keywords = [k for k in wrapper.keywords if k.value is not inner]
+    if (extra_positional or extra_keywords) and (not isinstance(inner, ast.Call) or extra_positional):
         return None  # keywords cannot move into a layer built elsewhere
-    kept: list[cst.CSTNode] = [inner.value, *(a.value for a in extra)]
-    if isinstance(inner.value, cst.Call) and is_blank(inner.value.whitespace_before_args):
-        kept.append(wrapper.whitespace_before_args)  # it moves into the inner call
-    if _comments(wrapper) != sum(_comments(node) for node in kept):
-        return None  # a comment in the wrapper's own layout would be lost
     return Unwrap(wrapper)
-
-
-def is_blank(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
-    return isinstance(whitespace, cst.SimpleWhitespace) and whitespace.value == ""
-
-
-def _comments(node: cst.CSTNode) -> int:
-    return sum(1 for n in walk(node, everything=True) if type(n) is cst.Comment)

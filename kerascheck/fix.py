@@ -1,6 +1,7 @@
 """Fixes: what a rule proposes (an edit, as data), whether it is offered, and applying it.
 
-Edits are applied to the very tree the analysis read, so every byte a fix does not touch stays
+Edits name calls of CPython's tree, which the analysis read; they are applied to libcst's tree
+of the same text (the calls' twins, see ``twins``), so every byte a fix does not touch stays
 as it was; only the nodes on the way to an edit are made anew. A fix is offered only when the
 fixed text parses and no new finding appears in it; ``fix_text`` applies the offered fixes,
 re-checking after every pass.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import cast
@@ -19,11 +20,12 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # libcst's printer; its PositionProvider extends it too
 
 from kerascheck import deep, rules
-from kerascheck.check import Analysis, Options, analyse, analyse_parsed, collector_off, parse_ast
-from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, inner_arg, is_blank
+from kerascheck.check import Analysis, Options, analyse, analyse_tree, collector_off, parse_ast
+from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.graph.builder import build_graph
 from kerascheck.sources import LINE_BREAK
+from kerascheck.twins import Twins
 from kerascheck.walk import Change, rebuild, walk
 
 MAX_PASSES = 8
@@ -94,6 +96,34 @@ def _set_keyword(call: cst.Call, name: str, value: cst.BaseExpression, position:
     return _append_arg(call, keyword)
 
 
+def inner_arg(call: cst.Call) -> cst.Arg | None:
+    """libcst's argument of a wrapper that holds its layer (see ``edits.inner_arg``)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "layer":
+            return arg
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[0] if positional else None
+
+
+def is_blank(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(whitespace, cst.SimpleWhitespace) and whitespace.value == ""
+
+
+def _comments(node: cst.CSTNode) -> int:
+    return sum(1 for n in walk(node, everything=True) if type(n) is cst.Comment)
+
+
+def keeps_comments(wrapper: cst.Call) -> bool:
+    """Whether unwrapping ``wrapper`` keeps every comment: none may stand in the wrapper's own
+    layout, only in what moves (its layer, its keywords' values, the line break after ``(``)."""
+    inner = inner_arg(wrapper)
+    assert inner is not None  # edits.unwrap found it in ast's tree
+    kept: list[cst.CSTNode] = [inner.value, *(a.value for a in wrapper.args if a is not inner)]
+    if isinstance(inner.value, cst.Call) and is_blank(inner.value.whitespace_before_args):
+        kept.append(wrapper.whitespace_before_args)  # it moves into the inner call
+    return _comments(wrapper) == sum(_comments(node) for node in kept)
+
+
 def _unwrapped(wrapper: cst.Call) -> cst.BaseExpression:
     inner = inner_arg(wrapper)
     assert inner is not None
@@ -119,20 +149,23 @@ def _unwrapped(wrapper: cst.Call) -> cst.BaseExpression:
 _ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
 
 
-def _changes(edits: Iterable[Edit]) -> tuple[dict[int, Change], set[str], dict[int, cst.CSTNode]]:
-    """What each edited call becomes, by the call's id; the wrapper names unwrapped; and, filled
-    in as the changes are made, what each edited call became."""
+def _changes(
+    edits: Iterable[Edit], twin: Callable[[ast.Call], cst.Call]
+) -> tuple[dict[int, Change], set[str], dict[int, cst.CSTNode]]:
+    """What each edited call becomes, by the id of libcst's call (``twin`` of the edit's); the
+    wrapper names unwrapped; and, filled in as the changes are made, what each edited call became."""
     values: dict[int, tuple[bool, int | None]] = {}  # the value, and the argument's position
     unwraps: dict[int, cst.Call] = {}
     flags: dict[int, dict[str, bool]] = {}
     for edit in edits:
         if isinstance(edit, SetReturnSequences):
             for layer in edit.layers:
-                values.setdefault(id(layer.call), (edit.value, edit.position(layer)))
+                values.setdefault(id(twin(layer.call)), (edit.value, edit.position(layer)))
         elif isinstance(edit, SetFlag):
-            flags.setdefault(id(edit.call), {}).setdefault(edit.keyword, edit.value)
+            flags.setdefault(id(twin(edit.call)), {}).setdefault(edit.keyword, edit.value)
         else:
-            unwraps[id(edit.wrapper)] = edit.wrapper
+            wrapper = twin(edit.wrapper)
+            unwraps[id(wrapper)] = wrapper
     made: dict[int, cst.CSTNode] = {}
 
     def change(key: int) -> Change:
@@ -223,61 +256,73 @@ _UNSET: list[int] = []
 
 
 class Layout:
-    """An analysed module's top-level statements: which one holds each call, where the text of
-    each is in the analysed text, and the names the module's code mentions, so that applying
-    edits rebuilds, prints and walks only the statements the edits touch.
+    """An analysed module's top-level statements: which one holds each edited call, where the
+    text of each is in the analysed text, and the names the module's code mentions, so that
+    applying edits rebuilds, prints and walks only the statements the edits touch.
 
-    ``index`` (id of a call -> its top-level statement) is the graph's (``Graph.top_of``) when
-    the caller has it; else the module is walked for it. The names are counted when first
-    needed (an unwrap), once.
+    ``twins`` finds libcst's call for each call of CPython's tree an edit names, and its
+    top-level statement (``Layout.of`` makes them from an analysis). The names are counted
+    when first needed (an unwrap), once.
     """
 
     def __init__(
-        self,
-        module: cst.Module,
-        text: str | None = None,
-        tree: ast.Module | None = None,
-        index: Mapping[int, int] | None = None,
+        self, module: cst.Module, text: str | None = None, tree: ast.Module | None = None, twins: Twins | None = None
     ) -> None:
         self.module = module
         self.text = text  # the analysed text, when known
         self.tree = tree  # CPython's tree of it, when known
+        self.twins = twins
         self._faithful: bool | None = None
-        self._index = index
+        self.index: dict[int, int] = {}  # id of an edited libcst call -> its top-level statement
         self._names: Counter[str] | None = None
         self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
         self._starts: list[int] | None = _UNSET
         self._position: dict[int, int] = {}
 
-    @property
-    def index(self) -> Mapping[int, int]:
-        """The top-level statement that holds each call, by the call's id."""
-        if self._index is None:
-            self._walk()
-        assert self._index is not None
-        return self._index
+    @classmethod
+    def of(cls, analysis: Analysis) -> Layout | None:
+        """The layout of an analysis' text, parsed by libcst now if it was not; None when libcst
+        cannot read it (then no fix is made: there is no tree to edit)."""
+        module = analysis.editable()
+        if module is None:
+            return None
+        twins = Twins(module, analysis.tree, analysis.text, analysis.graph.statement_of)
+        return cls(module, analysis.text, analysis.tree, twins)
+
+    def twin(self, call: ast.Call) -> cst.Call:
+        """libcst's call for a call of CPython's tree; BytesChanged when it has none (no fix)."""
+        found = self.twins.call(call) if self.twins is not None else None
+        if found is None:
+            raise BytesChanged("libcst's tree has no call where CPython's has this one")
+        self.index[id(found[0])] = found[1]
+        return found[0]
+
+    def feasible(self, edit: Edit) -> bool:
+        """Whether ``edit`` can be made on libcst's tree: its calls have twins, and an unwrapped
+        wrapper holds no comment that unwrapping would lose."""
+        calls = (
+            edit.calls if isinstance(edit, SetReturnSequences) else (edit.call,) if isinstance(edit, SetFlag) else ()
+        )
+        try:
+            twins = [self.twin(call) for call in calls]
+            if isinstance(edit, Unwrap):
+                twins.append(self.twin(edit.wrapper))
+                return keeps_comments(twins[-1])
+        except BytesChanged:
+            return False
+        return True
 
     @property
     def names(self) -> Counter[str]:
         """How often the module's code mentions each name outside imports."""
         if self._names is None:
-            self._walk()
-        assert self._names is not None
+            names: Counter[str] = Counter()
+            for statement in self.module.body:
+                for node in walk(statement, _IMPORTS):
+                    if type(node) is cst.Name:
+                        names[node.value] += 1
+            self._names = names
         return self._names
-
-    def _walk(self) -> None:
-        index: dict[int, int] = {}
-        names: Counter[str] = Counter()
-        for i, statement in enumerate(self.module.body):
-            for node in walk(statement, _IMPORTS):
-                kind = type(node)
-                if kind is cst.Call:
-                    index[id(node)] = i
-                elif kind is cst.Name:
-                    names[cast(cst.Name, node).value] += 1  # type(node) is cst.Name
-        self._names = names
-        if self._index is None:
-            self._index = index
 
     @property
     def faithful(self) -> bool:
@@ -486,7 +531,7 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
 def _edited(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, Prints]:
     """``apply_edits``, and the changed statements as printed on the way, old and new."""
     module = layout.module
-    changes, unwrapped, made = _changes(edits)
+    changes, unwrapped, made = _changes(edits, layout.twin)
     index = layout.index
     touched = {index.get(key) for key in changes}
     if None in touched:
@@ -599,32 +644,30 @@ def _fixed_counts(
     """Finding codes in a fixed text (``module`` edited, ``text`` its code), or None when the
     text does not parse.
 
-    ``new``, the code of the statements the fix printed anew (the rest is the analysed text):
-    only those are parsed again, and without a ``noqa`` comment in the text no finding needs a
-    line, so the rules run on the edited tree's graph and nothing is located. Remembered for
-    the last few texts: ``fix_text`` re-checks the very text ``offers`` has just checked.
-    Callers only read.
+    The text is analysed through CPython's parser, as any text is (a tenth of libcst's parse);
+    without a ``noqa`` comment in it no finding needs a line, so the rules run on its graph and
+    nothing is located. Remembered for the last few texts: ``fix_text`` re-checks the very text
+    ``offers`` has just checked. Callers only read.
     """
     key = (text, path)
     if key not in _counts:
         with collector_off():
-            counts = deep.run(lambda: _codes_in(module, text, path, new), path, depth)
+            counts = deep.run(lambda: _codes_in(text, path), path, depth)
         if len(_counts) >= _COUNTS_KEPT:
             del _counts[next(iter(_counts))]
         _counts[key] = counts
     return _counts[key]
 
 
-def _codes_in(module: cst.Module, text: str, path: str, new: list[str] | None) -> Counter[str] | None:
+def _codes_in(text: str, path: str) -> Counter[str] | None:
     try:
-        if new is None or "noqa" in text.lower():
-            analysis = analyse_parsed(module, parse_ast(text, path), text, path)
+        tree = parse_ast(text, path)
+        if "noqa" in text.lower():
+            analysis = analyse_tree(tree, text, path)
             counts = Counter(f.code for f in analysis.all_findings)
             del analysis
             return counts
-        for piece in new:
-            parse_ast(piece, path)
-        return Counter(report.code for report in rules.run(build_graph(module), rules.all_rules()))
+        return Counter(report.code for report in rules.run(build_graph(tree), rules.all_rules()))
     except SourceError:
         return None
 
@@ -664,15 +707,21 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     checks, the fixes not yet checked are not offered. ``layout`` is the analysed module's,
     when the caller has made it already.
     """
-    if analysis.reindented:
-        return []  # its module is the spaces-only twin: printing it would change every indentation
-    layout = layout or Layout(analysis.module, analysis.text, analysis.tree, analysis.graph.top_of)
-    candidates = []
+    proposed = []
     for finding, report in analysis.results:
         rule = rules.get(report.code)
         assert rule is not None  # reports come from registered rules
         edit = rule.fix(report)
         if edit is not None:
+            proposed.append((finding, report, rule, edit))
+    if not proposed:
+        return []  # libcst never parses the text
+    layout = layout or Layout.of(analysis)
+    if layout is None:
+        return []  # libcst cannot read the text: there is no tree to edit
+    candidates = []
+    for finding, report, rule, edit in proposed:
+        if layout.feasible(edit):
             applicability = "unsafe" if isinstance(edit, SetFlag) and not edit.safe else rule.fix_applicability
             candidates.append(Offer(finding, edit, Fix(applicability, analysis.fix_message(report, edit))))
     offered: list[Offer] = []
@@ -760,7 +809,9 @@ def _fix_lines(
         analysis = analyse(text, path, Options.of(select, ignore))
         if analysis is None:
             break
-        layout = Layout(analysis.module, analysis.text, analysis.tree, analysis.graph.top_of)
+        layout = Layout.of(analysis)
+        if layout is None:
+            break
         chosen = [o for o in offers(analysis, path, layout) if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break

@@ -1,7 +1,8 @@
 """Check many files: read and prefilter them here, analyse the candidates over processes.
 
-The analysis and the fixes (libcst, the graph, the rules) are imported by the first file analysed:
-a run whose files the prefilter all turns away never loads them, nor a process pool.
+The analysis (the graph, the rules) is imported by the first file analysed, the fixes (libcst) by
+the first with a finding: a run whose files the prefilter all turns away never loads them, nor a
+process pool.
 """
 
 from __future__ import annotations
@@ -76,11 +77,11 @@ def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
     """The findings of ``source``, each carrying the fix it can be offered, if any."""
     from dataclasses import replace
 
-    from kerascheck.fix import offers
-
     analysis = pipeline.analysis(source, select=job.select, ignore=job.ignore, validate=job.explicit)
     if analysis is None or not analysis.results:
         return []
+    from kerascheck.fix import offers  # libcst's editing: only for files with a finding
+
     offered = {id(o.finding): o.fix for o in offers(analysis, job.path)}
     findings = [replace(f, fix=offered.get(id(f))) for f in analysis.findings]
     if job.verify:

@@ -12,6 +12,7 @@ the table has unknown outputs, which silences every rule downstream, and is neve
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -458,7 +459,7 @@ def _legacy_sizes(layer: Layer) -> bool:
     """Whether the sizes depend on which Keras reads a Keras 1 spelling (see _KERAS1_SPATIAL)."""
     if layer.opaque or any(key in layer.kwargs for key in _KERAS1_SPATIAL):
         return True
-    positional = sum(1 for arg in layer.call.args if arg.keyword is None and not arg.star)
+    positional = sum(1 for arg in layer.call.args if not isinstance(arg, ast.Starred))
     return layer.kind in ("Conv2D", "Conv3D", "SeparableConv2D") and positional > 2
 
 

@@ -86,7 +86,7 @@ def may_have_findings(text: str) -> bool:
     Every Keras name is reached through a spelling that contains "keras", and each rule names the
     words one of which a file must contain for it to report there (``Rule.words``, and one of its
     ``Rule.also_words`` too when it has them).
-    A text without "keras" is turned away before the rules are imported (and libcst with them):
+    A text without "keras" is turned away before the rules are imported (and the graph with them):
     a run over files without Keras never loads them.
     """
     if not mentions_keras(text):

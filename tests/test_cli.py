@@ -204,13 +204,13 @@ def test_prefilter_skips_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     import kerascheck.check as check_module
 
     calls: list[str] = []
-    real_parse = check_module.parse_both
+    real_parse = check_module._parse_here
 
-    def parse_both(text: str, path: str, tree: object = None, depth: object = None) -> object:
+    def parse_here(text: str, path: str) -> object:
         calls.append(path)
-        return real_parse(text, path, tree, depth)
+        return real_parse(text, path)
 
-    monkeypatch.setattr(check_module, "parse_both", parse_both)
+    monkeypatch.setattr(check_module, "_parse_here", parse_here)
     check_source("import numpy\nx = numpy.zeros(3)\n", "plain.py")
     check_source("import keras\nx = keras.layers.Dense(3)\n", "no_rnn.py")
     check_source("LSTM = 3\n", "no_keras.py")

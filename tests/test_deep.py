@@ -114,8 +114,16 @@ def test_deep_code_in_a_notebook_cell(tmp_path: Path) -> None:
     ],
     ids=["form feed in a block", "4000 joined strings"],
 )
-def test_valid_python_libcst_cannot_read_is_not_called_a_syntax_error(text: str) -> None:
-    with pytest.raises(SourceError) as raised:
-        check_source(FIXABLE + text, "odd.py")
+def test_valid_python_libcst_cannot_read_is_analysed_and_given_no_fix(text: str) -> None:
+    from kerascheck.check import Refused, analyse
+    from kerascheck.fix import fix_text, offers
+
+    analysis = analyse(FIXABLE + text, "odd.py")
+    assert analysis is not None
+    assert [f.code for f in analysis.findings] == [f.code for f in check_source(FIXABLE, "odd.py")] != []
+    with pytest.raises(Refused) as raised:
+        analysis.module  # noqa: B018 (parsed when asked for)
     assert "syntax error" not in raised.value.reason
     assert raised.value.reason.startswith("valid Python that libcst, kerascheck's parser, cannot read")
+    assert offers(analysis, "odd.py") == []
+    assert fix_text(FIXABLE + text, "odd.py", unsafe=True) == (FIXABLE + text, 0)

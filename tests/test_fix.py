@@ -121,8 +121,13 @@ def test_printing_only_the_touched_statements_gives_the_whole_code(path: Path) -
     analysis = analyse(path.read_text(encoding="utf-8"), str(path), Options(noqa=False))
     if analysis is None:
         return
-    edits = [e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) is not None]
-    layout = Layout(analysis.module)
+    layout = Layout.of(analysis)
+    if layout is None:
+        assert path.name == "indentation_tabs.py"  # libcst refuses it: no tree to edit, no fix
+        return
+    edits = [
+        e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) and layout.feasible(e)
+    ]
     for group in [[e] for e in edits] + [edits]:
         edited, code = fixed_code(layout, group)
         assert code == edited.code

@@ -84,7 +84,8 @@ def test_an_unused_import_is_told_by_walking_only_the_edited_statement(
     analysis = analyse(_program([WRAPPED.format(i=0), *others]), "one.py")
     assert analysis is not None
     assert [f.code for f in analysis.findings] == ["KER101"]
-    layout = fix.Layout(analysis.module, analysis.text, analysis.tree, analysis.graph.top_of)
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
     assert layout.names["TimeDistributed"]  # counted once, when first needed (before counting here)
     walked = _walked(monkeypatch)
     offered = fix.offers(analysis, "one.py", layout)

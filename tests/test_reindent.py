@@ -1,10 +1,10 @@
-"""Tab indentation that libcst refuses and CPython accepts: analysed as CPython reads it."""
+"""Tab indentation that libcst refuses and CPython accepts: analysed as CPython reads it, and
+given no fix (libcst has no tree of it to edit)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from kerascheck import reindent
 from kerascheck.check import analyse
 from kerascheck.fix import fix_text, offers
 from tests.conftest import FIXTURES, run_cli
@@ -12,23 +12,10 @@ from tests.conftest import FIXTURES, run_cli
 TABS = FIXTURES / "indentation_tabs.py"
 
 
-def test_the_twin_indents_as_cpython_counts_and_leaves_strings_alone() -> None:
-    text = 'if x:\n\tif y:\n\t    z = """\n\tkept\n"""\n    \f\tw = 1\n'
-    compile(text, "t.py", "exec")  # CPython accepts it
-    twin = reindent.twin(text)
-    assert twin is not None
-    assert twin.text == 'if x:\n        if y:\n            z = """\n\tkept\n"""\n        w = 1\n'
-    assert twin.shifts == {2: 7, 3: 7, 6: 2}
-
-
-def test_text_without_tab_indentation_has_no_twin() -> None:
-    assert reindent.twin("x = '\t'\nif x:\n    y = 1\n") is None
-
-
 def test_findings_are_placed_in_the_text_as_written_and_no_fix_is_offered() -> None:
     text = TABS.read_text(encoding="utf-8")
     analysis = analyse(text, str(TABS))
-    assert analysis is not None and analysis.reindented
+    assert analysis is not None and analysis.editable() is None  # libcst refuses it
     lines = text.splitlines()
     for finding in analysis.findings:
         start = lines[finding.line - 1][finding.column - 1 :]
@@ -50,6 +37,6 @@ def test_tabs_libcst_reads_are_analysed_as_they_are() -> None:
     text = "import keras\nif True:\n\tm = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4)])\n"
     text += "\tm.add(keras.layers.LSTM(2))\n"
     analysis = analyse(text, "t.py")
-    assert analysis is not None and not analysis.reindented
+    assert analysis is not None and analysis.editable() is not None
     assert [(f.code, f.line, f.column) for f in analysis.findings] == [("KER103", 4, 2)]
     assert offers(analysis, "t.py")

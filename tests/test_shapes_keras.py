@@ -6,9 +6,9 @@ when Keras builds it."""
 
 from __future__ import annotations
 
+import ast
 import os
 
-import libcst as cst
 import pytest
 
 from kerascheck.graph.builder import build_graph
@@ -88,7 +88,7 @@ MERGES: list[tuple[str, tuple[tuple[int | None, ...], ...]]] = [
 
 def kerascheck_shape(source: str) -> Shape:
     """The shape kerascheck infers for ``out`` in ``source`` (None: rank unknown)."""
-    graph = build_graph(cst.parse_module(source))
+    graph = build_graph(ast.parse(source))
     assert graph.applications, source
     last = graph.applications[-1]
     return last.outputs[0].shape if last.outputs else None
@@ -168,5 +168,5 @@ def test_the_helpers_give_the_shapes_of_their_classes() -> None:
 
 def test_tensor_functions_of_the_same_names_are_not_layers() -> None:
     for expression in ("keras.ops.concatenate([a, b])", "keras.backend.dot(a, b)", "np.add(a, b)"):
-        graph = build_graph(cst.parse_module(_program([(None, 7, 5), (None, 7, 5)], expression)))
+        graph = build_graph(ast.parse(_program([(None, 7, 5), (None, 7, 5)], expression)))
         assert not graph.applications, expression

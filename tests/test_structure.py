@@ -41,7 +41,7 @@ def test_one_options_object_chooses_the_rules() -> None:
     only = analyse(TWO_RULES, options=Options(select=("KER101",)))
     assert only is not None and [f.code for f in only.findings] == ["KER101"]
     assert not {"select", "ignore", "noqa", "line_label"} & set(inspect.signature(analyse).parameters)
-    assert check.analyse_parsed.__code__.co_argcount == 5  # module, tree, text, path, options
+    assert check.analyse_tree.__code__.co_argcount == 5  # tree, text, path, options, depth
 
 
 def test_the_verifier_reads_layer_knowledge_from_the_table() -> None:

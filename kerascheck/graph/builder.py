@@ -1,4 +1,4 @@
-"""libcst module -> model graph, by abstract interpretation of the statements in order.
+"""CPython's tree of a module -> model graph, by abstract interpretation of the statements in order.
 
 The interpreter knows just enough Python to follow Keras models: imports, assignments,
 constants and their arithmetic, branches and loops (see ``state``), functions (their arguments
@@ -9,12 +9,11 @@ rules only ever judge what is certain.
 
 from __future__ import annotations
 
+import ast
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
-
-import libcst as cst
+from typing import Any, TypeGuard, cast
 
 from kerascheck.graph import keras_calls
 from kerascheck.graph.model import (
@@ -50,7 +49,6 @@ from kerascheck.graph.state import (
     same_changes,
 )
 from kerascheck.names import MERGE_FUNCTIONS, is_keras_module, keras_name
-from kerascheck.walk import walk
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
 MAX_PASSES = 3  # passes of a loop body before what it changes is widened to unknown
@@ -89,30 +87,31 @@ NAMESPACE = Builtin("<namespace>")  # what globals() and its kin return
 # Decorators from these packages do not call user code at definition.
 _TRUSTED_DECORATORS = frozenset({"tensorflow", "keras", "tf_keras"})
 
+# The operators of binary operations and augmented assignments alike.
 _BINARY: dict[type, Callable[[object, object], object]] = {
-    cst.Add: operator.add,
-    cst.Subtract: operator.sub,
-    cst.Multiply: operator.mul,
-    cst.FloorDivide: operator.floordiv,
-    cst.Divide: operator.truediv,
-    cst.Modulo: operator.mod,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
 }
 _COMPARE: dict[type, Callable[[Any, Any], object]] = {
-    cst.LessThan: operator.lt,
-    cst.LessThanEqual: operator.le,
-    cst.GreaterThan: operator.gt,
-    cst.GreaterThanEqual: operator.ge,
-    cst.Equal: operator.eq,
-    cst.NotEqual: operator.ne,
-    cst.Is: operator.is_,
-    cst.IsNot: operator.is_not,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
 }
 
 
-def build_graph(module: cst.Module) -> Graph:
+def build_graph(tree: ast.Module) -> Graph:
+    """The model graph of a module, from CPython's tree of it (``ast.parse``)."""
     builder = Builder()
-    for i, statement in enumerate(module.body):
-        builder.top = i
+    for statement in tree.body:
         builder.run(statement)
     return builder.graph
 
@@ -124,15 +123,14 @@ class Builder:
         self.scope = Scope()
         # The journal's test holds the heap and the module scope, not the builder: a builder
         # and its journal referring to each other would keep every graph (and, through it, the
-        # libcst tree) alive until the cyclic collector walks it (see check.collector_off).
+        # syntax tree) alive until the cyclic collector walks it (see check.collector_off).
         self.journal = Journal(self.heap, _unbound_fails(self.heap, self.scope))
         self.recording = True
-        self.statement: cst.CSTNode | None = None  # the statement being run
-        self.top = 0  # the index of the module's top-level statement being run
+        self.statement: ast.stmt | None = None  # the statement being run
         self._keys = 0
         # Objects are named by allocation site: the n-th object a call node makes since the
         # innermost loop's pass began, so every pass of a loop names its objects alike.
-        self._calls: list[cst.CSTNode] = []  # calls being evaluated, innermost last
+        self._calls: list[ast.AST] = []  # calls being evaluated, innermost last
         self._site_keys: dict[tuple[int, int], int] = {}
         self._made: dict[int, int] = {}  # id(site) -> objects made there so far
         self._made_trail: list[tuple[int, int]] = []
@@ -143,7 +141,7 @@ class Builder:
 
     # ------------------------------------------------------------ heap and state
 
-    def alloc(self, state: HeapState, site: cst.CSTNode | None = None) -> int:
+    def alloc(self, state: HeapState, site: ast.AST | None = None) -> int:
         """A heap key for a new object made at ``site`` (by default the call being evaluated)."""
         if site is None and self._calls:
             site = self._calls[-1]
@@ -229,19 +227,19 @@ class Builder:
         for item in held:
             self.forget_layers(item, seen)
 
-    def mutated(self, target: cst.BaseExpression, base: Value, attr: str) -> None:
+    def mutated(self, target: ast.expr, base: Value, attr: str) -> None:
         """``target.attr`` set or deleted where ``base`` is what ``target`` evaluated to: when that
         is not known, whatever the expression starts from (``holder[0].cell.units = 4``)."""
         if base is UNKNOWN:
             root = target
-            while isinstance(root, (cst.Attribute, cst.Subscript, cst.Call)):
-                root = root.func if isinstance(root, cst.Call) else root.value
-            base = self.lookup(root.value) if isinstance(root, cst.Name) else UNKNOWN
+            while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            base = self.lookup(root.id) if isinstance(root, ast.Name) else UNKNOWN
         self.escape(base)
         if attr not in _HARMLESS_ATTRS:
             self.forget_layers(base)
 
-    def escape_names(self, node: cst.CSTNode) -> None:
+    def escape_names(self, node: ast.AST) -> None:
         """Escape every model named inside an expression we do not evaluate (lambda, ...); a
         name it binds (``:=``) is unknown after it."""
         for name in _names_in(node):
@@ -282,15 +280,15 @@ class Builder:
                 return
         self.escape(receiver)
 
-    def forget_mutated(self, node: cst.BaseExpression, method: str) -> None:
+    def forget_mutated(self, node: ast.expr, method: str) -> None:
         """``sizes.append(...)``: a list display is a value here, so the name holding it is unknown
         after a method that may change it. ``model.layers.pop()`` changes the model in Keras 1."""
         if method in _PURE_SEQ_METHODS:
             return
-        if isinstance(node, cst.Name):
-            if isinstance(self.scope.vars.get(node.value), Seq):
-                self.set_var(node.value, UNKNOWN)
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, (cst.Name, cst.Attribute)):
+        if isinstance(node, ast.Name):
+            if isinstance(self.scope.vars.get(node.id), Seq):
+                self.set_var(node.id, UNKNOWN)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
             self.escape(self.ev(node.value))
 
     # ------------------------------------------------------------ names
@@ -340,25 +338,22 @@ class Builder:
             return Builtin(name)
         return UNKNOWN
 
-    def bind(self, target: cst.BaseExpression, value: Value) -> None:
-        if isinstance(target, cst.Name):
-            if target.value in self.scope.outer:
-                self.escape(value)
-            else:
-                self.set_var(target.value, value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            elements = target.elements
-            starred = any(isinstance(e, cst.StarredElement) for e in elements)
+    def bind(self, target: ast.expr, value: Value) -> None:
+        if isinstance(target, ast.Name):
+            self.bind_name(target.id, value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            elements = target.elts
+            starred = any(isinstance(e, ast.Starred) for e in elements)
             items = value.items if isinstance(value, Seq) and not starred else None
             if items is not None and len(items) != len(elements):
                 items = None
             if items is None:
                 self.escape(value)
             for i, element in enumerate(elements):
-                self.bind(element.value, items[i] if items is not None else UNKNOWN)
-        elif isinstance(target, cst.Attribute):
+                self.bind(_unstarred(element), items[i] if items is not None else UNKNOWN)
+        elif isinstance(target, ast.Attribute):
             base = self.ev(target.value)
-            attr = target.attr.value
+            attr = target.attr
             if isinstance(base, ObjRef):
                 state = self.heap[base.key]
                 assert isinstance(state, ObjState)
@@ -370,28 +365,35 @@ class Builder:
             else:
                 self.mutated(target.value, base, attr)
                 self.escape(value)
-        elif isinstance(target, cst.Subscript) and self._set_item(target, value):
+        elif isinstance(target, ast.Subscript) and self._set_item(target, value):
             pass
         else:
-            if isinstance(target, cst.Subscript):
+            if isinstance(target, ast.Subscript):
                 self.escape(self.ev(target.value))
                 self.forget_mutated(target.value, "__setitem__")
-                for index in target.slice:
+                for index in _subscripts(target):
                     self.escape_names(index)
             else:
                 self.ev(target)
             self.escape(value)
 
-    def _set_item(self, target: cst.Subscript, value: Value) -> bool:
+    def bind_name(self, name: str, value: Value) -> None:
+        if name in self.scope.outer:
+            self.escape(value)
+        else:
+            self.set_var(name, value)
+
+    def _set_item(self, target: ast.Subscript, value: Value) -> bool:
         """``config["units"] = 8`` on a dict the analysis knows: the item is set; False when the
         target is anything else (then the container is handed to unseen code)."""
-        if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+        index = target.slice
+        if isinstance(index, ast.Slice) or _bare_tuple(index):
             return False
         base = self.ev(target.value)
         if not isinstance(base, DictRef):
             return False
         state = self.heap[base.key]
-        key = self.ev(target.slice[0].slice.value)
+        key = self.ev(index)
         if not (isinstance(state, DictState) and state.items is not None):
             self.escape(value)
             return True
@@ -429,14 +431,11 @@ class Builder:
 
     # ------------------------------------------------------------ statements
 
-    def run_block(self, statements: Sequence[cst.CSTNode]) -> None:
+    def run_block(self, statements: Sequence[ast.stmt]) -> None:
         for statement in statements:
             self.run(statement)
 
-    def run_suite(self, suite: cst.BaseSuite) -> None:
-        self.run_block(suite.body)
-
-    def run(self, node: cst.CSTNode) -> None:
+    def run(self, node: ast.stmt) -> None:
         handler = _STATEMENTS.get(type(node))
         outer, self.statement = self.statement, node
         if handler is not None:
@@ -445,135 +444,121 @@ class Builder:
             self.escape_names(node)  # a statement not modelled forgets what it names
         self.statement = outer
 
-    def _simple_line(self, node: cst.SimpleStatementLine) -> None:
-        self.run_block(node.body)
-
-    def _expr(self, node: cst.Expr) -> None:
+    def _expr(self, node: ast.Expr) -> None:
         self.ev(node.value)
 
-    def _assign(self, node: cst.Assign) -> None:
+    def _assign(self, node: ast.Assign) -> None:
         value = self.ev(node.value)
         for target in node.targets:
-            self.bind(target.target, value)
+            self.bind(target, value)
 
-    def _ann_assign(self, node: cst.AnnAssign) -> None:
+    def _ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.bind(node.target, self.ev(node.value))
 
-    def _aug_assign(self, node: cst.AugAssign) -> None:
+    def _aug_assign(self, node: ast.AugAssign) -> None:
         value = self.ev(node.value)
-        if isinstance(node.target, cst.Name):
-            old = self.lookup(node.target.value)
+        if isinstance(node.target, ast.Name):
+            old = self.lookup(node.target.id)
             if isinstance(old, DictRef):
                 self.escape(old)  # ``config |= other`` changes the dict in place
                 self.escape(value)
-            self.bind(node.target, self._arith(_AUG.get(type(node.operator)), old, value))
+            self.bind(node.target, self._arith(_BINARY.get(type(node.op)), old, value))
         else:
             self.bind(node.target, UNKNOWN)
             self.escape(value)
 
-    def _return(self, node: cst.Return) -> None:
+    def _return(self, node: ast.Return) -> None:
         self.scope.returns.append(UNKNOWN if node.value is None else self.ev(node.value))
 
-    def _del(self, node: cst.Del) -> None:
-        targets = node.target.elements if isinstance(node.target, (cst.Tuple, cst.List)) else [node.target]
-        for target in targets:
-            expr = target.value if isinstance(target, cst.BaseElement) else target
-            self._del_target(expr)
+    def _del(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._del_target(target)
 
-    def _del_target(self, expr: cst.BaseExpression) -> None:
-        if isinstance(expr, cst.Name):
-            if expr.value in self.scope.outer:
+    def _del_target(self, expr: ast.expr) -> None:
+        if isinstance(expr, ast.Name):
+            if expr.id in self.scope.outer:
                 return
-            self.del_var(expr.value)
-        elif isinstance(expr, (cst.Tuple, cst.List)):
-            for element in expr.elements:
-                self._del_target(element.value)
-        elif isinstance(expr, cst.Attribute):
+            self.del_var(expr.id)
+        elif isinstance(expr, (ast.Tuple, ast.List)):
+            for element in expr.elts:
+                self._del_target(_unstarred(element))
+        elif isinstance(expr, ast.Attribute):
             base = self.ev(expr.value)
             if isinstance(base, ObjRef):
                 state = self.heap[base.key]
                 assert isinstance(state, ObjState)
-                self.set_heap(base.key, state.without(expr.attr.value))
+                self.set_heap(base.key, state.without(expr.attr))
             elif isinstance(base, Module):
-                self.set_place(f"{base.path}.{expr.attr.value}", UNKNOWN)
+                self.set_place(f"{base.path}.{expr.attr}", UNKNOWN)
             else:
-                self.mutated(expr.value, base, expr.attr.value)
+                self.mutated(expr.value, base, expr.attr)
         else:
             # ``del model.layers[-1]``, ``del sizes[0]``: the object it came from changes.
             self.bind(expr, UNKNOWN)
 
-    def _assert(self, node: cst.Assert) -> None:
+    def _assert(self, node: ast.Assert) -> None:
         self.ev(node.test)
         if node.msg is not None:
             self.ev(node.msg)
 
-    def _raise(self, node: cst.Raise) -> None:
-        for part in (node.exc, None if node.cause is None else node.cause.item):
+    def _raise(self, node: ast.Raise) -> None:
+        for part in (node.exc, node.cause):
             if part is not None:
                 self.ev(part)
 
-    def _global(self, node: cst.Global | cst.Nonlocal) -> None:
+    def _global(self, node: ast.Global | ast.Nonlocal) -> None:
         """A function that rebinds an outer name may run at any later time: the name is not
         trusted from here on, in the scope that holds it."""
-        for item in node.names:
-            name = item.name.value
+        for name in node.names:
             self.scope.outer.add(name)
             self.del_var(name)
             holder = self.scope.root
-            if isinstance(node, cst.Nonlocal):
+            if isinstance(node, ast.Nonlocal):
                 outer = self.scope.parent
                 while outer is not None and outer.parent is not None and name not in outer.vars:
                     outer = outer.parent
                 holder = outer if outer is not None else holder
             holder.volatile.add(name)
 
-    def _import(self, node: cst.Import) -> None:
+    def _import(self, node: ast.Import) -> None:
         for alias in node.names:
-            path = _dotted(alias.name)
+            path = alias.name
             if alias.asname is not None:
-                self.bind(alias.asname.name, Module(path))
+                self.bind_name(alias.asname, Module(path))
             else:
                 first = path.split(".")[0]
                 self.set_var(first, Module(first))
 
-    def _import_from(self, node: cst.ImportFrom) -> None:
-        relative = len(node.relative) > 0
-        path = "" if node.module is None else _dotted(node.module)
-        if isinstance(node.names, cst.ImportStar):
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        relative = node.level > 0
+        path = node.module or ""
+        if node.names[0].name == "*":
             self.scope.root.stars.append("." + path if relative else path)
             return
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = alias.name
             value: Value = UNKNOWN if relative else Module(f"{path}.{name}")
-            target = alias.asname.name if alias.asname is not None else alias.name
-            self.bind(target, value)
+            self.bind_name(alias.asname if alias.asname is not None else name, value)
 
-    def _if(self, node: cst.If) -> None:
+    def _if(self, node: ast.If) -> None:
         truth = _truth(self.ev(node.test))
         if truth is True:
-            self.run_suite(node.body)
+            self.run_block(node.body)
             return
         if truth is False:
-            self._orelse(node.orelse)
+            self.run_block(node.orelse)
             return
-        self.journal.branch([lambda: self.run_suite(node.body), lambda: self._orelse(node.orelse)])
+        self.journal.branch([lambda: self.run_block(node.body), lambda: self.run_block(node.orelse)])
 
-    def _orelse(self, orelse: cst.If | cst.Else | None) -> None:
-        if isinstance(orelse, cst.If):
-            self.run(orelse)
-        elif isinstance(orelse, cst.Else):
-            self.run_suite(orelse.body)
-
-    def _for(self, node: cst.For) -> None:
+    def _for(self, node: ast.For | ast.AsyncFor) -> None:
         items = self.ev(node.iter)
         orelse = node.orelse
         if isinstance(items, Seq) and len(items.items) <= MAX_UNROLL and not _jumps(node.body):
             for each in items.items:
                 self.bind(node.target, each)
-                self.run_suite(node.body)
-            if orelse is not None:
-                self.run_suite(orelse.body)
+                self.run_block(node.body)
+            self.run_block(orelse)
             return
         # Each pass takes any item: the join of the items when they are known.
         joined: Value = UNKNOWN
@@ -586,17 +571,17 @@ class Builder:
 
         def body() -> None:
             self.bind(node.target, joined)
-            self.run_suite(node.body)
+            self.run_block(node.body)
 
-        self._unknown_loop(body, None if orelse is None else (lambda: self.run_suite(orelse.body)))
+        self._unknown_loop(body, (lambda: self.run_block(orelse)) if orelse else None)
 
-    def _while(self, node: cst.While) -> None:
+    def _while(self, node: ast.While) -> None:
         def body() -> None:
             self.ev(node.test)
-            self.run_suite(node.body)
+            self.run_block(node.body)
 
         orelse = node.orelse
-        self._unknown_loop(body, None if orelse is None else (lambda: self.run_suite(orelse.body)))
+        self._unknown_loop(body, (lambda: self.run_block(orelse)) if orelse else None)
 
     def _unknown_loop(self, body: Callable[[], None], orelse: Callable[[], None] | None) -> None:
         """A loop that may run any number of times, interpreted to a fixpoint.
@@ -666,16 +651,16 @@ class Builder:
             ident, count = trail.pop()
             self._made[ident] = count
 
-    def _jump(self, node: cst.Break | cst.Continue) -> None:
+    def _jump(self, node: ast.Break | ast.Continue) -> None:
         if self._loops:
             loop = self._loops[-1]
-            ends = loop.breaks if isinstance(node, cst.Break) else loop.continues
+            ends = loop.breaks if isinstance(node, ast.Break) else loop.continues
             ends.append(self.journal.changes(loop.mark))
 
-    def _try(self, node: cst.Try | cst.TryStar) -> None:
+    def _try(self, node: ast.Try | ast.TryStar) -> None:
         journal = self.journal
         mark = journal.mark()
-        self.run_suite(node.body)
+        self.run_block(node.body)
         done = journal.changes(mark)
         ends = []
         for handler in node.handlers:
@@ -683,52 +668,49 @@ class Builder:
             journal.undo(mark)
             journal.merge_into_current([{}, done])
             if handler.name is not None:
-                self.bind(handler.name.name, UNKNOWN)
-            self.run_suite(handler.body)
+                self.bind_name(handler.name, UNKNOWN)
+            self.run_block(handler.body)
             ends.append(journal.changes(mark))
         journal.undo(mark)
         journal.apply(done)
-        if node.orelse is not None:
-            self.run_suite(node.orelse.body)
+        self.run_block(node.orelse)
         ends.insert(0, journal.changes(mark))
         journal.undo(mark)
         journal.release()
         journal.merge_into_current(ends)
-        if node.finalbody is not None:
-            self.run_suite(node.finalbody.body)
+        self.run_block(node.finalbody)
 
-    def _with(self, node: cst.With) -> None:
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
-            self.escape(self.ev(item.item))  # __enter__ and __exit__ are code we do not see
-            if item.asname is not None:
-                self.bind(item.asname.name, UNKNOWN)
-        self.run_suite(node.body)
+            self.escape(self.ev(item.context_expr))  # __enter__ and __exit__ are code we do not see
+            if item.optional_vars is not None:
+                self.bind(item.optional_vars, UNKNOWN)
+        self.run_block(node.body)
 
-    def _match(self, node: cst.Match) -> None:
+    def _match(self, node: ast.Match) -> None:
         self.ev(node.subject)
 
-        def run_case(case: cst.MatchCase) -> None:
+        def run_case(case: ast.match_case) -> None:
             self.escape_names(case.pattern)
             for name in _names_in(case.pattern):
                 self.set_var(name, UNKNOWN)
-            self.run_suite(case.body)
+            self.run_block(case.body)
 
         self.journal.branch([None, *(lambda case=case: run_case(case) for case in node.cases)])
 
-    def _function_def(self, node: cst.FunctionDef) -> None:
+    def _function_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         value = self.define_function(node, None)
-        self.bind(node.name, value if self.decorated_safely(node.decorators, value) else UNKNOWN)
+        self.bind_name(node.name, value if self.decorated_safely(node.decorator_list, value) else UNKNOWN)
 
-    def decorated_safely(self, decorators: Sequence[cst.Decorator], value: Value) -> bool:
+    def decorated_safely(self, decorators: Sequence[ast.expr], value: Value) -> bool:
         """Evaluate the decorators (they run at definition); the decorated name keeps ``value``
         only when every decorator is Keras' or TensorFlow's own (``tf.function`` ...)."""
         safe = True
-        for decorator in decorators:
-            expr = decorator.decorator
-            if isinstance(expr, cst.Call):  # ``@register_keras_serializable(package="x")``
+        for expr in decorators:
+            if isinstance(expr, ast.Call):  # ``@register_keras_serializable(package="x")``
                 found = self.ev(expr.func)
-                for arg in expr.args:
-                    self.escape(self.ev(arg.value))
+                for arg in _source_args(expr):
+                    self.escape(self.ev(arg))
             else:
                 found = self.ev(expr)
             if not (isinstance(found, Module) and found.path.split(".")[0] in _TRUSTED_DECORATORS):
@@ -736,29 +718,31 @@ class Builder:
                 self.escape(value)  # the decorator gets the function and may call it
         return safe
 
-    def define_function(self, node: cst.FunctionDef, self_obj: ObjRef | None) -> Value:
+    def define_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, self_obj: ObjRef | None) -> Value:
         """Analyse a function body once, its arguments unknown; return what calls give.
 
-        Defaults and annotations run at definition, in the enclosing scope."""
-        params = node.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        for extra in (params.star_arg, params.star_kwarg):
-            if isinstance(extra, cst.Param):
-                every.append(extra)
-        for param in every:
-            if param.default is not None:
-                self.escape(self.ev(param.default))
+        Defaults and annotations run at definition, in the enclosing scope, parameter by
+        parameter (positional ones, keyword-only ones, then ``*args`` and ``**kwargs``)."""
+        params = node.args
+        positional = [*params.posonlyargs, *params.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(params.defaults))
+        every = list(zip(positional, [*defaults, *params.defaults]))
+        every += zip(params.kwonlyargs, params.kw_defaults)
+        every += [(extra, None) for extra in (params.vararg, params.kwarg) if extra is not None]
+        for param, default in every:
+            if default is not None:
+                self.escape(self.ev(default))
             if param.annotation is not None:
                 self.escape_names(param.annotation)
         if node.returns is not None:
             self.escape_names(node.returns)
         scope = Scope(parent=self.scope)
         loops, self._loops = self._loops, []  # a break in the body is the body's own
-        for i, param in enumerate(every):
-            scope.vars[param.name.value] = self_obj if (i == 0 and self_obj is not None) else UNKNOWN
+        for i, (param, _) in enumerate(every):
+            scope.vars[param.arg] = self_obj if (i == 0 and self_obj is not None) else UNKNOWN
         saved, self.scope = self.scope, scope
         try:
-            self.run_suite(node.body)
+            self.run_block(node.body)
         finally:
             self.scope = saved
             self._loops = loops
@@ -766,92 +750,79 @@ class Builder:
         if self_obj is not None:
             # A method is never a value (its class is): only what it returns is read, and its
             # body is not walked again for the names it reads.
-            return UserFunction(node.name.value, returns)
-        bound = {param.name.value for param in every}
-        free = tuple(dict.fromkeys(n for n in _names_in(node.body) if n not in bound))
-        return UserFunction(node.name.value, returns, free)
+            return UserFunction(node.name, returns)
+        bound = {param.arg for param, _ in every}
+        free = tuple(dict.fromkeys(n for statement in node.body for n in _names_in(statement) if n not in bound))
+        return UserFunction(node.name, returns, free)
 
-    def _class_def(self, node: cst.ClassDef) -> None:
+    def _class_def(self, node: ast.ClassDef) -> None:
         """Methods run with one ``self`` whose attributes ``__init__`` and ``build`` set first.
 
         A ``keras.Model`` subclass whose ``call`` returns one known tensor becomes a model
         class: instances have that output (its rank is known even though the inputs are not).
         """
-        bases = [self.ev(base.value) for base in node.bases]
+        bases = [self.ev(_unstarred(base)) for base in node.bases]
         for keyword in node.keywords:
             self.escape(self.ev(keyword.value))
         is_model = any(isinstance(b, Module) and _keras_class(b.path) == "Model" for b in bases)
         keras_base = all(isinstance(b, Module) and is_keras_module(b.path.rsplit(".", 1)[0]) for b in bases)
         plain = all(b == Builtin("object") for b in bases)
-        methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        methods = [s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
         blocked = _descriptor_names(node)
         obj = ObjRef(self.alloc(ObjState(blocked=blocked), node))
-        names = frozenset(m.name.value for m in methods)
+        names = frozenset(m.name for m in methods)
         # Calls to the class's own methods are run in order below; with a Keras base, Keras'
         # methods too; with a base we cannot see, any method may change ``self``.
         self.own_methods[obj.key] = None if bases and keras_base else names
         first = {"__init__": 0, "build": 1}
-        value: Value = UserClass(node.name.value, blocked | names) if plain and not _hooks(names) else UNKNOWN
-        for method in sorted(methods, key=lambda m: first.get(m.name.value, 2)):
+        value: Value = UserClass(node.name, blocked | names) if plain and not _hooks(names) else UNKNOWN
+        for method in sorted(methods, key=lambda m: first.get(m.name, 2)):
             result = self.define_function(method, obj)
             if (
                 is_model
-                and method.name.value == "call"
+                and method.name == "call"
                 and isinstance(result, UserFunction)
                 and isinstance(result.returns, Tensor)
             ):
-                value = ModelClass(node.name.value, result.returns)
-        self.bind(node.name, value if self.decorated_safely(node.decorators, value) else UNKNOWN)
+                value = ModelClass(node.name, result.returns)
+        self.bind_name(node.name, value if self.decorated_safely(node.decorator_list, value) else UNKNOWN)
 
     # ------------------------------------------------------------ expressions
 
-    def ev(self, node: cst.BaseExpression) -> Value:
+    def ev(self, node: ast.expr) -> Value:
         handler = _EXPRESSIONS.get(type(node))
         if handler is None:
             self.escape_names(node)
             return UNKNOWN
         return handler(self, node)
 
-    def _name(self, node: cst.Name) -> Value:
-        if node.value in ("True", "False", "None"):
-            return Const({"True": True, "False": False, "None": None}[node.value])
-        return self.lookup(node.value)
+    def _name(self, node: ast.Name) -> Value:
+        return self.lookup(node.id)
 
-    def _integer(self, node: cst.Integer) -> Value:
-        # libcst's evaluated_value runs ast.literal_eval: too slow for every literal.
-        return Const(int(node.value.replace("_", ""), 0))
+    def _constant(self, node: ast.Constant) -> Value:
+        value = node.value
+        if value is None or type(value) in (bool, int, float, str):
+            return Const(value)
+        return UNKNOWN  # bytes, complex numbers, ``...``
 
-    def _float(self, node: cst.Float) -> Value:
-        return Const(float(node.value.replace("_", "")))
-
-    def _string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Value:
-        if isinstance(node, cst.SimpleString):
-            prefix = node.prefix.lower()
-            if "b" in prefix:
-                return UNKNOWN
-            if "r" in prefix or "\\" not in node.value:
-                return Const(node.raw_value)
-        value = node.evaluated_value
-        return Const(value) if isinstance(value, str) else UNKNOWN
-
-    def _formatted(self, node: cst.FormattedString) -> Value:
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringExpression):
-                self.ev(part.expression)
+    def _formatted(self, node: ast.JoinedStr) -> Value:
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                self.ev(part.value)
         return UNKNOWN
 
-    def _dict(self, node: cst.Dict | cst.Set) -> Value:
+    def _dict(self, node: ast.Dict) -> Value:
         """A dict display with string keys is an object in the heap (``LSTM(**config)`` reads
-        it); any other dict or set display is unknown, and a model stored in it may be changed
+        it); any other dict display is unknown, and a model stored in it may be changed
         through it later."""
-        if isinstance(node, cst.Dict) and all(isinstance(e, cst.DictElement) for e in node.elements):
+        if all(key is not None for key in node.keys):
             items: dict[str, Value] = {}
             known = True
             values: list[Value] = []
-            for pair in node.elements:
-                assert isinstance(pair, cst.DictElement)
-                key = self.ev(pair.key)
-                value = self.ev(pair.value)
+            for key_node, value_node in zip(node.keys, node.values):
+                assert key_node is not None  # all keys are there
+                key = self.ev(key_node)
+                value = self.ev(value_node)
                 values.append(value)
                 if isinstance(key, Const) and isinstance(key.value, str):
                     items[key.value] = value
@@ -862,22 +833,27 @@ class Builder:
             for value in values:
                 self.escape(value)
             return UNKNOWN
-        for element in node.elements:
-            if isinstance(element, cst.DictElement):
-                self.ev(element.key)
-            self.escape(self.ev(element.value))
+        for key_node, value_node in zip(node.keys, node.values):
+            if key_node is not None:
+                self.ev(key_node)
+            self.escape(self.ev(value_node))
         return UNKNOWN
 
-    def _sequence(self, node: cst.Tuple | cst.List) -> Value:
-        if any(isinstance(e, cst.StarredElement) for e in node.elements):
-            for e in node.elements:
-                self.escape(self.ev(e.value))
-            return UNKNOWN
-        return Seq(tuple(self.ev(e.value) for e in node.elements))
+    def _set(self, node: ast.Set) -> Value:
+        for element in node.elts:
+            self.escape(self.ev(_unstarred(element)))
+        return UNKNOWN
 
-    def _attribute(self, node: cst.Attribute) -> Value:
+    def _sequence(self, node: ast.Tuple | ast.List) -> Value:
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            for e in node.elts:
+                self.escape(self.ev(_unstarred(e)))
+            return UNKNOWN
+        return Seq(tuple(self.ev(e) for e in node.elts))
+
+    def _attribute(self, node: ast.Attribute) -> Value:
         base = self.ev(node.value)
-        attr = node.attr.value
+        attr = node.attr
         if isinstance(base, Module):
             return self.get_place(f"{base.path}.{attr}")
         if isinstance(base, ObjRef):
@@ -902,15 +878,15 @@ class Builder:
                 self.escape(base)
         return UNKNOWN
 
-    def _subscript(self, node: cst.Subscript) -> Value:
+    def _subscript(self, node: ast.Subscript) -> Value:
         base = self.ev(node.value)
-        if len(node.slice) != 1:
-            for element in node.slice:
+        index = node.slice
+        if _bare_tuple(index):  # ``x[:, 0]``: several subscripts
+            for element in _subscripts(node):
                 self.escape_names(element)
             return UNKNOWN
-        index = node.slice[0].slice
-        if isinstance(index, cst.Index):
-            key = self.ev(index.value)
+        if not isinstance(index, ast.Slice):
+            key = self.ev(index)
             if isinstance(base, DictRef):
                 item = self.dict_item(base, key)
                 return UNKNOWN if item is None else item  # a missing key raises
@@ -923,7 +899,6 @@ class Builder:
                 return base.items[key.value]
             self.escape(base)
             return UNKNOWN
-        assert isinstance(index, cst.Slice)  # libcst's only other BaseSlice
         bounds = [None if part is None else self.ev(part) for part in (index.lower, index.upper, index.step)]
         ints: list[int | None] = []
         for bound in bounds:
@@ -942,13 +917,13 @@ class Builder:
         self.escape(base)
         return UNKNOWN
 
-    def _binary(self, node: cst.BinaryOperation) -> Value:
+    def _binary(self, node: ast.BinOp) -> Value:
         left, right = self.ev(node.left), self.ev(node.right)
-        if isinstance(node.operator, cst.Power):
+        if isinstance(node.op, ast.Pow):
             if isinstance(left, Const) and isinstance(right, Const) and _small_int(right.value) and _number(left.value):
                 return Const(left.value**right.value)
             return UNKNOWN
-        return self._arith(_BINARY.get(type(node.operator)), left, right)
+        return self._arith(_BINARY.get(type(node.op)), left, right)
 
     def _arith(self, op: Callable[[object, object], object] | None, left: Value, right: Value) -> Value:
         if op is None:
@@ -975,37 +950,41 @@ class Builder:
         except (ArithmeticError, ValueError):
             return UNKNOWN
 
-    def _unary(self, node: cst.UnaryOperation) -> Value:
-        value = self.ev(node.expression)
+    def _unary(self, node: ast.UnaryOp) -> Value:
+        value = self.ev(node.operand)
         if not isinstance(value, Const):
             return UNKNOWN
-        if isinstance(node.operator, cst.Not):
+        if isinstance(node.op, ast.Not):
             return Const(not value.value)
         if not _number(value.value):
             return UNKNOWN
-        if isinstance(node.operator, cst.Minus):
+        if isinstance(node.op, ast.USub):
             return Const(-value.value)
-        if isinstance(node.operator, cst.Plus):
+        if isinstance(node.op, ast.UAdd):
             return value
         return UNKNOWN
 
-    def _boolean(self, node: cst.BooleanOperation) -> Value:
-        left = self.ev(node.left)
-        truth = _truth(left)
-        is_and = isinstance(node.operator, cst.And)
-        if truth is None:
-            self.ev(node.right)
-            return UNKNOWN
-        if truth is not is_and:
-            return left  # ``False and x``, ``True or x``
-        return self.ev(node.right)
+    def _boolean(self, node: ast.BoolOp) -> Value:
+        """``a and b and c`` as ``(a and b) and c``: a known truth that decides leaves the rest
+        unevaluated; an unknown one evaluates the rest, to an unknown result."""
+        is_and = isinstance(node.op, ast.And)
+        left = self.ev(node.values[0])
+        for right in node.values[1:]:
+            truth = _truth(left)
+            if truth is None:
+                self.ev(right)
+                left = UNKNOWN
+            elif truth is is_and:
+                left = self.ev(right)
+            # else ``False and x``, ``True or x``: ``left`` it is
+        return left
 
-    def _comparison(self, node: cst.Comparison) -> Value:
+    def _comparison(self, node: ast.Compare) -> Value:
         left = self.ev(node.left)
         result: Value = Const(True)
-        for target in node.comparisons:
-            right = self.ev(target.comparator)
-            op = _COMPARE.get(type(target.operator))
+        for operator_node, comparator in zip(node.ops, node.comparators):
+            right = self.ev(comparator)
+            op = _COMPARE.get(type(operator_node))
             if op is None or not (isinstance(left, Const) and isinstance(right, Const)):
                 result = UNKNOWN
             elif result is not UNKNOWN:
@@ -1017,7 +996,7 @@ class Builder:
             left = right
         return result
 
-    def _if_exp(self, node: cst.IfExp) -> Value:
+    def _if_exp(self, node: ast.IfExp) -> Value:
         truth = _truth(self.ev(node.test))
         if truth is True:
             return self.ev(node.body)
@@ -1026,15 +1005,14 @@ class Builder:
         body, orelse = self.ev(node.body), self.ev(node.orelse)
         return body if body == orelse else UNKNOWN
 
-    def _named(self, node: cst.NamedExpr) -> Value:
+    def _named(self, node: ast.NamedExpr) -> Value:
         value = self.ev(node.value)
         self.bind(node.target, value)
         return value
 
-    def _call(self, node: cst.Call) -> Value:
+    def _call(self, node: ast.Call) -> Value:
         ident = id(node)
         self.graph.statement_of[ident] = self.statement
-        self.graph.top_of[ident] = self.top
         self._calls.append(node)
         try:
             return keras_calls.call(self, node)
@@ -1076,44 +1054,113 @@ def _truth(value: Value) -> bool | None:
     return None
 
 
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
+def _unstarred(node: ast.expr) -> ast.expr:
+    """The expression a ``*`` spreads (``*rest`` in a display or a target), else ``node``."""
+    return node.value if isinstance(node, ast.Starred) else node
 
 
-def _names_in(node: cst.CSTNode) -> list[str]:
-    """The names an expression reads (``a`` of ``a.b``, not ``b``)."""
-    nodes = list(walk(node))
-    attributes = {id(n.attr) for n in nodes if type(n) is cst.Attribute}
-    return [n.value for n in nodes if type(n) is cst.Name and id(n) not in attributes]
+def _bare_tuple(index: ast.expr) -> bool:
+    """Whether a subscript is a tuple written without parentheses (``x[:, 0]``, ``x[1,]``): its
+    elements are several subscripts, not one tuple key. A tuple in parentheses starts at its
+    parenthesis, before its first element."""
+    if not isinstance(index, ast.Tuple) or not index.elts:
+        return False
+    first = index.elts[0]
+    return (index.lineno, index.col_offset) == (first.lineno, first.col_offset)
 
 
-def _walrus_targets(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    return [n.target for n in walk(node) if type(n) is cst.NamedExpr]
+def _subscripts(node: ast.Subscript) -> list[ast.expr]:
+    """The subscripts of ``node``: the elements of a bare tuple, else the one slice."""
+    index = node.slice
+    return list(index.elts) if isinstance(index, ast.Tuple) and _bare_tuple(index) else [index]
+
+
+def _source_args(call: ast.Call) -> list[ast.expr]:
+    """The values a call is given, positional ones (``*args`` spread) then keywords'."""
+    return [_unstarred(a) for a in call.args] + [k.value for k in call.keywords]
+
+
+def _names_in(node: ast.AST) -> list[str]:
+    """The names code mentions, bound or read (``a`` of ``a.b``, not ``b``): every name a
+    function of it may read or rebind, parameters, keyword names, imported and defined names
+    included (a name counted that is not read only makes the analysis forget more)."""
+    names: list[str] = []
+    add, extend = names.append, names.extend
+    for n in ast.walk(node):
+        kind = type(n)
+        if kind is ast.Name:
+            add(cast(ast.Name, n).id)
+        elif kind is ast.arg:
+            add(cast(ast.arg, n).arg)
+        elif kind is ast.keyword:
+            if cast(ast.keyword, n).arg is not None:
+                add(cast(str, cast(ast.keyword, n).arg))
+        elif kind is ast.alias:
+            alias = cast(ast.alias, n)
+            add(alias.name.split(".")[0])
+            if alias.asname is not None:
+                add(alias.asname)
+        elif kind in _NAMED:
+            name = getattr(n, "name", None)
+            if isinstance(name, str):
+                add(name)
+        elif kind is ast.ImportFrom:
+            module = cast(ast.ImportFrom, n).module
+            if module is not None:
+                add(module.split(".")[0])
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            extend(cast(ast.Global, n).names)
+        elif kind is ast.MatchMapping:
+            rest = cast(ast.MatchMapping, n).rest
+            if rest is not None:
+                add(rest)
+        elif kind is ast.MatchClass:
+            extend(cast(ast.MatchClass, n).kwd_attrs)
+    return names
+
+
+# Nodes that bind a name of their own, as a string: definitions, ``except ... as e``, captures.
+_NAMED: frozenset[type] = frozenset(
+    {
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.ExceptHandler,
+        ast.MatchAs,
+        ast.MatchStar,
+        *(getattr(ast, kind) for kind in ("TypeVar", "ParamSpec", "TypeVarTuple") if hasattr(ast, kind)),
+    }
+)
+
+
+def _walrus_targets(node: ast.AST) -> list[ast.expr]:
+    return [n.target for n in ast.walk(node) if isinstance(n, ast.NamedExpr)]
 
 
 def _havocked(state: ModelState) -> bool:
     return state.output is not None and state.output.shape is None and state.loss is None
 
 
-def _descriptor_names(node: cst.ClassDef) -> frozenset[str]:
+def _descriptor_names(node: ast.ClassDef) -> frozenset[str]:
     """Names a class body binds to something that may be a descriptor: decorated functions
-    (``@property``) and class attributes set to anything but a constant."""
+    (``@property``) and class attributes set to anything but a name or a literal number or
+    string (``-1`` and ``...`` are not taken for one)."""
     names = set()
-    for statement in node.body.body:
-        if isinstance(statement, cst.FunctionDef) and statement.decorators:
-            names.add(statement.name.value)
-        elif isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and not isinstance(
-                    small.value, (cst.Integer, cst.Float, cst.SimpleString, cst.Name)
-                ):
-                    for target in small.targets:
-                        names.update(_names_in(target.target))
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.decorator_list:
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign) and not _plain(statement.value):
+            for target in statement.targets:
+                names.update(_names_in(target))
     return frozenset(names)
+
+
+def _plain(value: ast.expr) -> bool:
+    """A name, or one literal number, string or bytes (strings written one after the other
+    are one constant here: no string is a descriptor)."""
+    if isinstance(value, ast.Name):
+        return True
+    return isinstance(value, ast.Constant) and type(value.value) not in (complex, type(...))
 
 
 def _hooks(methods: frozenset[str]) -> bool:
@@ -1129,7 +1176,7 @@ _HARMLESS_ATTRS = frozenset({"trainable", "name", "_name"})
 _LAYER_PARTS = frozenset({"cell", "cells", "layer", "forward_layer", "backward_layer", "__dict__"})
 _MODEL_READS = frozenset({"layers", "name", "inputs", "outputs", "input", "input_shape", "output_shape"})
 _PURE_SEQ_METHODS = frozenset({"index", "count", "copy", "__len__", "__getitem__"})
-_INERT = (cst.Pass,)
+_INERT = (ast.Pass,)
 
 
 @dataclass
@@ -1142,96 +1189,74 @@ class _Loop:
     continues: list[Changes] = field(default_factory=list)
 
 
-_JUMPS = (cst.Break, cst.Continue, cst.Return)
+_JUMPS = (ast.Break, ast.Continue, ast.Return)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _jumps(body: cst.BaseSuite) -> bool:
+def _jumps(body: Sequence[ast.stmt]) -> bool:
     """True when a loop body may leave an iteration early (then its count is unknown).
 
-    Only statements can jump, so only statements are scanned, not expressions.
+    Only statements can jump, so only statements are scanned, not expressions; a jump in a
+    nested loop counts too.
     """
-    for statement in body.body:
-        if isinstance(statement, _JUMPS):  # in a one-line suite
+    for statement in body:
+        if isinstance(statement, _JUMPS):
             return True
-        if isinstance(statement, cst.SimpleStatementLine):
-            if any(isinstance(small, _JUMPS) for small in statement.body):
-                return True
-        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if isinstance(statement, _DEFINITIONS):
             continue
-        elif isinstance(statement, cst.BaseCompoundStatement) and _compound_jumps(statement):
+        blocks: list[Sequence[ast.stmt]] = [getattr(statement, part, ()) for part in ("body", "orelse", "finalbody")]
+        blocks += [h.body for h in getattr(statement, "handlers", ())]
+        blocks += [c.body for c in getattr(statement, "cases", ())]
+        if any(_jumps(block) for block in blocks):
             return True
     return False
 
 
-def _compound_jumps(statement: cst.BaseCompoundStatement) -> bool:
-    suites: list[cst.BaseSuite] = [statement.body]
-    for part in ("orelse", "finalbody"):
-        extra = getattr(statement, part, None)
-        while isinstance(extra, cst.If):  # elif chains
-            suites.append(extra.body)
-            extra = extra.orelse
-        if extra is not None:
-            suites.append(extra.body)
-    suites += [h.body for h in getattr(statement, "handlers", ())]
-    suites += [c.body for c in getattr(statement, "cases", ())]
-    return any(_jumps(suite) for suite in suites)
-
-
-_AUG: dict[type, Callable[[object, object], object]] = {
-    cst.AddAssign: operator.add,
-    cst.SubtractAssign: operator.sub,
-    cst.MultiplyAssign: operator.mul,
-    cst.FloorDivideAssign: operator.floordiv,
-    cst.DivideAssign: operator.truediv,
-    cst.ModuloAssign: operator.mod,
-}
-
 # Each handler takes the node type it is keyed by, which a dict's type cannot say: Any.
 _STATEMENTS: dict[type, Callable[[Builder, Any], None]] = {
-    cst.SimpleStatementLine: Builder._simple_line,
-    cst.Expr: Builder._expr,
-    cst.Assign: Builder._assign,
-    cst.AnnAssign: Builder._ann_assign,
-    cst.AugAssign: Builder._aug_assign,
-    cst.Return: Builder._return,
-    cst.Del: Builder._del,
-    cst.Global: Builder._global,
-    cst.Assert: Builder._assert,
-    cst.Break: Builder._jump,
-    cst.Continue: Builder._jump,
-    cst.Raise: Builder._raise,
-    cst.Nonlocal: Builder._global,
-    cst.Import: Builder._import,
-    cst.ImportFrom: Builder._import_from,
-    cst.If: Builder._if,
-    cst.For: Builder._for,
-    cst.While: Builder._while,
-    cst.Try: Builder._try,
-    cst.TryStar: Builder._try,
-    cst.With: Builder._with,
-    cst.Match: Builder._match,
-    cst.FunctionDef: Builder._function_def,
-    cst.ClassDef: Builder._class_def,
+    ast.Expr: Builder._expr,
+    ast.Assign: Builder._assign,
+    ast.AnnAssign: Builder._ann_assign,
+    ast.AugAssign: Builder._aug_assign,
+    ast.Return: Builder._return,
+    ast.Delete: Builder._del,
+    ast.Global: Builder._global,
+    ast.Assert: Builder._assert,
+    ast.Break: Builder._jump,
+    ast.Continue: Builder._jump,
+    ast.Raise: Builder._raise,
+    ast.Nonlocal: Builder._global,
+    ast.Import: Builder._import,
+    ast.ImportFrom: Builder._import_from,
+    ast.If: Builder._if,
+    ast.For: Builder._for,
+    ast.AsyncFor: Builder._for,
+    ast.While: Builder._while,
+    ast.Try: Builder._try,
+    ast.TryStar: Builder._try,
+    ast.With: Builder._with,
+    ast.AsyncWith: Builder._with,
+    ast.Match: Builder._match,
+    ast.FunctionDef: Builder._function_def,
+    ast.AsyncFunctionDef: Builder._function_def,
+    ast.ClassDef: Builder._class_def,
 }
 
 _EXPRESSIONS: dict[type, Callable[[Builder, Any], Value]] = {
-    cst.Name: Builder._name,
-    cst.Integer: Builder._integer,
-    cst.Float: Builder._float,
-    cst.FormattedString: Builder._formatted,
-    cst.Dict: Builder._dict,
-    cst.Set: Builder._dict,
-    cst.SimpleString: Builder._string,
-    cst.ConcatenatedString: Builder._string,
-    cst.Tuple: Builder._sequence,
-    cst.List: Builder._sequence,
-    cst.Attribute: Builder._attribute,
-    cst.Subscript: Builder._subscript,
-    cst.BinaryOperation: Builder._binary,
-    cst.UnaryOperation: Builder._unary,
-    cst.BooleanOperation: Builder._boolean,
-    cst.Comparison: Builder._comparison,
-    cst.IfExp: Builder._if_exp,
-    cst.NamedExpr: Builder._named,
-    cst.Call: Builder._call,
+    ast.Name: Builder._name,
+    ast.Constant: Builder._constant,
+    ast.JoinedStr: Builder._formatted,
+    ast.Dict: Builder._dict,
+    ast.Set: Builder._set,
+    ast.Tuple: Builder._sequence,
+    ast.List: Builder._sequence,
+    ast.Attribute: Builder._attribute,
+    ast.Subscript: Builder._subscript,
+    ast.BinOp: Builder._binary,
+    ast.UnaryOp: Builder._unary,
+    ast.BoolOp: Builder._boolean,
+    ast.Compare: Builder._comparison,
+    ast.IfExp: Builder._if_exp,
+    ast.NamedExpr: Builder._named,
+    ast.Call: Builder._call,
 }

@@ -6,9 +6,8 @@ this protocol, so neither module imports the other's definitions both ways.
 
 from __future__ import annotations
 
+import ast
 from typing import Protocol
-
-import libcst as cst
 
 from kerascheck.graph.model import DictRef, Graph, HeapState, Value
 
@@ -21,7 +20,7 @@ class Evaluator(Protocol):
     recording: bool  # False: record nothing (a loop keeps only its last pass's records itself)
     namespace: Value  # what globals() gives: writing through it forgets everything
 
-    def ev(self, node: cst.BaseExpression) -> Value:
+    def ev(self, node: ast.expr) -> Value:
         """The value of an expression (evaluating it once, with its effects)."""
         ...
 
@@ -41,7 +40,7 @@ class Evaluator(Protocol):
         """``receiver.method(...)``, a method not modelled: forget what it may change."""
         ...
 
-    def forget_mutated(self, node: cst.BaseExpression, method: str) -> None:
+    def forget_mutated(self, node: ast.expr, method: str) -> None:
         """A list display, or ``model.layers``, changed in place by ``method``."""
         ...
 

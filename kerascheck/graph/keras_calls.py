@@ -3,11 +3,10 @@ array, or run code we cannot see (which forgets any model handed to it)."""
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
-
-import libcst as cst
 
 from kerascheck import shapes
 from kerascheck.graph.model import (
@@ -77,30 +76,32 @@ _STORING_METHODS = frozenset({"append", "extend", "insert", "add"})
 class Args:
     """A call's arguments, as nodes, evaluated on demand and at most once."""
 
-    def __init__(self, builder: Builder, node: cst.Call) -> None:
+    def __init__(self, builder: Builder, node: ast.Call) -> None:
         self.builder = builder
-        self.positional: list[cst.BaseExpression] = []
-        self.keywords: dict[str, cst.BaseExpression] = {}
-        self.starred: list[cst.BaseExpression] = []  # ``*args`` and ``**kwargs``
-        self.double: list[cst.BaseExpression] = []  # ``**kwargs`` alone
+        self.positional: list[ast.expr] = []
+        self.keywords: dict[str, ast.expr] = {}
+        self.starred: list[ast.expr] = []  # ``*args`` and ``**kwargs``, in this order (Python's)
+        self.double: list[ast.expr] = []  # ``**kwargs`` alone
         for arg in node.args:
-            if arg.star:
+            if isinstance(arg, ast.Starred):
                 self.starred.append(arg.value)
-                if arg.star == "**":
-                    self.double.append(arg.value)
-            elif arg.keyword is not None:
-                self.keywords[arg.keyword.value] = arg.value
             else:
-                self.positional.append(arg.value)
+                self.positional.append(arg)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                self.starred.append(keyword.value)
+                self.double.append(keyword.value)
+            else:
+                self.keywords[keyword.arg] = keyword.value
         self._values: dict[int, Value] = {}
 
-    def value(self, node: cst.BaseExpression) -> Value:
+    def value(self, node: ast.expr) -> Value:
         key = id(node)
         if key not in self._values:
             self._values[key] = self.builder.ev(node)
         return self._values[key]
 
-    def node(self, name: str, index: int | None = None) -> cst.BaseExpression | None:
+    def node(self, name: str, index: int | None = None) -> ast.expr | None:
         if name in self.keywords:
             return self.keywords[name]
         if index is not None and index < len(self.positional):
@@ -129,7 +130,7 @@ class Args:
                 given[key] = value
         return given
 
-    def _known_items(self, node: cst.BaseExpression) -> tuple[tuple[str, Value], ...] | None:
+    def _known_items(self, node: ast.expr) -> tuple[tuple[str, Value], ...] | None:
         value = self.value(node)
         state = self.builder.heap[value.key] if isinstance(value, DictRef) else None
         return state.items if isinstance(state, DictState) else None
@@ -149,11 +150,11 @@ class Args:
                     self.builder.forget_layers(held)
 
 
-def call(b: Builder, node: cst.Call) -> Value:
+def call(b: Builder, node: ast.Call) -> Value:
     func = node.func
-    if isinstance(func, cst.Attribute):
+    if isinstance(func, ast.Attribute):
         receiver = b.ev(func.value)
-        name = func.attr.value
+        name = func.attr
         if isinstance(receiver, ModelRef):
             return _model_method(b, receiver, name, node)
         if isinstance(receiver, Array):
@@ -175,7 +176,7 @@ def call(b: Builder, node: cst.Call) -> Value:
     return call_value(b, b.ev(func), node)
 
 
-def _dict_get(b: Builder, receiver: DictRef, node: cst.Call) -> Value:
+def _dict_get(b: Builder, receiver: DictRef, node: ast.Call) -> Value:
     """``config.get("units", 8)``: the item, or the default, of a dict the analysis knows."""
     args = Args(b, node)
     key, default = args.get("key", 0), args.get("default", 1)
@@ -189,7 +190,7 @@ def _dict_get(b: Builder, receiver: DictRef, node: cst.Call) -> Value:
     return Const(None) if default is None else default
 
 
-def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
+def call_value(b: Builder, callee: Value, node: ast.Call) -> Value:
     if isinstance(callee, Module):
         return _call_path(b, callee.path, node)
     if isinstance(callee, Layer) and callee.unchanged():
@@ -215,7 +216,7 @@ def call_value(b: Builder, callee: Value, node: cst.Call) -> Value:
     return UNKNOWN
 
 
-def _call_path(b: Builder, path: str, node: cst.Call) -> Value:
+def _call_path(b: Builder, path: str, node: ast.Call) -> Value:
     builtin = builtin_function(path)
     if builtin is not None:
         return _builtin(b, builtin, node)
@@ -247,7 +248,7 @@ def _call_path(b: Builder, path: str, node: cst.Call) -> Value:
 # ---------------------------------------------------------------- layers
 
 
-def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
+def _construct(b: Builder, kind: str, spelled: str, node: ast.Call) -> Layer:
     args = Args(b, node)
     spec = shapes.TABLE.get(kind)
     params = spec.params if spec is not None else ()
@@ -277,7 +278,7 @@ def _construct(b: Builder, kind: str, spelled: str, node: cst.Call) -> Layer:
     return Layer(kind, spelled, kwargs, node, opaque, frozenset(unpacked or ()))
 
 
-def _merge_function(b: Builder, kind: str, spelled: str, node: cst.Call) -> Value:
+def _merge_function(b: Builder, kind: str, spelled: str, node: ast.Call) -> Value:
     """``layers.concatenate([a, b], axis=1)``: the class built from the other arguments, applied
     to the list at once, as Keras' helper does."""
     args = Args(b, node)
@@ -299,7 +300,7 @@ def _merge_function(b: Builder, kind: str, spelled: str, node: cst.Call) -> Valu
     return apply_layer(b, layer, inputs, {}, node)
 
 
-def _apply_call(b: Builder, layer: Layer, node: cst.Call) -> Value:
+def _apply_call(b: Builder, layer: Layer, node: ast.Call) -> Value:
     """``layer(x)``: the layer applied in functional code or in ``call``."""
     args = Args(b, node)
     if args.starred:
@@ -321,9 +322,7 @@ def _as_tensor(value: Value) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(None)
 
 
-def apply_layer(
-    b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict[str, Value], site: cst.CSTNode
-) -> Value:
+def apply_layer(b: Builder, layer: Layer, inputs: list[Value], call_kwargs: dict[str, Value], site: ast.expr) -> Value:
     """Apply ``layer`` to ``inputs``: record the graph node, return the output tensor(s)."""
     tensors = tuple(_as_tensor(v) for v in inputs)
     result, error = shapes.infer(layer, [t.shape for t in tensors], call_kwargs)
@@ -351,15 +350,13 @@ def apply_layer(
 # ---------------------------------------------------------------- models
 
 
-def _new_sequential(b: Builder, node: cst.Call) -> ModelRef:
+def _new_sequential(b: Builder, node: ast.Call) -> ModelRef:
     args = Args(b, node)
     ref = ModelRef(b.alloc(ModelState(output=None)))
     layers = args.node("layers", 0)
-    if isinstance(layers, (cst.List, cst.Tuple)) and not any(
-        isinstance(e, cst.StarredElement) for e in layers.elements
-    ):
-        for element in layers.elements:
-            _sequential_add(b, ref, args.value(element.value), element.value)
+    if isinstance(layers, (ast.List, ast.Tuple)) and not any(isinstance(e, ast.Starred) for e in layers.elts):
+        for element in layers.elts:
+            _sequential_add(b, ref, args.value(element), element)
     elif layers is not None:
         value = args.value(layers)
         if isinstance(value, Seq):
@@ -372,7 +369,7 @@ def _new_sequential(b: Builder, node: cst.Call) -> ModelRef:
     return ref
 
 
-def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: cst.CSTNode) -> None:
+def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: ast.expr) -> None:
     """One more layer on a Sequential model."""
     state = b.heap[ref.key]
     assert isinstance(state, ModelState)
@@ -442,7 +439,7 @@ def _first_input_shape(layer: Layer) -> Shape:
     return None
 
 
-def _new_functional(b: Builder, node: cst.Call) -> ModelRef:
+def _new_functional(b: Builder, node: ast.Call) -> ModelRef:
     args = Args(b, node)
     inputs = args.get("inputs", 0)
     outputs = args.get("outputs", 1)
@@ -456,7 +453,7 @@ def _new_functional(b: Builder, node: cst.Call) -> ModelRef:
     return ModelRef(b.alloc(ModelState(output=output, inputs=declared if known else None, functional=True)))
 
 
-def _new_input(b: Builder, node: cst.Call) -> Tensor:
+def _new_input(b: Builder, node: ast.Call) -> Tensor:
     args = Args(b, node)
     shape: Shape = None
     for key in ("batch_shape", "batch_input_shape"):
@@ -483,7 +480,7 @@ def _loss_name(value: Value | None) -> str | None:
     return None
 
 
-def _model_method(b: Builder, ref: ModelRef, name: str, node: cst.Call) -> Value:
+def _model_method(b: Builder, ref: ModelRef, name: str, node: ast.Call) -> Value:
     args = Args(b, node)
     if name == "add":
         layer = args.get("layer", 0)
@@ -512,7 +509,7 @@ def _model_method(b: Builder, ref: ModelRef, name: str, node: cst.Call) -> Value
     return UNKNOWN
 
 
-def _record_input_call(b: Builder, ref: ModelRef, method: str, node: cst.Call, x: Value | None) -> None:
+def _record_input_call(b: Builder, ref: ModelRef, method: str, node: ast.Call, x: Value | None) -> None:
     """Record a call that runs the model on ``x`` when its inputs are declared and ``x`` holds
     one array of known rank for each of them (a list or tuple of them for several inputs)."""
     state = b.heap[ref.key]
@@ -528,7 +525,7 @@ def _record_input_call(b: Builder, ref: ModelRef, method: str, node: cst.Call, x
 # ---------------------------------------------------------------- arrays
 
 
-def _numpy_array(b: Builder, maker: str, node: cst.Call) -> Value:
+def _numpy_array(b: Builder, maker: str, node: ast.Call) -> Value:
     args = Args(b, node)
     if maker in ("random.rand", "random.randn"):
         shape: tuple[Dim, ...] | None = tuple(shapes.dim(args.value(a)) for a in args.positional)
@@ -572,7 +569,7 @@ def _shape_of_data(value: Value | None) -> tuple[Dim, ...] | None:
     return (len(inner), *first)
 
 
-def _array_method(b: Builder, array: Array, name: str, node: cst.Call) -> Value:
+def _array_method(b: Builder, array: Array, name: str, node: ast.Call) -> Value:
     args = Args(b, node)
     args.all(escape=False)
     if name in ("astype", "copy"):
@@ -597,7 +594,7 @@ def _array_method(b: Builder, array: Array, name: str, node: cst.Call) -> Value:
     return Array(target)
 
 
-def _to_categorical(b: Builder, node: cst.Call) -> Value:
+def _to_categorical(b: Builder, node: ast.Call) -> Value:
     args = Args(b, node)
     labels = args.get("x", 0)
     classes = shapes.dim(args.get("num_classes", 1))
@@ -616,14 +613,14 @@ def _to_categorical(b: Builder, node: cst.Call) -> Value:
 # ---------------------------------------------------------------- builtins
 
 
-def _builtin(b: Builder, name: str, node: cst.Call) -> Value:
+def _builtin(b: Builder, name: str, node: ast.Call) -> Value:
     args = Args(b, node)
     values = [args.value(a) for a in args.positional]
     if name in ("exec", "eval"):
         args.all(escape=True)
         b.forget_all()
         return UNKNOWN
-    if name in ("globals", "locals", "vars") and not node.args:
+    if name in ("globals", "locals", "vars") and not node.args and not node.keywords:
         return b.namespace  # writing through it, or handing it away, forgets everything
     if name in ("setattr", "delattr", "vars"):
         args.all(escape=True, layers=True)

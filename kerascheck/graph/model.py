@@ -7,9 +7,8 @@ statically (Keras' own ``None`` dimensions stay ``None``).
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
-
-import libcst as cst
 
 
 class _Unknown:
@@ -70,7 +69,7 @@ class Layer:
     kind: str  # canonical class name, e.g. "GRU" for CuDNNGRU
     spelled: str  # the name as written, e.g. "CuDNNGRU"
     kwargs: dict[str, Value]
-    call: cst.Call  # where it was constructed
+    call: ast.Call  # where it was constructed
     opaque: bool = False
     # Arguments given through ``**config`` from a dict the analysis knows: their values are in
     # ``kwargs``, but no argument of ``call`` holds them, so no fix can edit them there.
@@ -262,7 +261,7 @@ class Application:
     layer: Layer
     inputs: tuple[Tensor, ...]
     outputs: tuple[Tensor, ...]
-    site: cst.CSTNode  # where the layer is applied (list element, ``.add(``, ``layer(x)``)
+    site: ast.expr  # where the layer is applied (list element, ``.add(``, ``layer(x)``)
     error: str | None  # why Keras would refuse the input's rank, if it would
     # The keywords of the call that applies it (``layer(x, initial_state=s)``), as evaluated.
     call_kwargs: dict[str, Value] = field(default_factory=dict)
@@ -273,7 +272,7 @@ class TrainCall:
     """``model.fit(x, y)`` and its kin, where the targets' rank is known."""
 
     method: str
-    call: cst.Call
+    call: ast.Call
     output: Tensor
     targets: Array
     loss: str | None
@@ -285,7 +284,7 @@ class InputCall:
     are declared and every array of ``x`` has a known rank (one array per model input)."""
 
     method: str  # "fit", ..., or "call" for ``model(x)``
-    call: cst.Call
+    call: ast.Call
     inputs: tuple[Tensor, ...]  # the model's inputs
     data: tuple[Array, ...]  # what the call gives each of them
     functional: bool
@@ -297,7 +296,6 @@ class Graph:
     applications: list[Application] = field(default_factory=list)
     train_calls: list[TrainCall] = field(default_factory=list)
     input_calls: list[InputCall] = field(default_factory=list)
-    # id of each call evaluated -> the statement whose own code holds it (for positions)
-    statement_of: dict[int, cst.CSTNode | None] = field(default_factory=dict)
-    # id of each call evaluated -> the index of the module's top-level statement that holds it
-    top_of: dict[int, int] = field(default_factory=dict)
+    # id of each call evaluated -> the statement whose own code holds it (fixes find libcst's
+    # twin of a call there, see ``twins``)
+    statement_of: dict[int, ast.stmt | None] = field(default_factory=dict)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
-
-import libcst as cst
 
 from kerascheck import names, shapes
 from kerascheck.edits import Edit
@@ -20,17 +19,16 @@ ARRAY_WORDS = ("numpy", names.TO_CATEGORICAL)
 
 # A message is text with nodes in it; a node is written as its line number once positions
 # are known (they are computed only for files that have something to report).
-MessagePart = str | cst.CSTNode
+MessagePart = str | ast.AST
 
 
 @dataclass(frozen=True)
 class Report:
     code: str
-    node: cst.CSTNode  # where the finding is reported
+    node: ast.AST  # where the finding is reported: a node of CPython's tree (a call, a keyword argument ...)
     message: tuple[MessagePart, ...]
     subject: Application | TrainCall | InputCall  # the graph node the finding is about
     rnn: Layer | None = None  # the RNN whose return_sequences is to blame, if one is
-    owner: cst.Call | None = None  # when ``node`` is an argument: the call it is given to
 
 
 def describe(layer: Layer) -> str:

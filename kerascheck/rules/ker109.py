@@ -7,10 +7,9 @@ variable may hold a bool, and the fix replaces the literal).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Iterator
-
-import libcst as cst
 
 from kerascheck import shapes
 from kerascheck.edits import Edit, SetFlag
@@ -26,17 +25,18 @@ RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "ConvLSTM1D", "ConvLST
 READS_TRUE = frozenset({"true", "yes", "y", "t", "on", "1"})
 READS_FALSE = frozenset({"false", "no", "n", "f", "off", "0", "none", ""})
 
-_LITERALS = (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)
+# Literal values (a string, a number, None); a bool is no mistake, complex numbers and ``...`` no flag.
+_LITERALS = (str, bytes, int, float, type(None))
 
 
-def flag_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+def flag_arg(call: ast.Call, keyword: str) -> ast.keyword | None:
     """The ``keyword=`` argument of ``call`` when it is written as a literal there."""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
+    for arg in call.keywords:
+        if arg.arg == keyword:
             value = arg.value
-            if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, (cst.Minus, cst.Plus)):
-                value = value.expression
-            literal = isinstance(value, _LITERALS) or (isinstance(value, cst.Name) and value.value == "None")
+            if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
+                value = value.operand
+            literal = isinstance(value, ast.Constant) and type(value.value) in _LITERALS
             return arg if literal else None
     return None
 
@@ -96,20 +96,20 @@ def check(graph: Graph) -> Iterator[Report]:
                 reading = meant(value.value)
                 text += f", not the {reading[0]} it reads as" if reading is not None and reading[0] != truth else ""
                 message: list[MessagePart] = [text + _output(app, rnn, flag, truth)]
-                yield Report(CODE, arg, tuple(message), app, rnn, owner=rnn.call)
+                yield Report(CODE, arg, tuple(message), app, rnn)
 
 
 def fix(report: Report) -> Edit | None:
     arg, rnn = report.node, report.rnn
-    if not isinstance(arg, cst.Arg) or arg.keyword is None or rnn is None:
+    if not isinstance(arg, ast.keyword) or arg.arg is None or rnn is None:
         return None
-    value = rnn.kwargs.get(arg.keyword.value)
+    value = rnn.kwargs.get(arg.arg)
     if not isinstance(value, Const):
         return None
     reading = meant(value.value)
     if reading is None:
         return None
-    return SetFlag(rnn.call, arg.keyword.value, reading[0], reading[1])
+    return SetFlag(rnn.call, arg.arg, reading[0], reading[1])
 
 
 RULE = Rule(

@@ -1,7 +1,7 @@
 """One document's lint: its findings placed in their documents, and what can be done with them
 (fixes, ``# noqa``, verification plans), each computed once, when first asked.
 
-No analysis is kept. A libcst tree is hundreds of thousands of objects, made with the cyclic
+No analysis is kept. A syntax tree is hundreds of thousands of objects, made with the cyclic
 collector off (``check.collector_off``); kept, the collector would walk all of them in the
 collections that follow, which costs a 500-line file about 100 ms of latency after every change.
 So each analysis is dropped inside its block: fixes and plans analyse the text again when first
@@ -82,9 +82,10 @@ class Linted:
             self._offers = {}
             if self.placed:
                 with self._analysis() as analysis:
-                    layout = Layout(analysis.module)
+                    layout = Layout.of(analysis)  # None: libcst cannot read the text, no fix
                     by_id = {id(f): i for i, f in enumerate(analysis.findings)}
-                    for offer in offers(analysis, self.source.path, layout):
+                    for offer in offers(analysis, self.source.path, layout) if layout is not None else []:
+                        assert layout is not None
                         fixed = fixed_code(layout, [offer.edit])[1]
                         self._offers[by_id[id(offer.finding)]] = Offered(offer.fix, fixed)
                     del analysis, layout

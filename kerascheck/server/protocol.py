@@ -1,7 +1,7 @@
 """The language server: pygls features wired to the modules that do the work.
 
 Three threads. pygls' event loop reads every message and answers it; documents are copied there
-(a ``Source``) before anything is analysed. One lint thread analyses, fixes and plans (a libcst
+(a ``Source``) before anything is analysed. One lint thread analyses, fixes and plans (a syntax
 tree is only ever touched there). One verification thread talks to the Keras worker, so a model
 being rebuilt never holds up diagnostics. The document is never imported or run.
 """

@@ -1,7 +1,7 @@
 """Graph -> build spec: the part of a model a finding is about, as plain data a worker can build.
 
-A *plan* is made for each finding, in the process that analysed the file (the graph holds libcst
-nodes, which do not cross processes). It holds the *job* sent to the worker (the original spec and
+A *plan* is made for each finding, in the process that analysed the file (the graph holds syntax
+tree nodes, which do not cross processes). It holds the *job* sent to the worker (the original spec and
 the fixed one) and what the parent needs to judge the result: where each node is in the source,
 the shapes kerascheck inferred, the targets' shape, and notes on every liberty taken.
 
@@ -29,12 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import libcst as cst
-
 from kerascheck import names, rules, shapes
 from kerascheck.findings import Finding
 from kerascheck.graph.model import UNKNOWN, Application, Const, InputCall, Layer, Seq, Shape, Tensor, TrainCall
-from kerascheck.positions import positions as locate
 from kerascheck.rules.base import Confirm, Insert, Report, Verification, describe, recurrent
 from kerascheck.verify.plans import Label, Pending, Plan
 
@@ -70,7 +67,7 @@ class _Placeholder:
 class _Walk:
     """The state of one spec being made."""
 
-    lines: Mapping[cst.CSTNode, int]
+    lines: Mapping[ast.AST, int]
     label: Callable[[int], str] = str  # a line as messages write it ("4 of cell 3" in notebooks)
     layer_ids: dict[int, str] = field(default_factory=dict)  # id(Layer) -> "L<k>"
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -87,10 +84,10 @@ class _Walk:
     required: frozenset[int] = frozenset()  # id(Layer)s that must be rebuilt, never cut
     assumed: bool = False  # something not in the file was assumed (a size, a rank, a cut)
 
-    def line(self, node: cst.CSTNode | None) -> int | None:
+    def line(self, node: ast.AST | None) -> int | None:
         return self.lines.get(node) if node is not None else None
 
-    def where(self, node: cst.CSTNode | None) -> str:
+    def where(self, node: ast.AST | None) -> str:
         line = self.line(node)
         return "?" if line is None else self.label(line)
 
@@ -420,7 +417,7 @@ def _downstream(spec: dict[str, Any], start: set[str]) -> set[str]:
     return hit
 
 
-def make_plan(report: Report, lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str) -> Plan:
+def make_plan(report: Report, lines: Mapping[ast.AST, int], label: Callable[[int], str] = str) -> Plan:
     """The plan for one finding: the job for the worker and what judging its result needs."""
     code = report.code
     how = strategy(code)
@@ -584,10 +581,10 @@ def _fixed(
     if how.confirm is Confirm.TRUTHINESS:  # the flag as the bool Keras takes it for
         arg, rnn = report.node, report.rnn
         lid = None if rnn is None else walk.layer_ids.get(id(rnn))
-        if not isinstance(arg, cst.Arg) or arg.keyword is None or lid is None:
+        if not isinstance(arg, ast.keyword) or arg.arg is None or lid is None:
             raise Unverifiable("the layer with the flag is not part of the rebuilt model")
         config = layers[lid]["config"]
-        config[arg.keyword.value] = bool(config.get(arg.keyword.value))
+        config[arg.arg] = bool(config.get(arg.arg))
         return {"layers": layers, "outputs": list(original["outputs"])}
     if value is None:  # the subject is unwrapped (by the caller)
         return {"layers": layers, "outputs": list(original["outputs"])}
@@ -627,10 +624,10 @@ def _fix_words(how: Verification, report: Report, walk: _Walk) -> str | None:
         return None if insert is None or app is None else f"{insert.text} before {_where(walk, app.layer)}"
     if how.confirm is Confirm.TRUTHINESS:
         arg = report.node
-        if isinstance(arg, cst.Arg) and arg.keyword is not None and report.rnn is not None:
-            given = report.rnn.kwargs.get(arg.keyword.value)
+        if isinstance(arg, ast.keyword) and arg.arg is not None and report.rnn is not None:
+            given = report.rnn.kwargs.get(arg.arg)
             if isinstance(given, Const):
-                return f"{arg.keyword.value}={bool(given.value)} on {_where(walk, report.rnn)}"
+                return f"{arg.arg}={bool(given.value)} on {_where(walk, report.rnn)}"
         return None
     if value is None:
         app = _subject_app(report)
@@ -642,7 +639,7 @@ def _fix_words(how: Verification, report: Report, walk: _Walk) -> str | None:
 
 
 def plans_for(
-    results: Iterable[tuple[Any, Report]], lines: Mapping[cst.CSTNode, int], label: Callable[[int], str] = str
+    results: Iterable[tuple[Any, Report]], lines: Mapping[ast.AST, int], label: Callable[[int], str] = str
 ) -> list[Plan]:
     """One plan per finding of an analysis."""
     plans = []
@@ -655,18 +652,14 @@ def plans_for(
     return plans
 
 
-def node_lines(analysis: Any, text: str) -> Mapping[cst.CSTNode, int]:
+def node_lines(analysis: Any, text: str) -> Mapping[ast.AST, int]:
     """Start lines of every node a plan may name: layers, where they are applied, fit calls."""
-    wanted: list[cst.CSTNode] = []
+    wanted: list[ast.expr] = []
     for app in analysis.graph.applications:
         wanted += [app.site, app.layer.call]
         wanted += [v.call for v in app.layer.kwargs.values() if isinstance(v, Layer)]
     wanted += [train.call for train in analysis.graph.train_calls]
-    known = getattr(analysis, "positions", None)
-    if known is not None and all(node in known for node in wanted):
-        return {node: known[node].start.line for node in wanted}
-    found = locate(analysis.module, ast.parse(text), text, wanted, analysis.graph.statement_of)
-    return {node: where.start.line for node, where in found.items()}
+    return {node: node.lineno for node in wanted}  # expressions: CPython's tree knows where each starts
 
 
 def attach_plans(findings: list[Finding], analysis: Any, text: str) -> list[Finding]:
