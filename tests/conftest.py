@@ -187,6 +187,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # ---------------------------------------------------------------- one Keras worker for the session
 
 
+class InProcessWorker:
+    """The worker's own code (``verify/worker.py``: ``answer``, then the client's ``result_of``)
+    run in this process, which has imported Keras already (the Keras test modules import it when
+    they are collected): a worker process would import it a second time, for 5 to 10 s. Jobs and
+    answers go through JSON as they would through the pipe. What only a process shows (its start,
+    its limits, its death, the protocol on a pipe) is tested on real worker processes."""
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self.hello: dict[str, Any] | None = None
+        self.starts = 0
+        self._keras: Any = None
+        self._next_id = 0
+
+    def start(self) -> dict[str, Any]:
+        from kerascheck.verify import worker
+
+        if self._keras is None:
+            self._keras = worker.Keras(self.options.keras)
+            self.hello = self._keras.hello()
+            self.starts += 1
+        assert self.hello is not None
+        return self.hello
+
+    def run(self, job: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        import random
+        import warnings
+
+        from kerascheck import shapes
+        from kerascheck.verify import client, worker
+
+        self.start()
+        self._next_id += 1
+        request = json.loads(json.dumps({"id": self._next_id, "job": job}))
+        allowed, state = worker.ALLOWLIST, random.getstate()
+        worker.ALLOWLIST = frozenset(shapes.BUILDABLE)  # what the parent gives a worker (``--allow``)
+        try:
+            with warnings.catch_warnings():  # a worker's warnings go to its stderr, which is not read
+                warnings.simplefilter("ignore")
+                message = json.loads(json.dumps(worker.answer(self._keras, request, self.options.memory_mb)))
+        finally:
+            worker.ALLOWLIST = allowed
+            random.setstate(state)  # Keras draws unseeded weights from it; hypothesis wants it left alone
+        return client.result_of(message)
+
+    def close(self) -> None:
+        pass
+
+
 class _SharedWorker:
     """The session's worker, lent to a verification run that would start its own: ``close`` gives
     it back instead of ending it (a death or a time limit still restarts it, as for any worker)."""
@@ -218,16 +267,17 @@ _SHARED_KEY: list[tuple[Any, ...]] = []
 
 @pytest.fixture(scope="session")
 def keras_worker() -> Iterator[Any]:
-    """One Keras 3 worker process (one Keras import) for every test that verifies in this process
-    and does not test the worker's own start, limits or death."""
+    """One Keras 3 worker in this process (``InProcessWorker``: this process's Keras import) for
+    every test that verifies and does not test the worker's own start, limits or death."""
     pytest.importorskip("keras", reason="keras is a test dependency")
-    from kerascheck.verify.client import Worker, WorkerOptions
+    from kerascheck.verify.client import WorkerOptions, chosen_backend
 
-    with Worker(WorkerOptions(timeout=120)) as worker:
-        _SHARED_KEY.append(_worker_key(worker.options))  # the environment it starts in, now
-        worker.start()
-        yield worker
-        _SHARED_KEY.clear()
+    worker = InProcessWorker(WorkerOptions(timeout=120))
+    _SHARED_KEY.append(_worker_key(worker.options))  # the environment it starts in, now
+    worker.start()
+    assert worker.hello is not None and worker.hello["backend"] == chosen_backend(), worker.hello
+    yield worker
+    _SHARED_KEY.clear()
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Verification with real Keras: every fixture finding is confirmed, wrong specs are refuted, and
 the worker's failures (no Keras, time limit, memory limit, death) become clear ``unverified``s.
 
-The session's worker (one Keras import, ``conftest.keras_worker``) serves the module; the CLI
-tests share one cache, so only their first run imports Keras.
+The session's worker (``conftest.keras_worker``: the worker's code on this process's Keras)
+serves the module; the worker's own process is tested where it is what is tested: its limits,
+its death, no Keras.
 """
 
 from __future__ import annotations

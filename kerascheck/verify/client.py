@@ -233,15 +233,20 @@ class Worker:
         except JobFailed:
             self._kill()
             raise
-        if "exhausted" in message:
-            raise JobFailed(str(message["exhausted"]))
-        if "error" in message:
-            raise JobFailed(f"the worker failed: {message['error'].strip().splitlines()[-1]}")
-        result: dict[str, Any] = message["result"]
-        return result
+        return result_of(message)
 
     def __enter__(self) -> Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._kill() if exc[0] is not None else self.close()
+
+
+def result_of(message: dict[str, Any]) -> dict[str, Any]:
+    """The result in a worker's answer to a job; raises JobFailed for an answer without one."""
+    if "exhausted" in message:
+        raise JobFailed(str(message["exhausted"]))
+    if "error" in message:
+        raise JobFailed(f"the worker failed: {message['error'].strip().splitlines()[-1]}")
+    result: dict[str, Any] = message["result"]
+    return result

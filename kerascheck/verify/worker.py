@@ -581,19 +581,22 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     send({"hello": hello})
     for line in sys.stdin:
-        if not line.strip():
-            continue
-        request = json.loads(line)
-        try:
-            send({"id": request["id"], "result": run_job(k, request["job"])})
-        except Exhausted as why:
-            limit = f" (the worker's memory limit is {args.memory_mb} MB)" if args.memory_mb else ""
-            send({"id": request["id"], "exhausted": f"{why}{limit}"})
-        except MemoryError:
-            send({"id": request["id"], "exhausted": f"out of memory (limit {args.memory_mb} MB)"})
-        except Exception:
-            send({"id": request["id"], "error": traceback.format_exc(limit=8)})
+        if line.strip():
+            send(answer(k, json.loads(line), args.memory_mb))
     return 0
+
+
+def answer(k: Keras, request: JSON, memory_mb: int | None = None) -> JSON:
+    """The message that answers one request: its result, or why there is none."""
+    try:
+        return {"id": request["id"], "result": run_job(k, request["job"])}
+    except Exhausted as why:
+        limit = f" (the worker's memory limit is {memory_mb} MB)" if memory_mb else ""
+        return {"id": request["id"], "exhausted": f"{why}{limit}"}
+    except MemoryError:
+        return {"id": request["id"], "exhausted": f"out of memory (limit {memory_mb} MB)"}
+    except Exception:
+        return {"id": request["id"], "error": traceback.format_exc(limit=8)}
 
 
 if __name__ == "__main__":
