@@ -91,7 +91,8 @@ def test_the_seed_question_as_keras_builds_it(fixture_verdicts) -> None:
     assert original[1:] == [("GRU", "(None, 64, 16)", original[1][2]), ("TimeDistributed", "(None, 64, 15)", 255)]
     assert fixed[1:] == [("GRU", "(None, 64, 16)", original[1][2]), ("Dense", "(None, 64, 15)", 255)]
     detail = verification.detail
-    assert "are equal" in detail and "ms wrapped" in detail and "x, median of 3" in detail
+    assert "are equal" in detail and "ms wrapped" in detail
+    assert re.search(r"\(\d+\.\dx, (median of [23]|medians of [123] and [123] calls|one call each)\)$", detail), detail
 
 
 def test_masks_are_compared_where_one_reaches_the_wrapper(fixture_verdicts) -> None:

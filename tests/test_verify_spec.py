@@ -295,3 +295,22 @@ def test_a_flag_from_a_dict_display_is_rebuilt_with_its_value() -> None:
     assert plan.unverified is None and plan.job is not None
     (lstm8,) = [layer for layer in plan.job["original"]["layers"].values() if layer["config"].get("units") == 8]
     assert lstm8["config"]["dropout"] == 0.1
+
+
+@pytest.mark.parametrize(("seconds", "calls"), [(0.2, 1), (0.03, 2), (0.001, 3)])
+def test_a_head_is_timed_over_three_calls_or_fewer_that_add_up_to_enough(
+    monkeypatch: pytest.MonkeyPatch, seconds: float, calls: int
+) -> None:
+    """KER101's timing: repeats where a call is short, one call where it is long (a clock that
+    advances ``seconds`` per call, never a real timing); the output is the first call's."""
+    clock = iter(range(100))
+    monkeypatch.setattr(worker.time, "perf_counter", lambda: next(clock) * seconds)
+    made: list[int] = []
+
+    def call() -> int:
+        made.append(len(made))
+        return len(made)
+
+    output, median, runs = worker._timed(call, worker.TIMING_RUNS, worker.TIMING_SECONDS)
+    assert (output, runs, len(made)) == (1, calls, calls)
+    assert median == pytest.approx(seconds)  # a call's readings are one tick apart

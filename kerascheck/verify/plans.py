@@ -181,6 +181,7 @@ class Numeric:
     max_abs_diff: float | None = None
     mask: str | None = None
     seconds: list[float] | None = None
+    runs: list[int] | None = None  # how many timed calls each median is of (None: 3, the older workers')
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Numeric:
@@ -192,6 +193,7 @@ class Numeric:
             data.get("max_abs_diff"),
             data.get("mask"),
             data.get("seconds"),
+            data.get("runs"),
         )
 
 

@@ -184,9 +184,17 @@ def _same_model(plan: Plan, original: Build, fixed: Build | None, numeric: Numer
         wrapped, unwrapped = seconds
         text += (
             f"; one forward pass takes {wrapped * 1000:.2f} ms wrapped and {unwrapped * 1000:.2f} ms plain "
-            f"({wrapped / unwrapped:.1f}x, median of 3)"
+            f"({wrapped / unwrapped:.1f}x, {_timed_over(numeric.runs or [3, 3])})"
         )
     return CONFIRMED, text
+
+
+def _timed_over(runs: list[int]) -> str:
+    """How many calls the two timings are medians of: ``median of 3``, ``one call each``,
+    ``medians of 1 and 3 calls`` (a call that takes long is timed once, see the worker)."""
+    if len(set(runs)) == 1:
+        return "one call each" if runs[0] == 1 else f"median of {runs[0]}"
+    return f"medians of {' and '.join(map(str, runs))} calls"
 
 
 def _refused(plan: Plan, original: Build, fixed: Build | None) -> tuple[Status, str]:

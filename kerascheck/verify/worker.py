@@ -37,7 +37,11 @@ ALLOWLIST: frozenset[str] = frozenset()
 
 BATCH = 4  # rows of the random batch
 FREE_AXIS = 9  # size given to an axis Keras leaves free (None) when data is made
+# Each head of the KER101 comparison is timed over up to TIMING_RUNS calls, fewer once the calls
+# made add up to TIMING_SECONDS: repeats steady the figure of a short call, and a call that long
+# is timed well by itself (a TimeDistributed runs its Dense once per time step: 20 to 300 ms).
 TIMING_RUNS = 3
+TIMING_SECONDS = 0.05
 MAX_ELEMENTS = 2_000_000  # no numeric check on batches larger than this
 
 
@@ -360,19 +364,20 @@ class Build:
 # ---------------------------------------------------------------- the KER101 comparison
 
 
-def _timed(call: Callable[[], Any], runs: int) -> tuple[Any, float]:
-    """The output of ``call`` and the median of ``runs`` timed calls (the output is the first's:
-    the comparison needs no call of its own)."""
+def _timed(call: Callable[[], Any], runs: int, enough: float) -> tuple[Any, float, int]:
+    """The output of ``call`` (the first call's: the comparison needs no call of its own), the
+    median of the timed calls and their number: ``runs`` calls, or fewer once they add up to
+    ``enough`` seconds."""
     times: list[float] = []
     output = None
-    for run in range(runs):
+    while len(times) < runs and sum(times) < enough:
         start = time.perf_counter()
         result = call()
         times.append(time.perf_counter() - start)
-        if run == 0:
+        if len(times) == 1:
             output = result
     times.sort()
-    return output, times[len(times) // 2]
+    return output, times[len(times) // 2], len(times)
 
 
 def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON:
@@ -405,9 +410,9 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON
         mask = None if mask_data is None else k.constant(mask_data, "bool")
         return layer(k.with_mask(x, mask))
 
-    (y1, wrapped_seconds), (y2, plain_seconds) = (
-        _timed(lambda: run(wrapper), TIMING_RUNS),
-        _timed(lambda: run(dense), TIMING_RUNS),
+    (y1, wrapped_seconds, wrapped_runs), (y2, plain_seconds, plain_runs) = (
+        _timed(lambda: run(wrapper), TIMING_RUNS, TIMING_SECONDS),
+        _timed(lambda: run(dense), TIMING_RUNS, TIMING_SECONDS),
     )
     a, b = k.to_numpy(y1), k.to_numpy(y2)
     result: JSON = {"batch": list(concrete), "masked": mask_data is not None}
@@ -425,6 +430,7 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON
         same = k.to_numpy(m1).shape == k.to_numpy(m2).shape and bool(np.all(k.to_numpy(m1) == k.to_numpy(m2)))
         result["mask"] = "equal" if same else "different"
     result["seconds"] = [wrapped_seconds, plain_seconds]
+    result["runs"] = [wrapped_runs, plain_runs]
     return result
 
 
