@@ -278,6 +278,7 @@ class Layout:
         self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
         self._starts: list[int] | None = _UNSET
         self._position: dict[int, int] = {}
+        self._spans: list[tuple[int, int]] = []  # see starts
 
     @classmethod
     def of(cls, analysis: Analysis) -> Layout | None:
@@ -372,6 +373,7 @@ class Layout:
             return None
         lines = [0] + [match.end() for match in LINE_BREAK.finditer(text)]
         firsts: list[int] = []  # the first line of each statement's text
+        spans: list[tuple[int, int]] = []  # the ast statements of each libcst one
         after = 1 + len(module.header)  # the line after the previous statement
         k = 0  # the ast statement of the next libcst statement
         for statement in module.body:
@@ -386,6 +388,7 @@ class Layout:
             if last.end_lineno is None or (firsts and line != after):
                 return None  # a line between the two statements is neither's: libcst dropped it
             firsts.append(line)
+            spans.append((k, k + count))
             # The next statement's lines begin after this one's code and the comment lines
             # libcst keeps closing its last blocks.
             after = last.end_lineno + 1 + _closing_lines(statement)
@@ -400,6 +403,7 @@ class Layout:
             return None
         self._starts = starts
         self._position = {id(statement): i for i, statement in enumerate(module.body)}
+        self._spans = spans
         return starts
 
     @property
@@ -410,6 +414,23 @@ class Layout:
         if text is None or self.module.has_trailing_newline:
             return text
         return text + self.module.default_newline
+
+    def spliced(self, edited: cst.Module, new: list[str], path: str) -> ast.Module:
+        """CPython's tree of ``edited``'s code (``new``: what ``printed`` printed anew), made from
+        the analysed tree: a statement the edits left alone keeps its ast statements, and only
+        those printed anew are parsed. Their lines count from 1: the tree is for the graph, not
+        for placing findings. SourceError when a new statement does not parse."""
+        assert self.tree is not None and self._spans  # printed from the text (see _from_text)
+        body: list[ast.stmt] = []
+        pieces = iter(new)
+        for statement in edited.body:
+            at = self._position.get(id(statement))
+            if at is None:
+                body += parse_ast(next(pieces), path).body
+            else:
+                first, after = self._spans[at]
+                body += self.tree.body[first:after]
+        return ast.Module(body=body, type_ignores=[])
 
     def _from_text(self, edited: cst.Module, prints: Prints) -> tuple[str, list[str]] | None:
         """``printed`` from the analysed text; None when the spans cannot be trusted."""
@@ -639,34 +660,43 @@ _counts: dict[tuple[str, str], Counter[str] | None] = {}
 
 
 def _fixed_counts(
-    module: cst.Module, text: str, path: str, new: list[str] | None = None, depth: int | None = None
+    module: cst.Module,
+    text: str,
+    path: str,
+    new: list[str] | None = None,
+    depth: int | None = None,
+    layout: Layout | None = None,
 ) -> Counter[str] | None:
     """Finding codes in a fixed text (``module`` edited, ``text`` its code), or None when the
     text does not parse.
 
-    The text is analysed through CPython's parser, as any text is (a tenth of libcst's parse);
-    without a ``noqa`` comment in it no finding needs a line, so the rules run on its graph and
-    nothing is located. Remembered for the last few texts: ``fix_text`` re-checks the very text
-    ``offers`` has just checked. Callers only read.
+    The text is analysed through CPython's tree, as any text is. ``new``, the code of the
+    statements the fix printed anew (the rest is the analysed text, laid out by ``layout``):
+    only those are parsed again, and without a ``noqa`` comment in the text no finding needs a
+    line, so the rules run on the graph of the analysed tree with those statements replaced
+    and nothing is located. Remembered for the last few texts: ``fix_text`` re-checks the very
+    text ``offers`` has just checked. Callers only read.
     """
     key = (text, path)
     if key not in _counts:
         with collector_off():
-            counts = deep.run(lambda: _codes_in(text, path), path, depth)
+            counts = deep.run(lambda: _codes_in(module, text, path, new, layout), path, depth)
         if len(_counts) >= _COUNTS_KEPT:
             del _counts[next(iter(_counts))]
         _counts[key] = counts
     return _counts[key]
 
 
-def _codes_in(text: str, path: str) -> Counter[str] | None:
+def _codes_in(
+    module: cst.Module, text: str, path: str, new: list[str] | None, layout: Layout | None
+) -> Counter[str] | None:
     try:
-        tree = parse_ast(text, path)
-        if "noqa" in text.lower():
-            analysis = analyse_tree(tree, text, path)
+        if new is None or layout is None or "noqa" in text.lower():
+            analysis = analyse_tree(parse_ast(text, path), text, path)
             counts = Counter(f.code for f in analysis.all_findings)
             del analysis
             return counts
+        tree = layout.spliced(module, new, path)
         return Counter(report.code for report in rules.run(build_graph(tree), rules.all_rules()))
     except SourceError:
         return None
@@ -686,7 +716,7 @@ def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Off
         edited, fixed, new = _fixed(layout, [c.edit for c in candidates], analysis.depth)
     except BytesChanged:
         return None
-    after = _fixed_counts(edited, fixed, path, new, analysis.depth)
+    after = _fixed_counts(edited, fixed, path, new, analysis.depth, layout)
     valid = _no_new_findings(before, after, Counter(c.finding.code for c in candidates))
     return fixed if valid else None
 

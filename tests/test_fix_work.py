@@ -94,3 +94,27 @@ def test_an_unused_import_is_told_by_walking_only_the_edited_statement(
     fixed, count = fix.fix_text(analysis.text, "one.py", unsafe=True)
     assert count == 1
     assert ("from keras.layers import TimeDistributed\n" in fixed) is used_elsewhere
+
+
+@pytest.mark.parametrize(
+    "name", ["ker101_redundant_time_distributed.py", "ker103_missing_return_sequences.py", "ker109_non_boolean_flag.py"]
+)
+def test_a_fix_check_parses_only_the_statements_printed_anew(name: str) -> None:
+    """The tree a fix check analyses is the analysed one with the edited statements parsed
+    again: the very tree CPython makes of the whole fixed text (positions aside)."""
+    import ast
+
+    from kerascheck import rules
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    analysis = analyse(text, name)
+    assert analysis is not None
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
+    edits = [e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) and layout.feasible(e)]
+    assert edits
+    for group in [[e] for e in edits] + [edits]:
+        edited, code, new = fix._fixed(layout, group)
+        assert new is not None and 0 < len(new) < len(edited.body)
+        assert ast.dump(layout.spliced(edited, new, name)) == ast.dump(ast.parse(code))
