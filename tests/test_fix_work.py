@@ -112,7 +112,9 @@ def test_a_fix_check_parses_only_the_statements_printed_anew(name: str) -> None:
     assert analysis is not None
     layout = fix.Layout.of(analysis)
     assert layout is not None
-    edits = [e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) and layout.feasible(e)]
+    edits = [
+        e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) and layout.feasible(e)
+    ]
     assert edits
     for group in [[e] for e in edits] + [edits]:
         edited, code, new = fix._fixed(layout, group)
