@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,10 +144,37 @@ def line_of(path: Path, text: str) -> int:
     return lines[0]
 
 
+def once_per_run(name: str, tmp_path_factory: pytest.TempPathFactory, make: Callable[[], Any]) -> Any:
+    """``make()``'s JSON value, made once for the whole run: the first test process to ask makes
+    it and leaves it in the run's temporary folder, the others (``pytest -n``) read it there, and
+    wait for it while it is being made. Only for what comes out the same in every process."""
+    try:
+        import fcntl
+    except ImportError:  # not on this platform: each process makes its own
+        return make()
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return make()
+    where = tmp_path_factory.getbasetemp().parent / f"once-{name}.json"
+    with open(where.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if where.exists():
+            return json.loads(where.read_text(encoding="utf-8"))
+        value = make()
+        where.write_text(json.dumps(value), encoding="utf-8")
+        return value
+
+
 @pytest.fixture(scope="session")
-def cli_fixture_run() -> subprocess.CompletedProcess[str]:
-    """``kerascheck check --format json --jobs 1 fixtures/``, in process, once for the session."""
-    return run_cli("check", "--format", "json", "--jobs", "1", str(FIXTURES))
+def cli_fixture_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """``kerascheck check --format json --jobs 1 fixtures/``, in process, once for the run (the
+    fixture tests and the CLI's may run in two processes)."""
+
+    def run() -> list[Any]:
+        done = run_cli("check", "--format", "json", "--jobs", "1", str(FIXTURES))
+        return [done.args, done.returncode, done.stdout, done.stderr]
+
+    args, status, stdout, stderr = once_per_run("cli-fixture-run", tmp_path_factory, run)
+    return subprocess.CompletedProcess(args, status, stdout, stderr)
 
 
 @pytest.fixture(scope="session")
