@@ -211,6 +211,35 @@ def test_ker108_data_of_the_models_own_shape_is_refuted(worker, tmp_path: Path) 
     assert "runs the model on zeros of shape (8, 64, 15) without an error" in out[2].detail
 
 
+def test_a_model_called_on_in_several_places_is_run_on_its_own_shapes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KER108's control (the model on zeros of its own input shape) depends on the model alone:
+    one run for every call on that model, the same answers as a run each."""
+    from kerascheck import shapes
+    from kerascheck.verify import worker as in_process
+
+    monkeypatch.setattr(in_process, "ALLOWLIST", shapes.BUILDABLE)
+    controls: dict[str, object] = {}
+    monkeypatch.setattr(in_process, "_CONTROLS", controls)
+    path = FIXTURES / "ker108_input_rank_mismatch.py"
+    listed = [
+        f.verification.plan.job
+        for f in _plans(path)
+        if f.code == "KER108" and f.line <= line_of(path, "listed(np.zeros((8, T)))")
+    ]
+    assert len(listed) >= 3 and len({json.dumps(job["call"]["data"]) for job in listed}) >= 2
+    k = in_process.Keras("keras")
+    once = [in_process.run_job(k, job) for job in listed]
+    assert len(controls) == 1
+    each = []
+    for job in listed:
+        controls.clear()
+        each.append(in_process.run_job(k, job))
+    assert [r["call"]["control"] for r in once] == [r["call"]["control"] for r in each] == [None] * len(listed)
+    refused = [[(r["call"]["error"] or {}).get(key) for key in ("node", "phase", "type")] for r in once]
+    assert refused == [[(r["call"]["error"] or {}).get(key) for key in ("node", "phase", "type")] for r in each]
+    assert all(error == ["model", "run", "ValueError"] for error in refused)  # Keras' names differ from run to run
+
+
 def test_a_layer_that_needs_initialized_weights_is_built_the_usual_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that reads only shapes and parameters is built without initializing weights (Keras
     3's StatelessScope); a layer that makes a weight from a value is refused there, so that job is

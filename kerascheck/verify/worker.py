@@ -437,6 +437,11 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON
 # ---------------------------------------------------------------- the KER108 run
 
 
+# The control's answer for each model run so far (its spec, its inputs, Sequential or not): a
+# model fit, evaluated and predicted on in several places is run on zeros of its own shapes once.
+_CONTROLS: dict[str, JSON | None] = {}
+
+
 def call_on_zeros(k: Keras, build: Build, call: JSON) -> JSON:
     """Run the built model on zeros of its own input shapes (a control), then on zeros of the
     data's shapes. A Sequential model is rebuilt as a ``keras.Sequential`` of the same layers,
@@ -474,7 +479,10 @@ def call_on_zeros(k: Keras, build: Build, call: JSON) -> JSON:
 
     own = [[BATCH if d is None else d for d in specs[ref]["shape"]] for ref in refs]
     own = [[BATCH if i == 0 else d for i, d in enumerate(shape)] for shape in own]
-    return {"control": run(own), "error": run(data)}
+    model_key = json.dumps([build.spec, refs, bool(call.get("sequential"))], sort_keys=True)
+    if model_key not in _CONTROLS:
+        _CONTROLS[model_key] = run(own)
+    return {"control": _CONTROLS[model_key], "error": run(data)}
 
 
 # ---------------------------------------------------------------- jobs
