@@ -10,8 +10,9 @@ re-checking after every pass.
 from __future__ import annotations
 
 import ast
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import cast
@@ -24,6 +25,8 @@ from kerascheck.check import Analysis, Options, analyse, analyse_tree, collector
 from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix, SourceError
 from kerascheck.graph.builder import build_graph
+from kerascheck.graph.model import Application, Layer, Seq, Tensor, TrainCall
+from kerascheck.rules.base import Report
 from kerascheck.sources import LINE_BREAK
 from kerascheck.twins import Twins
 from kerascheck.walk import Change, rebuild, walk
@@ -656,7 +659,18 @@ class Offer:
 
 
 _COUNTS_KEPT = 8
-_counts: dict[tuple[str, str], Counter[str] | None] = {}
+_counts: dict[tuple[str, str], Found | None] = {}
+
+
+@dataclass(frozen=True)
+class Found:
+    """The findings of a fixed text: how many of each code, and for each code the top-level
+    statements its findings are reached from along the graph (``_reach``), by their place
+    among those that are not imports (``Places``): where a fix to blame for a new finding of
+    that code most likely stands."""
+
+    counts: Counter[str]
+    reach: Mapping[str, frozenset[int]]
 
 
 def _fixed_counts(
@@ -666,21 +680,23 @@ def _fixed_counts(
     new: list[str] | None = None,
     depth: int | None = None,
     layout: Layout | None = None,
-) -> Counter[str] | None:
-    """Finding codes in a fixed text (``module`` edited, ``text`` its code), or None when the
+    expected: Counter[str] | None = None,
+) -> Found | None:
+    """The findings in a fixed text (``module`` edited, ``text`` its code), or None when the
     text does not parse.
 
     The text is analysed through CPython's tree, as any text is. ``new``, the code of the
     statements the fix printed anew (the rest is the analysed text, laid out by ``layout``):
     only those are parsed again, and without a ``noqa`` comment in the text no finding needs a
     line, so the rules run on the graph of the analysed tree with those statements replaced
-    and nothing is located. Remembered for the last few texts: ``fix_text`` re-checks the very
-    text ``offers`` has just checked. Callers only read.
+    and nothing is located. ``expected``, the most of each code the check allows: where there
+    are more, ``Found.reach`` says where they stand. Remembered for the last few texts:
+    ``fix_text`` re-checks the very text ``offers`` has just checked. Callers only read.
     """
     key = (text, path)
     if key not in _counts:
         with collector_off():
-            counts = deep.run(lambda: _codes_in(module, text, path, new, layout), path, depth)
+            counts = deep.run(lambda: _codes_in(module, text, path, new, layout, expected or Counter()), path, depth)
         if len(_counts) >= _COUNTS_KEPT:
             del _counts[next(iter(_counts))]
         _counts[key] = counts
@@ -688,18 +704,121 @@ def _fixed_counts(
 
 
 def _codes_in(
-    module: cst.Module, text: str, path: str, new: list[str] | None, layout: Layout | None
-) -> Counter[str] | None:
+    module: cst.Module, text: str, path: str, new: list[str] | None, layout: Layout | None, expected: Counter[str]
+) -> Found | None:
     try:
         if new is None or layout is None or "noqa" in text.lower():
-            analysis = analyse_tree(parse_ast(text, path), text, path)
-            counts = Counter(f.code for f in analysis.all_findings)
+            whole = parse_ast(text, path)
+            analysis = analyse_tree(whole, text, path)
+            found = _found([report for _, report in analysis.results], expected, lambda: Places(whole.body))
             del analysis
-            return counts
+            return found
         tree = layout.spliced(module, new, path)
-        return Counter(report.code for report in rules.run(build_graph(tree), rules.all_rules()))
+        reports = list(rules.run(build_graph(tree), rules.all_rules()))
+        return _found(reports, expected, lambda: Places(tree.body, layout.tree))
     except SourceError:
         return None
+
+
+def _found(reports: list[Report], expected: Counter[str], places: Callable[[], Places]) -> Found:
+    """The counts of ``reports``, and the reach of each code there are more of than ``expected``
+    (only a check that fails needs to know where to look)."""
+    counts = Counter(report.code for report in reports)
+    excess = {code for code in counts if counts[code] > expected[code]}
+    if not excess:
+        return Found(counts, {})
+    return Found(counts, _reach([r for r in reports if r.code in excess], places()))
+
+
+class Places:
+    """Where a node of a module's tree stands: the place of its top-level statement among those
+    that are not imports (None: an import, or a node without a position).
+
+    Edits change statements in place and remove only imports: a statement keeps its place in
+    the edited module, whatever imports the edits left unused. A node is placed by its start,
+    which lies in its statement's span (a decorator's included). In a tree spliced from
+    ``analysed`` (``Layout.spliced``), the statements parsed anew count their lines from 1:
+    their nodes are placed by identity, walking only them.
+    """
+
+    def __init__(self, body: Sequence[ast.stmt], analysed: ast.Module | None = None) -> None:
+        kept = None if analysed is None else {id(statement) for statement in analysed.body}
+        self.starts: list[tuple[int, int]] = []
+        self.places: list[int | None] = []  # beside each start
+        self.fresh: dict[int, int | None] = {}  # id of a node parsed anew -> its place
+        count = 0
+        for statement in body:
+            place = None if isinstance(statement, (ast.Import, ast.ImportFrom)) else count
+            count += place is not None
+            if kept is None or id(statement) in kept:
+                self.starts.append(_start(statement))
+                self.places.append(place)
+            else:
+                self.fresh.update((id(node), place) for node in ast.walk(statement))
+
+    def of(self, node: ast.AST) -> int | None:
+        if id(node) in self.fresh:
+            return self.fresh[id(node)]
+        line = getattr(node, "lineno", None)
+        if line is None:
+            return None
+        at = bisect_right(self.starts, (line, getattr(node, "col_offset", 0))) - 1
+        return self.places[at] if at >= 0 else None
+
+
+def _start(statement: ast.stmt) -> tuple[int, int]:
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
+    return min([(statement.lineno, statement.col_offset), *((d.lineno, d.col_offset - 1) for d in decorators)])
+
+
+def _reach(reports: list[Report], places: Places) -> dict[str, frozenset[int]]:
+    """For each code, the places (``Places``) of the top-level statements holding the nodes its
+    reports stand on or are fed by: their layers and sites, and upstream of their tensors every
+    producing layer and RNN.
+
+    Each graph object is walked once a code: the work stays linear in the graph.
+    """
+    reach: dict[str, frozenset[int]] = {}
+    for code in {report.code for report in reports}:
+        nodes: list[ast.AST] = []
+        seen: set[int] = set()
+        todo: list[Tensor | Layer] = []
+        for report in reports:
+            if report.code != code:
+                continue
+            nodes.append(report.node)
+            subject = report.subject
+            if isinstance(subject, Application):
+                nodes.append(subject.site)
+                todo += [subject.layer, *subject.inputs]
+            elif isinstance(subject, TrainCall):
+                nodes.append(subject.call)
+                todo.append(subject.output)
+            else:
+                nodes.append(subject.call)
+                todo += [*subject.inputs, subject.output]
+            if report.rnn is not None:
+                todo.append(report.rnn)
+        while todo:
+            item = todo.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, Layer):
+                nodes.append(item.call)
+                todo += [v for value in item.kwargs.values() for v in _held(value) if isinstance(v, Layer)]
+                continue
+            if item.origin is not None:
+                todo.append(item.origin)
+            if item.producer is not None:
+                nodes.append(item.producer.site)
+                todo += [item.producer.layer, *item.producer.inputs]
+        reach[code] = frozenset(place for node in nodes if (place := places.of(node)) is not None)
+    return reach
+
+
+def _held(value: object) -> tuple[object, ...]:
+    return value.items if isinstance(value, Seq) else (value,)
 
 
 def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Counter[str]) -> bool:
@@ -709,16 +828,107 @@ def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Co
     return all(after[code] <= expected[code] for code in after)
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """One check of fixes applied together: the fixed text when it passes; else, when known,
+    the places (``Places``) of the top-level statements the excess findings are reached from."""
+
+    fixed: str | None
+    near: frozenset[int] | None = None
+
+
 def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> str | None:
     """The text with these fixes applied together, when it parses and adds no finding."""
+    return _check(analysis, layout, path, candidates).fixed
+
+
+def _check(analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> _Outcome:
+    """``_checked``, with where to look first when it fails (see ``_Outcome``)."""
     before = Counter(f.code for f in analysis.all_findings)
     try:
         edited, fixed, new = _fixed(layout, [c.edit for c in candidates], analysis.depth)
     except BytesChanged:
-        return None
-    after = _fixed_counts(edited, fixed, path, new, analysis.depth, layout)
-    valid = _no_new_findings(before, after, Counter(c.finding.code for c in candidates))
-    return fixed if valid else None
+        return _Outcome(None)
+    fixed_codes = Counter(c.finding.code for c in candidates)
+    expected = before - fixed_codes
+    after = _fixed_counts(edited, fixed, path, new, analysis.depth, layout, expected)
+    if after is None:
+        return _Outcome(None)
+    if _no_new_findings(before, after.counts, fixed_codes):
+        return _Outcome(fixed)
+    excess = [code for code in after.counts if after.counts[code] > expected[code]]
+    return _Outcome(None, frozenset(place for code in excess for place in after.reach.get(code, ())))
+
+
+def _calls(edit: Edit) -> tuple[ast.Call, ...]:
+    """The calls an edit changes."""
+    if isinstance(edit, SetReturnSequences):
+        return edit.calls
+    return (edit.call,) if isinstance(edit, SetFlag) else (edit.wrapper,)
+
+
+class _Search:
+    """The checks that decide one analysis' offers: each combination of fixes is checked once,
+    in the order the candidates come in (``--fix`` applies them in that order), and at most
+    MAX_CHECKS combinations are."""
+
+    def __init__(self, analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> None:
+        self.analysis, self.layout, self.path = analysis, layout, path
+        self.order = {id(c): i for i, c in enumerate(candidates)}
+        self.budget = MAX_CHECKS
+        self.done: dict[tuple[int, ...], _Outcome] = {}
+        self._places: Places | None = None
+
+    def places(self, offer: Offer) -> list[int | None]:
+        """The places (``Places``) of the top-level statements the offer's edit changes (None:
+        not known)."""
+        if self._places is None:
+            self._places = Places(self.analysis.tree.body)
+        return [self._places.of(call) for call in _calls(offer.edit)]
+
+    def check(self, fixes: list[Offer]) -> _Outcome | None:
+        """The outcome of these fixes applied together; None once the budget is spent."""
+        fixes = sorted(fixes, key=lambda c: self.order[id(c)])
+        key = tuple(self.order[id(c)] for c in fixes)
+        if key not in self.done:
+            if self.budget == 0:
+                return None
+            self.budget -= 1
+            self.done[key] = _check(self.analysis, self.layout, self.path, fixes)
+        return self.done[key]
+
+    def passing(self, group: list[Offer], base: list[Offer]) -> list[Offer]:
+        """The fixes of ``group`` that pass, each checked with ``base`` and every fix of the group
+        passed before it applied too: those offered all pass together.
+
+        A group that fails is split: the fixes in statements its excess findings are reached
+        from (``_Outcome.near``) apart from the others, which are checked first; when that
+        tells nothing apart, it is halved. One bad fix among n costs about three checks when
+        its finding is reached from it, 2 log2(n) when not. (A worklist, not recursion: a
+        function that calls itself is a cycle that keeps the analysis alive after it is
+        dropped, until the cyclic collector walks it.)
+        """
+        passed: list[Offer] = []
+        todo = [group]
+        while todo:
+            part = todo.pop()
+            outcome = self.check(base + passed + part) if part else None
+            if outcome is None:
+                continue
+            if outcome.fixed is not None:
+                passed += part
+            elif len(part) > 1:
+                todo += self._split(part, outcome.near)
+        return passed
+
+    def _split(self, part: list[Offer], near: frozenset[int] | None) -> list[list[Offer]]:
+        """``part`` in two, the one to check first last."""
+        if near is not None:
+            close = {id(c) for c in part if any(place is None or place in near for place in self.places(c))}
+            if 0 < len(close) < len(part):
+                return [[c for c in part if id(c) in close], [c for c in part if id(c) not in close]]
+        half = len(part) // 2
+        return [part[half:], part[:half]]
 
 
 def offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list[Offer]:
@@ -731,11 +941,10 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
     no finding.
 
     ``--fix`` applies the safe fixes together, ``--fix --unsafe-fixes`` all of them: each group
-    is checked as a whole (one re-analysis, however many findings). A group that fails is
-    halved, and its halves checked, until the fixes to blame are alone: one bad fix among n
-    costs about 2 log2(n) checks, and every other fix is still offered. After MAX_CHECKS
-    checks, the fixes not yet checked are not offered. ``layout`` is the analysed module's,
-    when the caller has made it already.
+    is checked as a whole (one re-analysis, however many findings). A group that fails is split
+    until the fixes to blame are alone, and every other fix is still offered (see
+    ``_Search.passing``). After MAX_CHECKS checks, the fixes not yet checked are not offered.
+    ``layout`` is the analysed module's, when the caller has made it already.
     """
     proposed = []
     for finding, report in analysis.results:
@@ -754,36 +963,12 @@ def _offers(analysis: Analysis, path: str, layout: Layout | None = None) -> list
         if layout.feasible(edit):
             applicability = "unsafe" if isinstance(edit, SetFlag) and not edit.safe else rule.fix_applicability
             candidates.append(Offer(finding, edit, Fix(applicability, analysis.fix_message(report, edit))))
-    offered: list[Offer] = []
-    budget = MAX_CHECKS
-
-    def passing(group: list[Offer]) -> list[Offer]:
-        """The fixes of ``group`` that pass their check, with those offered before applied too.
-
-        A group that fails is halved, its first half checked first (a worklist, not recursion:
-        a function that calls itself is a cycle that keeps the analysis alive after it is
-        dropped, until the cyclic collector walks it)."""
-        nonlocal budget
-        passed: list[Offer] = []
-        todo = [group]
-        while todo:
-            part = todo.pop()
-            if not part or budget == 0:
-                continue
-            budget -= 1
-            if _checked(analysis, layout, path, offered + part) is not None:
-                passed += part
-            elif len(part) > 1:
-                half = len(part) // 2
-                todo += [part[half:], part[:half]]
-        return passed
-
+    search = _Search(analysis, layout, path, candidates)
     # Offers are told apart by identity, never compared: with thousands of findings in a file,
     # list membership on the dataclasses would cost millions of comparisons.
-    safe = [c for c in candidates if c.fix.applicability == "safe"]
-    offered += passing(safe)
+    offered = search.passing([c for c in candidates if c.fix.applicability == "safe"], [])
     alone = {id(c) for c in offered}  # the safe fixes that pass without any unsafe one
-    offered += passing([c for c in candidates if id(c) not in alone])
+    offered += search.passing([c for c in candidates if id(c) not in alone], offered)
     chosen = {id(c) for c in offered}
     # A safe fix that passes only beside unsafe ones is no safe fix: `--fix` alone would apply it
     # without them.

@@ -10,10 +10,11 @@ import libcst as cst
 import pytest
 
 from kerascheck import fix
-from kerascheck.check import analyse
+from kerascheck.check import analyse, check_source
 from kerascheck.edits import SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix
 from kerascheck.rules.base import Report
+from tests.conftest import FIXTURES
 
 HEAD = ["import keras", "from keras import layers", "from keras.layers import TimeDistributed"]
 STACKED = "m{i} = keras.Sequential([keras.Input(shape=(9, 2)), layers.LSTM(4), layers.LSTM(4)])"  # KER103, safe
@@ -120,3 +121,56 @@ def test_a_fix_check_parses_only_the_statements_printed_anew(name: str) -> None:
         edited, code, new = fix._fixed(layout, group)
         assert new is not None and 0 < len(new) < len(edited.body)
         assert ast.dump(layout.spliced(edited, new, name)) == ast.dump(ast.parse(code))
+
+
+CELL = [  # a notebook cell: a KER103 (safe fix) and a KER101 (unsafe fix), its names its own
+    "inputs_{i} = keras.Input(shape=(30, 8))",
+    "encoded_{i} = layers.LSTM(32)(inputs_{i})",
+    "decoded_{i} = layers.LSTM(16)(encoded_{i})",
+    "tagged_{i} = TimeDistributed(layers.Dense(8))(layers.GRU(16, return_sequences=True)(inputs_{i}))",
+]
+# A KER102 whose fix (return_sequences=True on decoded's LSTM(16)) would make a KER101 here.
+REFUSED = ["flat_{i} = layers.Dense(4)(decoded_{i})", "flat_{i} = layers.TimeDistributed(layers.Dense(2))(flat_{i})"]
+
+
+@pytest.mark.parametrize("cells", [40, 400])
+def test_the_fix_to_blame_is_found_in_a_few_whole_checks(monkeypatch: pytest.MonkeyPatch, cells: int) -> None:
+    """One fix among hundreds adds a finding three statements below it: the failed check's new
+    finding leads to the fixes in the statements it is reached from, so the others pass in one
+    more check and the blame takes a few checks, however many fixes there are (halving took
+    about 2 log2(n) in each of the two rounds: 30 for 300 fixes)."""
+    refused = cells // 2
+    lines = [line.format(i=i) for i in range(cells) for line in CELL + (REFUSED if i == refused else [])]
+    analysis = analyse(_program(lines), "cells.py")
+    assert analysis is not None
+    assert Counter(f.code for f in analysis.findings) == {"KER103": cells, "KER101": cells, "KER102": 1}
+    checks: Counter[str] = Counter()
+    _counting(monkeypatch, checks, fix, "_fixed_counts")
+    offered = fix.offers(analysis, "cells.py")
+    assert Counter((o.finding.code, o.fix.applicability) for o in offered) == {
+        ("KER103", "safe"): cells,
+        ("KER101", "unsafe"): cells,
+    }
+    # Safe round: all, fail; all but the two the new KER101 is reached from (decoded's and
+    # encoded's LSTM), pass; encoded's, pass. Unsafe round: all, fail; all but decoded's, pass.
+    assert checks["kerascheck.fix._fixed_counts"] == 5
+
+
+@pytest.mark.parametrize("name", ["spelling_keras_attribute.py", "form_functional_named.py", "layers_bidirectional.py"])
+def test_the_fixes_offered_pass_together(name: str) -> None:
+    """Fixes that interact (one adds a finding another takes away, of the same code): the safe
+    fixes offered applied together add no finding, nor all the fixes offered; a fix passes its
+    check with every fix passed before it applied too."""
+    path = FIXTURES / name
+    text = path.read_text(encoding="utf-8")
+    analysis = analyse(text, str(path))
+    assert analysis is not None
+    before = Counter(f.code for f in analysis.all_findings)
+    offered = fix.offers(analysis, str(path))
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
+    safe = [o for o in offered if o.fix.applicability == "safe"]
+    for group in (safe, offered):
+        fixed = fix.fixed_code(layout, [o.edit for o in group])[1]
+        after = Counter(f.code for f in check_source(fixed, str(path)))
+        assert not after - (before - Counter(o.finding.code for o in group)), (name, len(group))
