@@ -14,7 +14,8 @@ each and, in one of them, a finding whose fix must be refused (``--each``: each 
 
 Each round gives the ratio check / parse; the figures are the medians over the rounds (a slow
 moment of a shared machine weighs on one round, not on the median). CPU seconds are given
-beside the wall-clock ones: on a loaded machine they move less.
+beside the wall-clock ones: on a loaded machine they move less. Beside the times, a count that
+no load moves: the whole-module checks the notebook's fix offers take (``offer_checks``).
 
 Usage: python benchmarks/work_bench.py --tree DIR [--rounds N] [--jobs 1,2] [--cells N] [--refused N]
                                       [--each] [--json FILE]
@@ -43,7 +44,8 @@ import libcst as cst
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kerascheck import pipeline, sources  # noqa: E402
+from kerascheck import fix, pipeline, sources  # noqa: E402
+from kerascheck.check import analyse  # noqa: E402
 from kerascheck.findings import SourceError  # noqa: E402
 
 CELL = """\
@@ -92,6 +94,27 @@ def kept_programs(tree: Path) -> list[str]:
         if sources.may_have_findings(program):
             programs.append(program)
     return programs
+
+
+def offer_checks(path: Path) -> tuple[int, int]:
+    """The fixes offered for the notebook at ``path``, and the whole-module checks (re-analyses
+    of a fixed text, ``fix._fixed_counts``) it took to decide them, counted in this process."""
+    program = pipeline.read(path).program
+    analysis = analyse(program, str(path))
+    assert analysis is not None
+    original = fix._fixed_counts
+    calls = [0]
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    fix._fixed_counts = counted  # type: ignore[assignment]
+    try:
+        offered = fix.offers(analysis, str(path))
+    finally:
+        fix._fixed_counts = original
+    return len(offered), calls[0]
 
 
 _PROGRAMS: list[str] = []  # what the pool's processes parse (inherited when forked)
@@ -188,6 +211,9 @@ def main() -> int:
         generated = Path(tmp, "generated")
         generated.mkdir()
         (generated / "models.ipynb").write_text(notebook(args.cells, args.refused), encoding="utf-8")
+        offered, checks = offer_checks(generated / "models.ipynb")
+        figures["notebook_offers"], figures["notebook_checks"] = offered, checks
+        print(f"notebook ({args.cells} cells): {offered} fixes offered after {checks} whole-module checks")
         both = Path(tmp, "both")
         shutil.copytree(args.tree, both / "corpus")
         shutil.copytree(generated, both / "generated")
