@@ -18,10 +18,23 @@ def _unset(layer: Any) -> None:
     layer.return_sequences = False
 
 
+class _Registry:
+    """An object whose operators change what they are given, as unseen code may."""
+
+    def __getitem__(self, layer: Any) -> None:
+        _unset(layer)
+
+    def __contains__(self, layer: Any) -> bool:
+        _unset(layer)
+        return False
+
+
 CHANGES: dict[str, Callable[[Any], None]] = {
     "attribute": _unset,
     "setattr": lambda layer: setattr(layer, "return_sequences", False),
     "through a list": lambda layer: _unset([layer][0]),
+    "through a lookup": lambda layer: _Registry()[layer],
+    "through a membership test": lambda layer: layer in _Registry(),
 }
 
 

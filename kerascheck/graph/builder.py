@@ -227,6 +227,14 @@ class Builder:
         for item in held:
             self.forget_layers(item, seen)
 
+    def hand_over(self, values: Sequence[Value]) -> None:
+        """An operator hands ``values`` to an object the analysis does not know (its ``__getitem__``,
+        ``__add__``, ``__contains__`` ...): unseen code, which may change them as a function
+        handed them may (``registry[rnn]`` may set ``rnn.return_sequences``)."""
+        for value in values:
+            self.escape(value)
+            self.forget_layers(value)
+
     def mutated(self, target: ast.expr, base: Value, attr: str) -> None:
         """``target.attr`` set or deleted where ``base`` is what ``target`` evaluated to: when that
         is not known, whatever the expression starts from (``holder[0].cell.units = 4``)."""
@@ -466,7 +474,7 @@ class Builder:
             self.bind(node.target, self._arith(_BINARY.get(type(node.op)), old, value))
         else:
             self.bind(node.target, UNKNOWN)
-            self.escape(value)
+            self.hand_over([value])  # ``registry.total += rnn``: its ``__iadd__``, or its setter
 
     def _return(self, node: ast.Return) -> None:
         self.scope.returns.append(UNKNOWN if node.value is None else self.ev(node.value))
@@ -884,9 +892,13 @@ class Builder:
         if _bare_tuple(index):  # ``x[:, 0]``: several subscripts
             for element in _subscripts(node):
                 self.escape_names(element)
+                if _opaque(base):
+                    self.hand_over([self.ev(element)])
             return UNKNOWN
         if not isinstance(index, ast.Slice):
             key = self.ev(index)
+            if _opaque(base):
+                self.hand_over([key])
             if isinstance(base, DictRef):
                 item = self.dict_item(base, key)
                 return UNKNOWN if item is None else item  # a missing key raises
@@ -900,6 +912,8 @@ class Builder:
             self.escape(base)
             return UNKNOWN
         bounds = [None if part is None else self.ev(part) for part in (index.lower, index.upper, index.step)]
+        if _opaque(base):
+            self.hand_over([bound for bound in bounds if bound is not None])
         ints: list[int | None] = []
         for bound in bounds:
             if bound is None or (isinstance(bound, Const) and bound.value is None):
@@ -919,6 +933,8 @@ class Builder:
 
     def _binary(self, node: ast.BinOp) -> Value:
         left, right = self.ev(node.left), self.ev(node.right)
+        if _opaque(left) or _opaque(right):
+            self.hand_over([left, right])
         if isinstance(node.op, ast.Pow):
             if isinstance(left, Const) and isinstance(right, Const) and _small_int(right.value) and _number(left.value):
                 return Const(left.value**right.value)
@@ -984,6 +1000,8 @@ class Builder:
         result: Value = Const(True)
         for operator_node, comparator in zip(node.ops, node.comparators):
             right = self.ev(comparator)
+            if _opaque(left) or _opaque(right):
+                self.hand_over([left, right])  # ``rnn in registry`` runs its ``__contains__``
             op = _COMPARE.get(type(operator_node))
             if op is None or not (isinstance(left, Const) and isinstance(right, Const)):
                 result = UNKNOWN
@@ -1052,6 +1070,13 @@ def _truth(value: Value) -> bool | None:
     if isinstance(value, Const):
         return bool(value.value)
     return None
+
+
+def _opaque(value: Value) -> bool:
+    """Whether ``value``'s operators may run code the analysis does not follow: an unknown value,
+    an unseen module's object, or an object, class or function of the file (a dunder method of
+    its own). Constants, lists, dicts, arrays, tensors and layers have Python's, NumPy's or Keras'."""
+    return value is UNKNOWN or isinstance(value, (ObjRef, Module, UserClass, UserFunction))
 
 
 def _unstarred(node: ast.expr) -> ast.expr:
