@@ -94,28 +94,37 @@ def _walk(root: Path, excluded: Callable[[Path], bool]) -> list[Path]:
     return found
 
 
-def _skipped(path: Path, root: Path, venvs: dict[Path, bool], excluded: Callable[[Path], bool]) -> bool:
+def _skipped(path: Path, root: Path, folders: dict[str, bool], excluded: Callable[[Path], bool]) -> bool:
     """True for a path inside an excluded folder or a virtualenv, below ``root``, or excluded itself."""
-    relative = path.relative_to(root)
-    folder = root
-    for part in relative.parts[:-1]:
-        folder = folder / part
-        if part in EXCLUDED_DIRS:
-            return True
-        if folder not in venvs:
-            venvs[folder] = (folder / "pyvenv.cfg").exists() or excluded(folder)
-        if venvs[folder]:
-            return True
-    return excluded(path)
+    return _folder_skipped(os.path.dirname(str(path)), str(root), folders, excluded) or excluded(path)
 
 
-def _hook_skipped(path: Path, venvs: dict[Path, bool], excluded: Callable[[Path], bool]) -> bool:
+def _folder_skipped(folder: str, root: str, folders: dict[str, bool], excluded: Callable[[Path], bool]) -> bool:
+    """Whether ``folder``, or a folder it is in below ``root``, is excluded or a virtualenv: asked
+    once a folder (``folders`` keeps the answers), as a tree's files share their folders."""
+    known = folders.get(folder)
+    if known is None:
+        parent = os.path.dirname(folder)
+        if folder == root or parent == folder:
+            known = False  # ``root`` itself is not judged, nor anything above it
+        else:
+            known = (
+                _folder_skipped(parent, root, folders, excluded)
+                or os.path.basename(folder) in EXCLUDED_DIRS
+                or os.path.exists(os.path.join(folder, "pyvenv.cfg"))
+                or excluded(Path(folder))
+            )
+        folders[folder] = known
+    return known
+
+
+def _hook_skipped(path: Path, folders: dict[str, bool], excluded: Callable[[Path], bool]) -> bool:
     """For a file a hook passed: True when it, or a folder it is in below the working folder,
     would be skipped in a folder walk (ruff's --force-exclude)."""
     absolute = Path(os.path.abspath(path))
     cwd = Path.cwd()
     root = cwd if absolute.is_relative_to(cwd) else absolute.parent
-    return _skipped(absolute, root, venvs, excluded)
+    return _skipped(absolute, root, folders, excluded)
 
 
 def _nothing(path: Path) -> bool:
@@ -137,19 +146,19 @@ def discover(
     excluded = excluded or _nothing
     targets: dict[Path, Target] = {}
     errors: list[SourceError] = []
-    venvs: dict[Path, bool] = {}
+    folders: dict[str, bool] = {}  # see _folder_skipped
     for name in paths:
         root = Path(name)
         if root.is_file():
             if not from_hook:
                 targets.setdefault(root, Target(root, explicit=True))
-            elif not _hook_skipped(root, venvs, excluded):
+            elif not _hook_skipped(root, folders, excluded):
                 targets.setdefault(root, Target(root, explicit=False))
         elif root.is_dir():
             listed = _git_files(root)
             candidates = listed if listed is not None else _walk(root, excluded)
             for path in candidates:
-                if path.suffix in SUFFIXES and path.is_file() and not _skipped(path, root, venvs, excluded):
+                if path.suffix in SUFFIXES and path.is_file() and not _skipped(path, root, folders, excluded):
                     targets.setdefault(path, Target(path, explicit=False))
         else:
             errors.append(SourceError(name, what_is(root) or "no such file or directory"))
