@@ -304,17 +304,11 @@ class Layout:
     def feasible(self, edit: Edit) -> bool:
         """Whether ``edit`` can be made on libcst's tree: its calls have twins, and an unwrapped
         wrapper holds no comment that unwrapping would lose."""
-        calls = (
-            edit.calls if isinstance(edit, SetReturnSequences) else (edit.call,) if isinstance(edit, SetFlag) else ()
-        )
         try:
-            twins = [self.twin(call) for call in calls]
-            if isinstance(edit, Unwrap):
-                twins.append(self.twin(edit.wrapper))
-                return keeps_comments(twins[-1])
+            twins = [self.twin(call) for call in _calls(edit)]
         except BytesChanged:
             return False
-        return True
+        return keeps_comments(twins[-1]) if isinstance(edit, Unwrap) else True
 
     @property
     def names(self) -> Counter[str]:
