@@ -893,7 +893,7 @@ class Builder:
             for element in _subscripts(node):
                 self.escape_names(element)
                 if _opaque(base):
-                    self.hand_over([self.ev(element)])
+                    self.hand_over([self.lookup(name) for name in _names_in(element)])
             return UNKNOWN
         if not isinstance(index, ast.Slice):
             key = self.ev(index)
