@@ -90,6 +90,7 @@ class Analysis:
     graph: Graph
     results: list[tuple[Finding, Report]] = field(default_factory=list)  # the selected rules'
     all_findings: list[Finding] = field(default_factory=list)  # every rule's, for fix checks
+    all_reports: list[Report] = field(default_factory=list)  # the reports of all_findings, in order
     positions: Mapping[ast.AST, Span] | None = None
     line_label: Callable[[int], str] = str  # a line number as messages write it (notebooks: "4 of cell 3")
     text: str = ""  # the analysed text (fixes keep every byte of it they do not edit)
@@ -247,6 +248,7 @@ def _analyse_tree(tree: ast.Module, text: str, path: str, options: Options) -> A
         kept = set(map(id, noqa_comments.filter_findings(text, analysis.findings)))
         analysis.results = [(f, r) for f, r in analysis.results if id(f) in kept]
     analysis.all_findings = analysis.findings
+    analysis.all_reports = [report for _, report in analysis.results]
     analysis.results = [(f, r) for f, r in analysis.results if f.code in chosen]
     analysis.results.sort(key=lambda pair: (pair[0].line, pair[0].column, pair[0].code))
     return analysis

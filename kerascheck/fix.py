@@ -655,16 +655,22 @@ class Offer:
 _COUNTS_KEPT = 8
 _counts: dict[tuple[str, str], Found | None] = {}
 
+# Where a finding stands, as fix checks compare findings: its code and the place (``Places``) of
+# its top-level statement (None: an import, or a node without a position). Edits change
+# statements in place, so a finding a fix adds never counts as one that another fix took away
+# somewhere else.
+Bucket = tuple[str, int | None]
+
 
 @dataclass(frozen=True)
 class Found:
-    """The findings of a fixed text: how many of each code, and for each code the top-level
-    statements its findings are reached from along the graph (``_reach``), by their place
-    among those that are not imports (``Places``): where a fix to blame for a new finding of
-    that code most likely stands."""
+    """The findings of a fixed text: how many of each code in each top-level statement
+    (``Bucket``), and for each bucket there are more of than the check allows, the places of
+    the top-level statements its findings are reached from along the graph (``_reach``): where
+    a fix to blame for them most likely stands."""
 
-    counts: Counter[str]
-    reach: Mapping[str, frozenset[int]]
+    counts: Counter[Bucket]
+    reach: Mapping[Bucket, frozenset[int]]
 
 
 def _fixed_counts(
@@ -674,7 +680,7 @@ def _fixed_counts(
     new: list[str] | None = None,
     depth: int | None = None,
     layout: Layout | None = None,
-    expected: Counter[str] | None = None,
+    expected: Counter[Bucket] | None = None,
 ) -> Found | None:
     """The findings in a fixed text (``module`` edited, ``text`` its code), or None when the
     text does not parse.
@@ -683,8 +689,8 @@ def _fixed_counts(
     statements the fix printed anew (the rest is the analysed text, laid out by ``layout``):
     only those are parsed again, and without a ``noqa`` comment in the text no finding needs a
     line, so the rules run on the graph of the analysed tree with those statements replaced
-    and nothing is located. ``expected``, the most of each code the check allows: where there
-    are more, ``Found.reach`` says where they stand. Remembered for the last few texts:
+    and nothing is located. ``expected``, the most of each bucket the check allows: where there
+    are more, ``Found.reach`` says where they are reached from. Remembered for the last few texts:
     ``fix_text`` re-checks the very text ``offers`` has just checked. Callers only read.
     """
     key = (text, path)
@@ -698,30 +704,36 @@ def _fixed_counts(
 
 
 def _codes_in(
-    module: cst.Module, text: str, path: str, new: list[str] | None, layout: Layout | None, expected: Counter[str]
+    module: cst.Module,
+    text: str,
+    path: str,
+    new: list[str] | None,
+    layout: Layout | None,
+    expected: Counter[Bucket],
 ) -> Found | None:
     try:
         if new is None or layout is None or "noqa" in text.lower():
             whole = parse_ast(text, path)
             analysis = analyse_tree(whole, text, path)
-            found = _found([report for _, report in analysis.results], expected, lambda: Places(whole.body))
+            found = _found([report for _, report in analysis.results], expected, Places(whole.body))
             del analysis
             return found
         tree = layout.spliced(module, new, path)
         reports = list(rules.run(build_graph(tree), rules.all_rules()))
-        return _found(reports, expected, lambda: Places(tree.body, layout.tree))
+        return _found(reports, expected, Places(tree.body, layout.tree))
     except SourceError:
         return None
 
 
-def _found(reports: list[Report], expected: Counter[str], places: Callable[[], Places]) -> Found:
-    """The counts of ``reports``, and the reach of each code there are more of than ``expected``
-    (only a check that fails needs to know where to look)."""
-    counts = Counter(report.code for report in reports)
-    excess = {code for code in counts if counts[code] > expected[code]}
+def _found(reports: list[Report], expected: Counter[Bucket], places: Places) -> Found:
+    """The counts of ``reports`` by bucket, and the reach of each bucket there are more of than
+    ``expected`` (only a check that fails needs to know where to look)."""
+    buckets = [places.bucket(report) for report in reports]
+    counts = Counter(buckets)
+    excess = {bucket for bucket in counts if counts[bucket] > expected[bucket]}
     if not excess:
         return Found(counts, {})
-    return Found(counts, _reach([r for r in reports if r.code in excess], places()))
+    return Found(counts, _reach([(b, r) for b, r in zip(buckets, reports) if b in excess], places))
 
 
 class Places:
@@ -750,6 +762,9 @@ class Places:
             else:
                 self.fresh.update((id(node), place) for node in ast.walk(statement))
 
+    def bucket(self, report: Report) -> Bucket:
+        return (report.code, self.of(report.node))
+
     def of(self, node: ast.AST) -> int | None:
         if id(node) in self.fresh:
             return self.fresh[id(node)]
@@ -765,20 +780,20 @@ def _start(statement: ast.stmt) -> tuple[int, int]:
     return min([(statement.lineno, statement.col_offset), *((d.lineno, d.col_offset - 1) for d in decorators)])
 
 
-def _reach(reports: list[Report], places: Places) -> dict[str, frozenset[int]]:
-    """For each code, the places (``Places``) of the top-level statements holding the nodes its
-    reports stand on or are fed by: their layers and sites, and upstream of their tensors every
-    producing layer and RNN.
+def _reach(reports: list[tuple[Bucket, Report]], places: Places) -> dict[Bucket, frozenset[int]]:
+    """For each bucket, the places (``Places``) of the top-level statements holding the nodes
+    its reports stand on or are fed by: their layers and sites, and upstream of their tensors
+    every producing layer and RNN.
 
-    Each graph object is walked once a code: the work stays linear in the graph.
+    Each graph object is walked once a bucket: the work stays linear in the graph.
     """
-    reach: dict[str, frozenset[int]] = {}
-    for code in {report.code for report in reports}:
+    reach: dict[Bucket, frozenset[int]] = {}
+    for bucket in {bucket for bucket, _ in reports}:
         nodes: list[ast.AST] = []
         seen: set[int] = set()
         todo: list[Tensor | Layer] = []
-        for report in reports:
-            if report.code != code:
+        for held, report in reports:
+            if held != bucket:
                 continue
             nodes.append(report.node)
             subject = report.subject
@@ -807,7 +822,7 @@ def _reach(reports: list[Report], places: Places) -> dict[str, frozenset[int]]:
             if item.producer is not None:
                 nodes.append(item.producer.site)
                 todo += [item.producer.layer, *item.producer.inputs]
-        reach[code] = frozenset(place for node in nodes if (place := places.of(node)) is not None)
+        reach[bucket] = frozenset(place for node in nodes if (place := places.of(node)) is not None)
     return reach
 
 
@@ -815,11 +830,14 @@ def _held(value: object) -> tuple[object, ...]:
     return value.items if isinstance(value, Seq) else (value,)
 
 
-def _no_new_findings(before: Counter[str], after: Counter[str] | None, fixed: Counter[str]) -> bool:
+def _no_new_findings(before: Counter[Bucket], after: Counter[Bucket] | None, fixed: Counter[Bucket]) -> bool:
+    """Whether no top-level statement has more findings of a code after the fixes than before,
+    less those the fixes take away: counted by code alone, a finding a fix adds could hide
+    behind one that vanished elsewhere."""
     if after is None:
         return False
     expected = before - fixed
-    return all(after[code] <= expected[code] for code in after)
+    return all(after[bucket] <= expected[bucket] for bucket in after)
 
 
 @dataclass(frozen=True)
@@ -831,27 +849,45 @@ class _Outcome:
     near: frozenset[int] | None = None
 
 
+class Before:
+    """An analysis' findings as fix checks compare them: how many in each bucket (``Bucket``),
+    and the bucket of each finding, by identity (``Offer.finding`` is one of them)."""
+
+    def __init__(self, analysis: Analysis, places: Places | None = None) -> None:
+        places = places or Places(analysis.tree.body)
+        buckets = {id(f): places.bucket(r) for f, r in zip(analysis.all_findings, analysis.all_reports)}
+        self.counts = Counter(buckets.values())
+        self.buckets = buckets  # the selected findings (``results``) are among all_findings
+
+    def fixed(self, candidates: Iterable[Offer]) -> Counter[Bucket]:
+        """The findings the candidates take away, by bucket."""
+        return Counter(self.buckets[id(c.finding)] for c in candidates)
+
+
 def _checked(analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> str | None:
     """The text with these fixes applied together, when it parses and adds no finding."""
     return _check(analysis, layout, path, candidates).fixed
 
 
-def _check(analysis: Analysis, layout: Layout, path: str, candidates: list[Offer]) -> _Outcome:
-    """``_checked``, with where to look first when it fails (see ``_Outcome``)."""
-    before = Counter(f.code for f in analysis.all_findings)
+def _check(
+    analysis: Analysis, layout: Layout, path: str, candidates: list[Offer], before: Before | None = None
+) -> _Outcome:
+    """``_checked``, with where to look first when it fails (see ``_Outcome``); ``before``, the
+    analysis' findings by bucket, when the caller has them already."""
+    before = before or Before(analysis)
     try:
         edited, fixed, new = _fixed(layout, [c.edit for c in candidates], analysis.depth)
     except BytesChanged:
         return _Outcome(None)
-    fixed_codes = Counter(c.finding.code for c in candidates)
-    expected = before - fixed_codes
+    fixed_buckets = before.fixed(candidates)
+    expected = before.counts - fixed_buckets
     after = _fixed_counts(edited, fixed, path, new, analysis.depth, layout, expected)
     if after is None:
         return _Outcome(None)
-    if _no_new_findings(before, after.counts, fixed_codes):
+    if _no_new_findings(before.counts, after.counts, fixed_buckets):
         return _Outcome(fixed)
-    excess = [code for code in after.counts if after.counts[code] > expected[code]]
-    return _Outcome(None, frozenset(place for code in excess for place in after.reach.get(code, ())))
+    excess = [bucket for bucket in after.counts if after.counts[bucket] > expected[bucket]]
+    return _Outcome(None, frozenset(place for bucket in excess for place in after.reach.get(bucket, ())))
 
 
 def _calls(edit: Edit) -> tuple[ast.Call, ...]:
@@ -871,13 +907,12 @@ class _Search:
         self.order = {id(c): i for i, c in enumerate(candidates)}
         self.budget = MAX_CHECKS
         self.done: dict[tuple[int, ...], _Outcome] = {}
-        self._places: Places | None = None
+        self._places = Places(analysis.tree.body)
+        self.before = Before(analysis, self._places)
 
     def places(self, offer: Offer) -> list[int | None]:
         """The places (``Places``) of the top-level statements the offer's edit changes (None:
         not known)."""
-        if self._places is None:
-            self._places = Places(self.analysis.tree.body)
         return [self._places.of(call) for call in _calls(offer.edit)]
 
     def check(self, fixes: list[Offer]) -> _Outcome | None:
@@ -888,7 +923,7 @@ class _Search:
             if self.budget == 0:
                 return None
             self.budget -= 1
-            self.done[key] = _check(self.analysis, self.layout, self.path, fixes)
+            self.done[key] = _check(self.analysis, self.layout, self.path, fixes, self.before)
         return self.done[key]
 
     def passing(self, group: list[Offer], base: list[Offer]) -> list[Offer]:

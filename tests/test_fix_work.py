@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 import pytest
 
-from kerascheck import fix
+from kerascheck import fix, rules
 from kerascheck.check import analyse, check_source
 from kerascheck.edits import SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix
@@ -174,3 +174,33 @@ def test_the_fixes_offered_pass_together(name: str) -> None:
         fixed = fix.fixed_code(layout, [o.edit for o in group])[1]
         after = Counter(f.code for f in check_source(fixed, str(path)))
         assert not after - (before - Counter(o.finding.code for o in group)), (name, len(group))
+
+
+def test_a_new_finding_never_hides_behind_one_that_vanished_elsewhere() -> None:
+    """return_sequences=False on the LSTM takes away the KER106 it is offered for, and moves the
+    rank-3 tensor one RepeatVector down: the KER107 on ``c`` vanishes and one on ``b`` appears.
+    Counted by code the fix adds nothing; counted by code and statement it adds a finding, and
+    is refused."""
+    text = _program(
+        [
+            "x = keras.Input(shape=(9, 2))",
+            "h = layers.LSTM(4, return_sequences=True)(x)",
+            "a = layers.RepeatVector(3)(h)",  # KER106: the fix is return_sequences=False above
+            "b = layers.RepeatVector(3)(a)",  # after the fix, a is rank 3: KER107
+            "c = layers.RepeatVector(3)(b)",  # KER107: b is rank 3 (after the fix, not known)
+        ]
+    )
+    analysis = analyse(text, "moved.py")
+    assert analysis is not None
+    assert [(f.code, f.line) for f in analysis.findings] == [("KER106", 6), ("KER107", 8)]
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
+    report = analysis.results[0][1]
+    rule = rules.get("KER106")
+    assert rule is not None
+    edit = rule.fix(report)
+    assert edit is not None and layout.feasible(edit)
+    fixed = fix.fixed_code(layout, [edit])[1]
+    assert [(f.code, f.line) for f in check_source(fixed, "moved.py")] == [("KER107", 7)]  # the one moved
+    assert fix.offers(analysis, "moved.py") == []
+    assert fix.fix_text(text, "moved.py", unsafe=True) == (text, 0)
