@@ -153,13 +153,18 @@ def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+_KEYS: list[frozenset[str]] = []  # what an entry's finding holds: Finding's fields, less two (once a process)
+
+
 def _finding(path: str, data: object) -> Finding | None:
     """The finding an entry holds, or None when it is not exactly what ``_to_json`` writes."""
-    from dataclasses import fields
-
     from kerascheck.findings import Finding, Fix
 
-    if not isinstance(data, dict) or set(data) != {f.name for f in fields(Finding)} - {"path", "verification"}:
+    if not _KEYS:
+        from dataclasses import fields
+
+        _KEYS.append(frozenset(f.name for f in fields(Finding)) - {"path", "verification"})
+    if not isinstance(data, dict) or data.keys() != _KEYS[0]:
         return None
     if not all(_int(data[k]) for k in _INTS) or not all(isinstance(data[k], str) for k in _TEXTS):
         return None
@@ -202,29 +207,46 @@ class Entry:
 
 class Cache:
     """The findings cache of a run. ``folder_for`` gives the folder a file's cache lives in (its
-    configuration's folder, or the project root), ``rules_key`` what chooses its rules (as
-    ``config.Resolver.rules_key``); ``hits`` and ``misses`` count the look-ups."""
+    configuration's folder, or the project root: the same for the files of one folder),
+    ``rules_key`` what chooses its rules (as ``config.Resolver.rules_key``); ``hits`` and
+    ``misses`` count the look-ups."""
 
     def __init__(self, folder_for: Callable[[str], Path], rules_key: Callable[[str], object]) -> None:
         self._folder_for = folder_for
         self._rules_key = rules_key
         self._made: set[Path] = set()  # cache folders with their tag and .gitignore written this run
+        self._places: dict[str, tuple[str, str]] = {}  # see _place
         self.hits = 0
         self.misses = 0
 
-    def entry(self, path: str, data: bytes, explicit: bool, ignore: tuple[str, ...]) -> Entry:
-        """The entry of ``path`` with these bytes, checked with the rules its settings choose
-        (``rules_key``) less ``ignore`` (its file-level noqa), named on the command line or not
-        (``explicit``: then it is parsed whatever the prefilter says)."""
+    def entry(
+        self, path: str, data: bytes, explicit: bool, ignore: tuple[str, ...], sha256: str | None = None
+    ) -> Entry:
+        """The entry of ``path`` with these bytes (``sha256``: their digest, when already made),
+        checked with the rules its settings choose (``rules_key``) less ``ignore`` (its file-level
+        noqa), named on the command line or not (``explicit``: then it is parsed whatever the
+        prefilter says)."""
         import hashlib
         import json
 
-        folder = self._folder_for(path) / FOLDER
-        relative = Path(os.path.relpath(os.path.abspath(path), folder.parent)).as_posix()
+        folder, base = os.path.split(os.path.abspath(path))
+        findings, relative = self._place(path, folder)
+        relative = base if relative == "." else f"{relative}/{base}"
         name = hashlib.sha256(
             json.dumps([engine(), relative, self._rules_key(path), ignore, explicit]).encode("utf-8", "surrogateescape")
         ).hexdigest()
-        return Entry(folder / "findings" / name[:2] / f"{name}.json", digest(data))
+        return Entry(Path(f"{findings}/{name[:2]}/{name}.json"), sha256 or digest(data))
+
+    def _place(self, path: str, folder: str) -> tuple[str, str]:
+        """The findings folder of the cache of the files in ``folder`` (absolute; ``path`` one of
+        them), and ``folder`` relative to the cache's folder: asked once a folder (``folder_for``
+        is the same for the files of one folder: their table is their folder's)."""
+        known = self._places.get(folder)
+        if known is None:
+            cache = self._folder_for(path) / FOLDER
+            relative = Path(os.path.relpath(folder, cache.parent)).as_posix()
+            known = self._places[folder] = (str(cache / "findings"), relative)
+        return known
 
     def get(self, entry: Entry, path: str) -> list[Finding] | None:
         """The findings ``entry`` holds for ``path``; None for a miss (no entry, other bytes, or an

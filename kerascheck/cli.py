@@ -331,8 +331,9 @@ def _targets(args: argparse.Namespace, resolver: config.Resolver) -> tuple[list[
         if args.stdin_filename and resolver.is_excluded(name) and args.from_hook:
             return [], []
         return [Target(Path(name), explicit=True, source=source)], []
-    excluded = resolver.is_excluded
-    return discover(args.paths, excluded=excluded, from_hook=args.from_hook)
+    return discover(
+        args.paths, excluded=resolver.is_excluded, from_hook=args.from_hook, files_excluded=resolver.files_excluded
+    )
 
 
 def _cache(resolver: config.Resolver) -> Cache:
@@ -340,7 +341,7 @@ def _cache(resolver: config.Resolver) -> Cache:
     root = project_root()
 
     def folder_for(path: str) -> Path:
-        settings = resolver.settings_for(path)
+        settings = resolver.settings_for(path, folder=False)  # a file's: the same for its folder's files
         return root if settings.path is None else settings.path.parent
 
     return Cache(folder_for, resolver.rules_key)

@@ -445,21 +445,25 @@ class Resolver:
             self._by_folder[candidate] = settings
         return settings
 
-    def settings_for(self, path: Path | str) -> Settings:
-        """The table ``path`` (a file or a folder) is checked with."""
+    def settings_for(self, path: Path | str, folder: bool | None = None) -> Settings:
+        """The table ``path`` is checked with: a folder's own, a file's folder's. ``folder`` says
+        which ``path`` is, when the caller knows it (a file found in a walk, a file read): then it
+        is not asked of the file system, a stat for every file."""
         if self._fixed is not None:
             return self._fixed
         absolute = os.path.abspath(path)
-        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-        known = self._by_name.get(folder)  # most files share their folder's answer: no Path made
+        if folder is None:
+            folder = os.path.isdir(absolute)
+        where = absolute if folder else os.path.dirname(absolute)
+        known = self._by_name.get(where)  # most files share their folder's answer: no Path made
         if known is None:
-            known = self._by_name[folder] = self._nearest(Path(folder), fallback=self.default)
+            known = self._by_name[where] = self._nearest(Path(where), fallback=self.default)
         return known
 
     def codes_for(self, path: str) -> tuple[str, ...]:
         """The rules checked in ``path``: its table's selection, the command line's on top, less
         the per-file-ignores that match it."""
-        settings = self.settings_for(path)
+        settings = self.settings_for(path, folder=False)
         codes = select_codes([settings.selection, self.overrides.selection])
         ignores = (
             settings.per_file_ignores if self.overrides.per_file_ignores is None else self.overrides.per_file_ignores
@@ -474,7 +478,7 @@ class Resolver:
         """What chooses the rules of ``path`` (``codes_for``'s inputs, as written: its table's
         selection, the command line's, the per-file-ignores that match it), for the findings
         cache: it reads no rule, so that a file found in the cache loads none."""
-        settings = self.settings_for(path)
+        settings = self.settings_for(path, folder=False)
         ignores = (
             settings.per_file_ignores if self.overrides.per_file_ignores is None else self.overrides.per_file_ignores
         )
@@ -486,11 +490,17 @@ class Resolver:
         levels = [settings.selection, self.overrides.selection]
         return [[level.select, level.extend_select, level.ignore] for level in levels] + [matched]
 
-    def is_excluded(self, path: Path | str) -> bool:
-        """Whether ``path`` matches its table's ``exclude`` or the command line's ``--extend-exclude``."""
+    def is_excluded(self, path: Path | str, folder: bool | None = None) -> bool:
+        """Whether ``path`` matches its table's ``exclude`` or the command line's ``--extend-exclude``
+        (``folder``: whether it is a folder, when known; see ``settings_for``)."""
         if any(glob.matches(path) for glob in self.overrides.extend_exclude):
             return True
-        return self.settings_for(path).is_excluded(path)
+        return self.settings_for(path, folder).is_excluded(path)
+
+    def files_excluded(self, folder: Path | str) -> bool:
+        """Whether a pattern may exclude a file in ``folder``: False when neither the command line
+        nor the folder's table has an ``exclude`` (then discovery does not ask of each file)."""
+        return bool(self.overrides.extend_exclude or self.settings_for(folder, folder=True).exclude)
 
 
 def _has_table(path: Path) -> bool:

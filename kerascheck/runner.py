@@ -206,22 +206,30 @@ def check_files(
     results: list[FileResult] = []
     pending: list[tuple[int, Job, Entry | None]] = []
     for target in targets:
-        path = str(target.path)
-        results.append(FileResult(path))
+        path = target.name
         data: bytes | None = None  # the bytes read (standard input's are not cached)
         try:
             if target.source is not None:
                 source = target.source
             else:
-                data, status = sources.read_with_status(target.path)
-                text, encoding = sources.decode(data, path, notebook=sources.is_notebook(path))
-                if not (target.explicit or sources.notebook_may_mention_keras(path, text)):
-                    continue  # the prefilter's first half, on a notebook's JSON: none of its cells is read
+                try:
+                    data, status = sources.read_with_status(path)
+                except sources.NotAFile:
+                    if target.explicit:
+                        raise
+                    continue  # found in a folder but no file (a tracked file deleted, a link to a folder)
+                notebook = sources.is_notebook(path)
+                text, encoding = sources.decode(data, path, notebook=notebook)
+                if not target.explicit and not (
+                    sources.notebook_may_mention_keras(path, text) if notebook else sources.mentions_keras(text)
+                ):
+                    results.append(FileResult(path))
+                    continue  # the prefilter's first half (a notebook's: on its JSON): no Source made
                 source = pipeline.from_text(path, text, encoding)
         except SourceError as error:
-            results[-1].error = error
+            results.append(FileResult(path, error=error))
             continue
-        results[-1].source = source
+        results.append(FileResult(path, source=source))
         if not source.raw.strip():
             if target.explicit:
                 results[-1].error = SourceError(path, "empty file, nothing to check")
@@ -235,7 +243,11 @@ def check_files(
         if data is not None:  # stamped, as it may be fixed: --fix writes only over these bytes
             source = results[-1].source = source.with_stamp(sources.stamp_of(data, status))
         silenced = sources.file_noqa_codes(source.program)  # file-level noqa with codes: fixes too
-        entry = None if cache is None or data is None else cache.entry(path, data, target.explicit, silenced)
+        entry = (
+            None
+            if cache is None or data is None or source.stamp is None
+            else cache.entry(path, data, target.explicit, silenced, sha256=source.stamp.sha256)
+        )
         if entry is not None and cache is not None:
             found = cache.get(entry, path)
             if found is not None and _served(found, fix, verify):

@@ -96,12 +96,17 @@ def may_have_findings(text: str) -> bool:
     return rules.may_report(text) and FILE_NOQA.search(text) is None
 
 
+def _head(data: bytes) -> bytes:
+    """The first two lines, where detect_encoding looks for a PEP 263 cookie (b"\r" ends none)."""
+    first = data.find(b"\n") + 1
+    second = data.find(b"\n", first) + 1 if first else 0
+    return data[: second or len(data)]
+
+
 def encoding_of(data: bytes, path: str) -> str:
     """The encoding CPython reads ``data`` with: a BOM (``utf-8-sig``), else a PEP 263 coding cookie
     on the first two lines, else UTF-8. A SourceError for a cookie CPython would refuse."""
-    first = data.find(b"\n") + 1  # the first two lines, as detect_encoding reads them (b"\r" ends none)
-    second = data.find(b"\n", first) + 1 if first else 0
-    lines = iter(data[: second or len(data)].splitlines(keepends=True)[:2])
+    lines = iter(_head(data).splitlines(keepends=True)[:2])
     try:
         encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
     except SyntaxError as error:
@@ -111,10 +116,28 @@ def encoding_of(data: bytes, path: str) -> str:
 
 def decode(data: bytes, path: str, *, notebook: bool = False) -> tuple[str, str]:
     """Text from bytes as CPython decodes source (a notebook, JSON: UTF-8), and the encoding used;
-    or a SourceError saying why not. A byte-order mark is dropped from the text."""
+    or a SourceError saying why not. A byte-order mark is dropped from the text.
+
+    Most files have no cookie: with no "coding" in the first two lines, ``encoding_of`` can only
+    say UTF-8 (with a BOM, ``utf-8-sig``) or refuse lines that are not UTF-8, and the whole file
+    then does not decode either. So such a file is decoded as UTF-8 without asking it; only one
+    that does not decode goes the long way, for the same error."""
     if b"\0" in data:
         raise SourceError(path, "binary file (contains NUL bytes), not Python source")
-    encoding = ("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8") if notebook else encoding_of(data, path)
+    bom = data.startswith(codecs.BOM_UTF8)
+    if notebook or b"coding" not in data or b"coding" not in _head(data):  # the first test spares most files _head
+        encoding = "utf-8-sig" if bom else "utf-8"
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            if notebook:
+                return _decoded(data, path, encoding)
+        else:
+            return (text[1:] if text.startswith("\ufeff") else text), encoding
+    return _decoded(data, path, encoding_of(data, path))
+
+
+def _decoded(data: bytes, path: str, encoding: str) -> tuple[str, str]:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -166,7 +189,7 @@ def _kind(mode: int) -> str:
     return "is " + _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
-def what_is(path: Path) -> str | None:
+def what_is(path: Path | str) -> str | None:
     """Why ``path`` cannot be read as a source file, found without opening it; None for a file."""
     try:
         info = os.stat(path)
@@ -190,24 +213,41 @@ def read_stamped(path: Path) -> tuple[bytes, Stamp]:
     return data, stamp_of(data, info)
 
 
-def read_with_status(path: Path) -> tuple[bytes, os.stat_result]:
+class NotAFile(SourceError):
+    """A path that is no regular file (missing, a folder, a FIFO, a dangling link...): one found in
+    a folder is passed over, as a walk passes over what is not a file; one named is an error."""
+
+
+def read_with_status(path: Path | str) -> tuple[bytes, os.stat_result]:
     """A file's bytes and the status of the open file they were read from (``stamp_of`` makes their
-    stamp), or a SourceError in one line. What is not a regular file is said to be what it is: it
-    is opened without waiting (a FIFO without a writer would block an ordinary open for ever), never read."""
+    stamp), or a SourceError in one line (NotAFile when it is no regular file). What is not a
+    regular file is said to be what it is: it is opened without waiting (a FIFO without a writer
+    would block an ordinary open for ever), never read. Read with os.read, as large as fstat says
+    and on to the end of the file: no file object is made for it."""
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
         if error.errno == errno.EISDIR:
-            raise SourceError(str(path), "is a directory") from None
-        raise SourceError(str(path), what_is(path) or f"cannot read: {error.strerror or error}") from None
+            raise NotAFile(str(path), "is a directory") from None
+        what = what_is(path)
+        if what is None or what.startswith("cannot read"):
+            raise SourceError(str(path), what or f"cannot read: {error.strerror or error}") from None
+        raise NotAFile(str(path), what) from None
     try:
-        with open(handle, "rb") as stream:
-            info = os.fstat(handle)
-            if not stat.S_ISREG(info.st_mode):
-                raise SourceError(str(path), _kind(info.st_mode))
-            data = stream.read()
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotAFile(str(path), _kind(info.st_mode))
+        data = os.read(handle, info.st_size + 1)
+        if data:  # on to the end: the file may have grown since fstat
+            parts = [data]
+            while more := os.read(handle, max(info.st_size, 1 << 16)):
+                parts.append(more)
+            if len(parts) > 1:
+                data = b"".join(parts)
     except OSError as error:
         raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
+    finally:
+        os.close(handle)
     return data, info
 
 
