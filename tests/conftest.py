@@ -219,7 +219,14 @@ class InProcessWorker:
     run in this process, which has imported Keras already (the Keras test modules import it when
     they are collected): a worker process would import it a second time, for 5 to 10 s. Jobs and
     answers go through JSON as they would through the pipe. What only a process shows (its start,
-    its limits, its death, the protocol on a pipe) is tested on real worker processes."""
+    its limits, its death, the protocol on a pipe) is tested on real worker processes.
+
+    It times KER101's two heads over one call each (``worker.TIMING_RUNS``): no test reads the
+    figures, and the repeats cost a third of the fixture batch. How many calls the worker makes
+    and how the detail words them are tested without Keras, on a clock of their own
+    (tests/test_verify_spec.py)."""
+
+    TIMING_RUNS = 1
 
     def __init__(self, options: Any) -> None:
         self.options = options
@@ -248,14 +255,15 @@ class InProcessWorker:
         self.start()
         self._next_id += 1
         request = json.loads(json.dumps({"id": self._next_id, "job": job}))
-        allowed, state = worker.ALLOWLIST, random.getstate()
+        allowed, runs, state = worker.ALLOWLIST, worker.TIMING_RUNS, random.getstate()
         worker.ALLOWLIST = frozenset(shapes.BUILDABLE)  # what the parent gives a worker (``--allow``)
+        worker.TIMING_RUNS = self.TIMING_RUNS
         try:
             with warnings.catch_warnings():  # a worker's warnings go to its stderr, which is not read
                 warnings.simplefilter("ignore")
                 message = json.loads(json.dumps(worker.answer(self._keras, request, self.options.memory_mb)))
         finally:
-            worker.ALLOWLIST = allowed
+            worker.ALLOWLIST, worker.TIMING_RUNS = allowed, runs
             random.setstate(state)  # Keras draws unseeded weights from it; hypothesis wants it left alone
         return client.result_of(message)
 

@@ -95,6 +95,25 @@ def test_the_seed_question_as_keras_builds_it(fixture_verdicts) -> None:
     assert re.search(r"\(\d+\.\dx, (median of [23]|medians of [123] and [123] calls|one call each)\)$", detail), detail
 
 
+def test_the_timings_say_how_many_calls_they_are_medians_of(worker, tmp_path: Path, monkeypatch) -> None:
+    """The session's worker times each head once (conftest.InProcessWorker); here with the
+    worker's own repeats, and the detail for each way the calls can add up."""
+    from dataclasses import replace
+
+    from kerascheck.verify import verdict
+    from kerascheck.verify import worker as worker_module
+
+    monkeypatch.setattr(worker, "TIMING_RUNS", worker_module.TIMING_RUNS)
+    plan = _seed_plan()
+    (seed,), (result,), _ = verify_plans([plan], VerifyOptions(progress=False), worker=worker, cache=Cache(tmp_path))
+    assert result is not None and result.numeric is not None and result.numeric.runs is not None
+    assert all(1 <= runs <= worker_module.TIMING_RUNS for runs in result.numeric.runs), result.numeric
+    assert seed.status == "confirmed" and "ms wrapped" in seed.detail
+    for runs, words in [([3, 3], "median of 3"), ([1, 1], "one call each"), ([1, 3], "medians of 1 and 3 calls")]:
+        timed = replace(result, numeric=replace(result.numeric, runs=runs))
+        assert verdict.judge(plan, timed, None).detail.endswith(f"x, {words})"), (runs, words)
+
+
 def test_masks_are_compared_where_one_reaches_the_wrapper(fixture_verdicts) -> None:
     masked = _verdict(
         fixture_verdicts,
