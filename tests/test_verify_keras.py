@@ -259,6 +259,30 @@ def test_a_model_called_on_in_several_places_is_run_on_its_own_shapes_once(monke
     assert all(error == ["model", "run", "ValueError"] for error in refused)  # Keras' names differ from run to run
 
 
+def test_a_fixed_model_takes_the_nodes_it_shares_with_the_original_from_its_build(monkeypatch) -> None:
+    """The fixed model's nodes before its first change are the original's (``shared_prefix``):
+    taken from the original's build, they give the report a build of their own gives."""
+    from kerascheck import shapes
+    from kerascheck.verify import worker as in_process
+
+    monkeypatch.setattr(in_process, "ALLOWLIST", shapes.BUILDABLE)
+    k = in_process.Keras("keras")
+    seed = _seed_plan().job  # GRU, then the wrapper the fix unwraps: the GRU is shared
+    stacked = _seed_plan(  # the fix changes the first LSTM: nothing is shared
+        "ker103_missing_return_sequences.py",
+        line_of(FIXTURES / "ker103_missing_return_sequences.py", "l3 = layers.Bidirectional(layers.LSTM(16))(v_rnn)"),
+    ).job
+    for job, shared in [(seed, True), (stacked, False)]:
+        with k.shapes_only():
+            original = in_process.Build(k, job["original"], job["subject"])
+            taken = in_process.Build(k, job["fixed"], None, reuse=original)
+            own = in_process.Build(k, job["fixed"], None)
+        assert (taken.reused > 0) is shared and own.reused == 0
+        assert taken.report() == own.report()
+        for nid in list(taken.layer_of)[: taken.reused]:
+            assert taken.layer_of[nid] is original.layer_of[nid]
+
+
 def test_a_layer_that_needs_initialized_weights_is_built_the_usual_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that reads only shapes and parameters is built without initializing weights (Keras
     3's StatelessScope); a layer that makes a weight from a value is refused there, so that job is

@@ -314,3 +314,56 @@ def test_a_head_is_timed_over_three_calls_or_fewer_that_add_up_to_enough(
     output, median, runs = worker._timed(call, worker.TIMING_RUNS, worker.TIMING_SECONDS)
     assert (output, runs, len(made)) == (1, calls, calls)
     assert median == pytest.approx(seconds)  # a call's readings are one tick apart
+
+
+class _Built:
+    """What ``worker.shared_prefix`` reads of the original's build: its spec, the nodes it built."""
+
+    def __init__(self, spec: dict, built: list[str]) -> None:
+        self.spec, self.layer_of = spec, dict.fromkeys(built)
+
+
+def _chain(*layers: tuple[str, dict]) -> dict:
+    """A spec applying ``layers`` (class, config) one after the other; ``{"$layer": "L0"}`` in a
+    config names the layer of the first node, "L1" the second's."""
+    return {
+        "inputs": [{"id": "i0", "shape": [None, 10, 3]}],
+        "layers": {f"L{i}": {"class": cls, "config": config} for i, (cls, config) in enumerate(layers)},
+        "nodes": [
+            {"id": f"n{i}", "layer": f"L{i}", "inputs": ["i0" if i == 0 else f"n{i - 1}"], "style": "single"}
+            for i in range(len(layers))
+        ],
+        "outputs": [f"n{len(layers) - 1}"],
+    }
+
+
+def test_a_fixed_model_shares_the_nodes_before_its_first_change() -> None:
+    lstm, dense = ("LSTM", {"units": 4, "return_sequences": True}), ("Dense", {"units": 2})
+    original = _chain(lstm, lstm, ("TimeDistributed", {"layer": {"$layer": "L3"}}), dense)
+    built = _Built(original, ["n0", "n1", "n2", "n3"])
+    assert worker.shared_prefix(built, original) == 4
+    fixed = json.loads(json.dumps(original))
+    fixed["layers"]["L1"]["config"]["units"] = 8  # the second layer changed
+    assert worker.shared_prefix(built, fixed) == 1
+    unwrapped = json.loads(json.dumps(original))
+    unwrapped["nodes"][2]["layer"] = "L3"  # the wrapper's node applies the Dense it wrapped
+    assert worker.shared_prefix(built, unwrapped) == 2
+    inner = json.loads(json.dumps(original))
+    inner["layers"]["L3"]["config"]["units"] = 3  # what the wrapper wraps changed
+    assert worker.shared_prefix(built, inner) == 2
+    assert worker.shared_prefix(_Built(original, ["n0"]), original) == 1  # not built past n0 (an error)
+    other_input = json.loads(json.dumps(original))
+    other_input["inputs"][0]["shape"] = [None, 10, 4]
+    assert worker.shared_prefix(built, other_input) == 0
+
+
+def test_a_layer_called_again_after_the_shared_nodes_is_not_shared() -> None:
+    lstm = ("LSTM", {"units": 3, "return_sequences": True})
+    original = _chain(lstm, ("GRU", {"units": 3, "return_sequences": True}), ("Dense", {"units": 3}))
+    original["nodes"][2]["layer"] = "L0"  # the first LSTM again, on the GRU's output
+    built = _Built(original, ["n0", "n1", "n2"])
+    fixed = json.loads(json.dumps(original))
+    fixed["layers"]["L1"]["config"]["units"] = 5
+    # Only n0 is the same, and its LSTM is called again by n2, which is built anew: the fixed
+    # build makes one LSTM of its own for both calls, so n0 is not taken from the original.
+    assert worker.shared_prefix(built, fixed) == 0

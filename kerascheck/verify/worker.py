@@ -214,10 +214,59 @@ def _shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tuple(tensor.shape)]
 
 
-class Build:
-    """One spec built with symbolic inputs: per-node rows, and the first error Keras raised."""
+def _layer_ids(spec: JSON, lid: str) -> set[str]:
+    """``lid`` and the layers its configuration names (a wrapper's layer), and theirs."""
+    found, todo = set(), [lid]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        todo += _named_layers(spec["layers"][current]["config"])
+    return found
 
-    def __init__(self, k: Keras, spec: JSON, subject: str | None) -> None:
+
+def _named_layers(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [value["$layer"]] if "$layer" in value else [n for v in value.values() for n in _named_layers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _named_layers(v)]
+    return []
+
+
+def shared_prefix(original: Build, spec: JSON) -> int:
+    """How many of ``spec``'s first nodes are ``original``'s, applied to the same inputs: the same
+    node, the same layers (their configurations, and those of the layers they wrap), built
+    without an error or a stand-in, and with none of those layers used by a later node. A fixed
+    model differs from the original from its first changed node on; before it, building again
+    would make the same layers, give the same tensors and the same rows."""
+    if spec["inputs"] != original.spec["inputs"]:
+        return 0
+    nodes, before = spec["nodes"], original.spec["nodes"]
+    count = 0
+    for node, was in zip(nodes, before):
+        same_layers = all(
+            spec["layers"].get(lid) == original.spec["layers"].get(lid) for lid in _layer_ids(spec, node["layer"])
+        )
+        if node != was or not same_layers or node["id"] not in original.layer_of:
+            break
+        count += 1
+    while count:  # a layer called again after the shared nodes: shared no more
+        later = {lid for node in nodes[count:] for lid in _layer_ids(spec, node["layer"])}
+        clash = [i for i, node in enumerate(nodes[:count]) if _layer_ids(spec, node["layer"]) & later]
+        if not clash:
+            break
+        count = clash[0]
+    return count
+
+
+class Build:
+    """One spec built with symbolic inputs: per-node rows, and the first error Keras raised.
+
+    ``reuse``: a build of a model this one shares its first nodes with (the original model of a
+    fixed one, see ``shared_prefix``); those nodes are taken from it instead of built again."""
+
+    def __init__(self, k: Keras, spec: JSON, subject: str | None, reuse: Build | None = None) -> None:
         self.k = k
         self.spec = spec
         self.subject = subject
@@ -229,7 +278,26 @@ class Build:
         self.outputs: list[list[int | None]] | None = None
         self.layer_of: dict[str, Any] = {}  # node id -> Keras layer
         self.inputs_of: dict[str, list[Any]] = {}  # node id -> its symbolic inputs
-        self._run()
+        self.reused = 0  # nodes taken from ``reuse``
+        self._run(reuse)
+
+    def _take(self, reuse: Build, count: int) -> None:
+        """The inputs and the first ``count`` nodes, with their layers, tensors and rows, from ``reuse``."""
+        for spec in self.spec["inputs"]:
+            self.tensors[spec["id"]] = reuse.tensors[spec["id"]]
+        rows = {row["node"]: row for row in reuse.rows}
+        self.rows += [dict(rows[spec["id"]]) for spec in self.spec["inputs"]]
+        for node in self.spec["nodes"][:count]:
+            nid = node["id"]
+            for lid in _layer_ids(self.spec, node["layer"]):
+                self.objects[lid] = reuse.objects[lid]
+            self.layer_of[nid] = reuse.layer_of[nid]
+            self.inputs_of[nid] = reuse.inputs_of[nid]
+            for ref, tensor in reuse.tensors.items():
+                if ref == nid or ref.startswith(f"{nid}:"):
+                    self.tensors[ref] = tensor
+            self.rows.append(dict(rows[nid]))
+        self.reused = count
 
     def layer(self, lid: str) -> Any:
         if lid in self.objects:
@@ -254,9 +322,12 @@ class Build:
     def _input(self, spec: JSON) -> Any:
         return self.k.keras.Input(batch_shape=tuple(spec["shape"]), dtype=spec.get("dtype", "float32"))
 
-    def _run(self) -> None:
+    def _run(self, reuse: Build | None) -> None:
         keras = self.k.keras
-        for spec in self.spec["inputs"]:
+        count = shared_prefix(reuse, self.spec) if reuse is not None else 0
+        if reuse is not None and count:
+            self._take(reuse, count)
+        for spec in self.spec["inputs"] if not count else []:
             tensor = self._input(spec)
             self.tensors[spec["id"]] = tensor
             shape = _shape(tensor)
@@ -268,7 +339,7 @@ class Build:
                     "shapes": [shape],
                 }
             )
-        for node in self.spec["nodes"]:
+        for node in self.spec["nodes"][count:]:
             nid = node["id"]
             try:
                 layer = self.layer(node["layer"])
@@ -490,7 +561,7 @@ def call_on_zeros(k: Keras, build: Build, call: JSON) -> JSON:
 
 def _builds(k: Keras, job: JSON, subject: str | None) -> tuple[Build, Build | None]:
     original = Build(k, job["original"], subject)
-    fixed = Build(k, job["fixed"], None) if job.get("fixed") is not None else None
+    fixed = Build(k, job["fixed"], None, reuse=original) if job.get("fixed") is not None else None
     return original, fixed
 
 
