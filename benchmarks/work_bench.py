@@ -14,8 +14,10 @@ each and, in one of them, a finding whose fix must be refused (``--each``: each 
 
 Each round gives the ratio check / parse; the figures are the medians over the rounds (a slow
 moment of a shared machine weighs on one round, not on the median). CPU seconds are given
-beside the wall-clock ones: on a loaded machine they move less. Beside the times, a count that
-no load moves: the whole-module checks the notebook's fix offers take (``offer_checks``).
+beside the wall-clock ones: on a loaded machine they move less. Beside the times, counts that
+no load moves: the checks the notebook's fix offers take, and the statements their graph builds
+run, in whole builds of the module (``offer_checks``: a check copies what a statement shared
+with an earlier check did unless it reads what the edits changed, see ``graph.replay``).
 
 Usage: python benchmarks/work_bench.py --tree DIR [--rounds N] [--jobs 1,2] [--cells N] [--refused N]
                                       [--each] [--json FILE]
@@ -96,12 +98,15 @@ def kept_programs(tree: Path) -> list[str]:
     return programs
 
 
-def offer_checks(path: Path) -> tuple[int, int]:
-    """The fixes offered for the notebook at ``path``, and the whole-module checks (re-analyses
-    of a fixed text, ``fix._fixed_counts``) it took to decide them, counted in this process."""
+def offer_checks(path: Path) -> tuple[int, int, float]:
+    """The fixes offered for the notebook at ``path``, the checks (re-analyses of a fixed text,
+    ``fix._fixed_counts``) it took to decide them, and the statements the checks' graph builds
+    ran, in whole builds of the module, counted in this process."""
     program = pipeline.read(path).program
     analysis = analyse(program, str(path))
     assert analysis is not None
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
     original = fix._fixed_counts
     calls = [0]
 
@@ -111,10 +116,10 @@ def offer_checks(path: Path) -> tuple[int, int]:
 
     fix._fixed_counts = counted  # type: ignore[assignment]
     try:
-        offered = fix.offers(analysis, str(path))
+        offered = fix.offers(analysis, str(path), layout)
     finally:
         fix._fixed_counts = original
-    return len(offered), calls[0]
+    return len(offered), calls[0], layout.builds.counts["run"] / len(analysis.tree.body)
 
 
 _PROGRAMS: list[str] = []  # what the pool's processes parse (inherited when forked)
@@ -211,9 +216,13 @@ def main() -> int:
         generated = Path(tmp, "generated")
         generated.mkdir()
         (generated / "models.ipynb").write_text(notebook(args.cells, args.refused), encoding="utf-8")
-        offered, checks = offer_checks(generated / "models.ipynb")
+        offered, checks, builds = offer_checks(generated / "models.ipynb")
         figures["notebook_offers"], figures["notebook_checks"] = offered, checks
-        print(f"notebook ({args.cells} cells): {offered} fixes offered after {checks} whole-module checks")
+        figures["notebook_graph_builds"] = builds
+        print(
+            f"notebook ({args.cells} cells): {offered} fixes offered after {checks} checks,"
+            f" whose graphs ran {builds:.2f} whole builds' worth of statements"
+        )
         both = Path(tmp, "both")
         shutil.copytree(args.tree, both / "corpus")
         shutil.copytree(generated, both / "generated")

@@ -24,8 +24,8 @@ from kerascheck import deep, rules
 from kerascheck.check import Analysis, Options, analyse, analyse_tree, collector_off, parse_ast
 from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix, SourceError
-from kerascheck.graph.builder import build_graph
 from kerascheck.graph.model import Application, Layer, Seq, Tensor, TrainCall
+from kerascheck.graph.replay import Builds
 from kerascheck.rules.base import Report
 from kerascheck.sources import LINE_BREAK
 from kerascheck.twins import Twins
@@ -277,11 +277,17 @@ class Layout:
         self.twins = twins
         self._faithful: bool | None = None
         self.index: dict[int, int] = {}  # id of an edited libcst call -> its top-level statement
+        self.calls: dict[int, cst.Call] = {}  # id of an edited libcst call -> the call
+        # The print of an edited statement, cut at the edited calls in it (see _kept_outside)
+        self._cuts: dict[tuple[int, tuple[int, ...]], tuple[str, list[str]]] = {}
         self._names: Counter[str] | None = None
         self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
         self._starts: list[int] | None = _UNSET
         self._position: dict[int, int] = {}
         self._spans: list[tuple[int, int]] = []  # see starts
+        # CPython's tree of each statement printed anew, by its place and code (see spliced)
+        self._parsed: dict[tuple[int, str], list[ast.stmt]] = {}
+        self.builds = Builds()  # the graphs of the fix checks of this text (see replay)
 
     @classmethod
     def of(cls, analysis: Analysis) -> Layout | None:
@@ -299,6 +305,7 @@ class Layout:
         if found is None:
             raise BytesChanged("libcst's tree has no call where CPython's has this one")
         self.index[id(found[0])] = found[1]
+        self.calls[id(found[0])] = found[0]
         return found[0]
 
     def feasible(self, edit: Edit) -> bool:
@@ -416,17 +423,28 @@ class Layout:
         """CPython's tree of ``edited``'s code (``new``: what ``printed`` printed anew), made from
         the analysed tree: a statement the edits left alone keeps its ast statements, and only
         those printed anew are parsed. Their lines count from 1: the tree is for the graph, not
-        for placing findings. SourceError when a new statement does not parse."""
+        for placing findings. SourceError when a new statement does not parse.
+
+        A statement printed as another check printed it, at the same place among those that are
+        not imports (the only ones an edit removes), is that check's tree of it: the graph
+        builds of the checks share it (see ``replay``)."""
         assert self.tree is not None and self._spans  # printed from the text (see _from_text)
         body: list[ast.stmt] = []
         pieces = iter(new)
+        place = 0  # statements before this one that are not imports
         for statement in edited.body:
             at = self._position.get(id(statement))
             if at is None:
-                body += parse_ast(next(pieces), path).body
+                code = next(pieces)
+                key = (place if not _is_import(statement) else -1 - len(body), code)
+                parsed = self._parsed.get(key)
+                if parsed is None:
+                    parsed = self._parsed[key] = parse_ast(code, path).body
+                body += parsed
             else:
                 first, after = self._spans[at]
                 body += self.tree.body[first:after]
+            place += not _is_import(statement)
         return ast.Module(body=body, type_ignores=[])
 
     def _from_text(self, edited: cst.Module, prints: Prints) -> tuple[str, list[str]] | None:
@@ -482,6 +500,10 @@ class Layout:
             parts.append(piece)
         parts += [edited.code_for_node(line) for line in edited.footer]
         return "".join(parts)
+
+
+def _is_import(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, _IMPORTS) for s in statement.body)
 
 
 def _closing_lines(statement: cst.BaseStatement) -> int:
@@ -561,7 +583,7 @@ def _edited(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, Prints]:
             body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
         fixed = module.with_changes(body=body)
     assert isinstance(fixed, cst.Module)
-    prints = _kept_outside(module, fixed, made)
+    prints = _kept_outside(layout, fixed, made)
     return _remove_unused_imports(fixed, _left_unused(layout, fixed, unwrapped)), prints
 
 
@@ -602,19 +624,38 @@ def _marked(module: cst.Module, node: cst.CSTNode, marks: dict[int, str]) -> tup
     return code, cut
 
 
-def _kept_outside(module: cst.Module, fixed: cst.Module, made: dict[int, cst.CSTNode]) -> Prints:
+def _kept_outside(layout: Layout, fixed: cst.Module, made: dict[int, cst.CSTNode]) -> Prints:
     """BytesChanged unless each changed top-level statement prints as before once every edited
     call, old and new, is cut out (the outermost edits only: an edit inside another is within
-    its span). Each changed statement is printed once, old and new: the prints are kept."""
-    changed = [(old, new) for old, new in zip(module.body, fixed.body) if old is not new]
-    calls = {id(n): n for old, _ in changed for n in walk(old) if id(n) in made}
+    its span). Each changed statement is printed once, old and new: the prints are kept.
+
+    An edited call is marked by its id, so the old statement's cut print is the same in every
+    check that edits the same calls in it: the layout keeps it, and it is printed once."""
+    module = layout.module
+    changed = [(i, old, new) for i, (old, new) in enumerate(zip(module.body, fixed.body)) if old is not new]
+    index, known = layout.index, layout.calls
+    if all(key in known and key in index for key in made):
+        calls: dict[int, cst.CSTNode] = {key: known[key] for key in made}
+    else:  # not made by twins: walk the changed statements for them
+        calls = {id(n): n for _, old, _ in changed for n in walk(old) if id(n) in made}
+        index = {}
     inner = {id(n) for call in calls.values() for n in walk(call) if n is not call and id(n) in made}
     outermost = sorted(key for key in made if key not in inner)
-    old_marks = {key: f"edit {number}" for number, key in enumerate(outermost)}
+    old_marks = {key: f"edit {key}" for key in outermost}
     new_marks = {id(made[key]): mark for key, mark in old_marks.items()}
+    within: dict[int, list[int]] = {}
+    for key in outermost:
+        if key in index:
+            within.setdefault(index[key], []).append(key)
     prints = Prints()
-    for old, new in changed:
-        old_code, old_cut = _marked(module, old, old_marks)
+    for i, old, new in changed:
+        if i in within:
+            cut_key = (i, tuple(within[i]))
+            if cut_key not in layout._cuts:
+                layout._cuts[cut_key] = _marked(module, old, old_marks)
+            old_code, old_cut = layout._cuts[cut_key]
+        else:
+            old_code, old_cut = _marked(module, old, old_marks)
         new_code, new_cut = _marked(fixed, new, new_marks)
         if old_cut != new_cut:
             raise BytesChanged("the fix would change text outside the calls it edits")
@@ -719,7 +760,7 @@ def _codes_in(
             del analysis
             return found
         tree = layout.spliced(module, new, path)
-        reports = list(rules.run(build_graph(tree), rules.all_rules()))
+        reports = list(rules.run(layout.builds.graph(tree), rules.all_rules()))
         return _found(reports, expected, Places(tree.body, layout.tree))
     except SourceError:
         return None

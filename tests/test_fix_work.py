@@ -146,7 +146,9 @@ def test_the_fix_to_blame_is_found_in_a_few_whole_checks(monkeypatch: pytest.Mon
     assert Counter(f.code for f in analysis.findings) == {"KER103": cells, "KER101": cells, "KER102": 1}
     checks: Counter[str] = Counter()
     _counting(monkeypatch, checks, fix, "_fixed_counts")
-    offered = fix.offers(analysis, "cells.py")
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
+    offered = fix.offers(analysis, "cells.py", layout)
     assert Counter((o.finding.code, o.fix.applicability) for o in offered) == {
         ("KER103", "safe"): cells,
         ("KER101", "unsafe"): cells,
@@ -154,6 +156,15 @@ def test_the_fix_to_blame_is_found_in_a_few_whole_checks(monkeypatch: pytest.Mon
     # Safe round: all, fail; all but the two the new KER101 is reached from (decoded's and
     # encoded's LSTM), pass; encoded's, pass. Unsafe round: all, fail; all but decoded's, pass.
     assert checks["kerascheck.fix._fixed_counts"] == 5
+    # The first check builds the whole graph; each later one copies what the statements it
+    # shares with an earlier check did, and runs the others and those reading what they wrote:
+    # the second and third, the statements of the fixes left out and their readers (a few); the
+    # fourth, those of the unsafe fixes (the unwrapped TimeDistributed, one line a cell); the
+    # fifth, decoded's LSTM and the lines reading it. Whole builds ran 5 times every statement.
+    statements = len(analysis.tree.body)
+    assert layout.builds.counts["whole"] == 1
+    assert layout.builds.counts["run"] + layout.builds.counts["copied"] == 5 * statements
+    assert statements + cells < layout.builds.counts["run"] < statements + cells + 20
 
 
 @pytest.mark.parametrize("name", ["spelling_keras_attribute.py", "form_functional_named.py", "layers_bidirectional.py"])

@@ -48,6 +48,7 @@ from kerascheck.graph.state import (
     merge_values,
     same_changes,
 )
+from kerascheck.graph.trace import Trace, WatchedDict, WatchedList, WatchedSet
 from kerascheck.names import MERGE_FUNCTIONS, is_keras_module, keras_name
 
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
@@ -116,28 +117,80 @@ def build_graph(tree: ast.Module) -> Graph:
     return builder.graph
 
 
-class Builder:
+class Allocator:
+    """Heap keys, by allocation site: the n-th object a call node makes since the innermost
+    loop's pass began, so every pass of a loop names its objects alike. Builds of one text's
+    fix checks share one (see ``replay``): an object made where it was made before has the key it
+    had, and a key is never given to two sites (the sites are kept, so their ids stay theirs)."""
+
     def __init__(self) -> None:
+        self.count = 0
+        self.sites: dict[tuple[int, int], int] = {}
+        self.kept: dict[int, ast.AST] = {}
+
+    def new(self) -> int:
+        self.count += 1
+        return self.count
+
+    def at(self, site: ast.AST, made: int) -> int:
+        key = self.sites.get((id(site), made))
+        if key is None:
+            key = self.sites[(id(site), made)] = self.new()
+            self.kept[id(site)] = site
+        return key
+
+
+class Builder:
+    def __init__(self, trace: Trace | None = None, allocator: Allocator | None = None) -> None:
+        """``trace``: note what each top-level statement reads and writes of the module's state
+        (see ``trace``); ``allocator``: the heap keys of builds before this one."""
         self.graph = Graph()
-        self.heap: dict[int, HeapState] = {}
-        self.scope = Scope()
+        if trace is None:
+            self.heap: dict[int, HeapState] = {}
+            self.scope = Scope()
+            self.places: set[str] = set()  # module attributes ever assigned ("tensorflow.model")
+            self.own_methods: dict[int, frozenset[str] | None] = {}  # self objects -> their methods
+            # Layers code may have changed since they were made, by id (never cleared: a path
+            # that did not change one joins one that did): applied from then on, nothing is
+            # known of them. What was applied before keeps what it knew.
+            self.changed: dict[int, Layer] = {}
+        else:
+            self.heap = WatchedDict(trace, "heap")
+            self.scope = Scope(
+                vars=WatchedDict(trace, "name"),
+                stars=WatchedList(trace, "star"),
+                outer=WatchedSet(trace, "outer"),
+                volatile=WatchedSet(trace, "volatile"),
+            )
+            self.places = WatchedSet(trace, "place")
+            self.own_methods = WatchedDict(trace, "methods")
+            self.changed = WatchedDict(trace, "changed")
         # The journal's test holds the heap and the module scope, not the builder: a builder
         # and its journal referring to each other would keep every graph (and, through it, the
         # syntax tree) alive until the cyclic collector walks it (see check.collector_off).
         self.journal = Journal(self.heap, _unbound_fails(self.heap, self.scope))
         self.recording = True
         self.statement: ast.stmt | None = None  # the statement being run
-        self._keys = 0
-        # Objects are named by allocation site: the n-th object a call node makes since the
-        # innermost loop's pass began, so every pass of a loop names its objects alike.
+        self.allocator = allocator or Allocator()
         self._calls: list[ast.AST] = []  # calls being evaluated, innermost last
-        self._site_keys: dict[tuple[int, int], int] = {}
         self._made: dict[int, int] = {}  # id(site) -> objects made there so far
         self._made_trail: list[tuple[int, int]] = []
         self._loops: list[_Loop] = []
-        self.places: set[str] = set()  # module attributes ever assigned ("tensorflow.model")
-        self.own_methods: dict[int, frozenset[str] | None] = {}  # self objects -> their methods
         self.namespace: Value = NAMESPACE  # what globals() gives: writing through it forgets everything
+
+    def containers(self) -> dict[str, dict[Any, Any] | set[Any] | list[Any]]:
+        """The module's state by the tags ``trace`` names it with."""
+        scope = self.scope
+        return {
+            "heap": self.heap,
+            "name": scope.vars,
+            "star": scope.stars,
+            "outer": scope.outer,
+            "volatile": scope.volatile,
+            "place": self.places,
+            "methods": self.own_methods,
+            "changed": self.changed,
+        }
 
     # ------------------------------------------------------------ heap and state
 
@@ -146,19 +199,14 @@ class Builder:
         if site is None and self._calls:
             site = self._calls[-1]
         if site is None:
-            self._keys += 1
-            key = self._keys
+            key = self.allocator.new()
         else:
             ident = id(site)
             count = self._made.get(ident, 0)
             self._made[ident] = count + 1
             if self._loops:
                 self._made_trail.append((ident, count))
-            known = self._site_keys.get((ident, count))
-            if known is None:
-                self._keys += 1
-                known = self._site_keys[(ident, count)] = self._keys
-            key = known
+            key = self.allocator.at(site, count)
         self.set_heap(key, state)
         return key
 
@@ -207,14 +255,14 @@ class Builder:
 
     def forget_layers(self, value: Value, seen: set[int] | None = None) -> None:
         """Code may change the layers reachable from ``value`` in place (an attribute set on one,
-        a function handed one): each is ``changed`` from here on (see ``Layer.changed``)."""
+        a function handed one): each is ``changed`` from here on (see ``unchanged``)."""
         seen = set() if seen is None else seen
         if id(value) in seen:
             return
         seen.add(id(value))
         held: tuple[Value, ...] = ()
         if isinstance(value, Layer):
-            value.changed = True
+            self.changed[id(value)] = value
             held = tuple(value.kwargs.values())
         elif isinstance(value, Seq):
             held = value.items
@@ -226,6 +274,17 @@ class Builder:
             held = tuple(item for _, item in pairs or ())
         for item in held:
             self.forget_layers(item, seen)
+
+    def unchanged(self, layer: Layer) -> bool:
+        """Whether nothing may have changed this layer, or a layer it holds (a wrapper's layer, an
+        RNN's cells), since they were made."""
+        if id(layer) in self.changed:
+            return False
+        for value in layer.kwargs.values():
+            held = value.items if isinstance(value, Seq) else (value,)
+            if any(isinstance(item, Layer) and not self.unchanged(item) for item in held):
+                return False
+        return True
 
     def hand_over(self, values: Sequence[Value]) -> None:
         """An operator hands ``values`` to an object the analysis does not know (its ``__getitem__``,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Protocol
 
-from kerascheck.graph.model import DictRef, Graph, HeapState, Value
+from kerascheck.graph.model import DictRef, Graph, HeapState, Layer, Value
 
 
 class Evaluator(Protocol):
@@ -26,6 +26,10 @@ class Evaluator(Protocol):
 
     def escape(self, value: Value) -> None:
         """``value`` reaches code kerascheck does not see: forget what it knew of it."""
+        ...
+
+    def unchanged(self, layer: Layer) -> bool:
+        """Whether nothing may have changed the layer, or a layer it holds, since they were made."""
         ...
 
     def forget_layers(self, value: Value) -> None:

@@ -193,7 +193,7 @@ def _dict_get(b: Builder, receiver: DictRef, node: ast.Call) -> Value:
 def call_value(b: Builder, callee: Value, node: ast.Call) -> Value:
     if isinstance(callee, Module):
         return _call_path(b, callee.path, node)
-    if isinstance(callee, Layer) and callee.unchanged():
+    if isinstance(callee, Layer) and b.unchanged(callee):
         return _apply_call(b, callee, node)
     if isinstance(callee, Builtin):
         return _builtin(b, callee.name, node)
@@ -378,7 +378,7 @@ def _sequential_add(b: Builder, ref: ModelRef, value: Value, site: ast.expr) -> 
         output: Tensor = value
         if state.output is None and value.producer is None and value.shape is not None:
             inputs = (value,)
-    elif isinstance(value, Layer) and not value.unchanged():
+    elif isinstance(value, Layer) and not b.unchanged(value):
         output = Tensor(None)  # changed in place by code not seen: nothing is known of it
     elif isinstance(value, Layer) and value.kind == "InputLayer":
         output = Tensor(_first_input_shape(value))

@@ -74,28 +74,15 @@ class Layer:
     # Arguments given through ``**config`` from a dict the analysis knows: their values are in
     # ``kwargs``, but no argument of ``call`` holds them, so no fix can edit them there.
     unpacked: frozenset[str] = frozenset()
-    # Code may have changed the object since it was made (an attribute set on it, ``setattr``,
-    # a function of unseen code handed it): applied from then on, nothing is known of it. What
-    # was applied before keeps what it knew. Never cleared: a path that did not change it joins
-    # one that did.
-    changed: bool = False
+    # Whether code may have changed the object since it was made (an attribute set on it,
+    # ``setattr``, a function of unseen code handed it) is the builder's to know, at each point
+    # of the program (``Builder.unchanged``): a layer is a value, shared by later builds.
 
     def arg(self, name: str, default: Value | None = None) -> Value | None:
         """The argument ``name``; ``default`` when it was not passed."""
         if name in self.kwargs:
             return self.kwargs[name]
         return UNKNOWN if self.opaque else default
-
-    def unchanged(self) -> bool:
-        """Whether nothing may have changed this layer, or a layer it holds (a wrapper's layer, an
-        RNN's cells), since they were made."""
-        if self.changed:
-            return False
-        for value in self.kwargs.values():
-            held = value.items if isinstance(value, Seq) else (value,)
-            if any(isinstance(item, Layer) and not item.unchanged() for item in held):
-                return False
-        return True
 
     @property
     def inner(self) -> Layer | None:

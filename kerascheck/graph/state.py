@@ -185,7 +185,8 @@ class Journal:
 
     def write(self, mapping: dict[Any, Any], key: object, value: object) -> None:
         if self._marks:
-            self._trail.append((mapping, key, mapping.get(key, MISSING)))
+            # dict's own get: keeping the old value to undo to is no read (see ``trace``)
+            self._trail.append((mapping, key, dict.get(mapping, key, MISSING)))
         if value is MISSING:
             mapping.pop(key, None)
         else:
