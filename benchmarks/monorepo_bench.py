@@ -15,9 +15,11 @@ with their own table, holding a quarter of the files between them, as a monorepo
   not pass; ``ruff check --no-cache --select ALL`` too.
 
 Peak memory is the largest resident set of each run (its process and the workers it waited for,
-``wait4``). Figures are medians, and ratios of medians taken in the same run.
+``wait4``). Figures are medians, and ratios of medians taken in the same run. ``--against SRC``
+(a folder holding another ``kerascheck`` package, e.g. ``git archive`` of an older commit) measures
+that one's cold and warm runs too, in the same rounds, for a before and after on the same machine.
 
-    python benchmarks/monorepo_bench.py [--files 20000] [--keras 2000] [--repeat 3] [--jobs N]
+    python benchmarks/monorepo_bench.py [--files 20000] [--keras 2000] [--repeat 3] [--jobs N] [--against SRC]
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=None, help="kerascheck --jobs (default: its own choice)")
+    parser.add_argument("--against", type=Path, default=None, help="a folder with another kerascheck package")
     args = parser.parse_args()
     python = sys.executable
     ruff = shutil.which("ruff", path=os.path.dirname(python)) or shutil.which("ruff")
@@ -175,8 +178,12 @@ def main() -> int:
         commands = {"ruff check --no-cache": [ruff, "check", "--no-cache", "--exit-zero", "-q", "."]} if ruff else {}
         if ruff:
             commands["ruff check --no-cache --select ALL"] = [*commands["ruff check --no-cache"], "--select", "ALL"]
+        against = None
+        if args.against is not None:
+            against = {**env, "PYTHONPATH": os.pathsep.join([str(args.against.resolve()), env.get("PYTHONPATH", "")])}
+        others = ("cold (against)", "warm (against)") if against else ()
         runs: dict[str, list[tuple[float, float, int]]] = {
-            name: [] for name in ("cold", "warm", "one file edited", *commands)
+            name: [] for name in ("cold", "warm", "one file edited", *others, *commands)
         }
         one = [*check[:-1], "--no-cache", str(next(tree.rglob("mod0.py")))]
         subprocess.run(one, cwd=tree, env=env, capture_output=True)  # bytecode compiled, git's index warm
@@ -187,6 +194,10 @@ def main() -> int:
             with edited.open("a", encoding="utf-8") as handle:
                 handle.write(f"# edit {round_}\n")
             runs["one file edited"].append(measure(check, tree, env))
+            if against is not None:
+                subprocess.run(clean, cwd=tree, env=env, capture_output=True, check=True)
+                runs["cold (against)"].append(measure(check, tree, against))
+                runs["warm (against)"].append(measure(check, tree, against))
             for name, command in commands.items():
                 runs[name].append(measure(command, tree, env))
         caches = sorted(p.relative_to(tree).as_posix() for p in tree.rglob(".kerascheck_cache"))
@@ -205,6 +216,8 @@ def main() -> int:
         ratios = f"warm / cold {figures['warm'] / figures['cold']:.3f} (goal: at most 0.10)"
         if ruff:
             ratios += f", warm / ruff cold {figures['warm'] / figures['ruff check --no-cache']:.2f} (goal: at most 1)"
+        if against:
+            ratios += f"; against: warm / cold {figures['warm (against)'] / figures['cold (against)']:.3f}"
         print(f"{label}: {ratios}")
     print(f"caches: {', '.join(caches)}; {len(entries)} entries, {size / 1e6:.2f} MB")
     return 0
