@@ -154,9 +154,10 @@ _ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
 
 def _changes(
     edits: Iterable[Edit], twin: Callable[[ast.Call], cst.Call]
-) -> tuple[dict[int, Change], set[str], dict[int, cst.CSTNode]]:
+) -> tuple[dict[int, Change], set[str], dict[int, cst.CSTNode], dict[int, object]]:
     """What each edited call becomes, by the id of libcst's call (``twin`` of the edit's); the
-    wrapper names unwrapped; and, filled in as the changes are made, what each edited call became."""
+    wrapper names unwrapped; filled in as the changes are made, what each edited call became;
+    and what each change makes of its call, as data (two equal ones make the same call)."""
     values: dict[int, tuple[bool, int | None]] = {}  # the value, and the argument's position
     unwraps: dict[int, cst.Call] = {}
     flags: dict[int, dict[str, bool]] = {}
@@ -186,7 +187,11 @@ def _changes(
         return apply
 
     names = {w.func.value for w in unwraps.values() if isinstance(w.func, cst.Name)}
-    return {key: change(key) for key in {*values, *unwraps, *flags}}, names, made
+    keys = {*values, *unwraps, *flags}
+    specs: dict[int, object] = {
+        key: (values.get(key), tuple(flags.get(key, {}).items()), key in unwraps) for key in keys
+    }
+    return {key: change(key) for key in keys}, names, made, specs
 
 
 def _remove_unused_imports(module: cst.Module, names: set[str]) -> cst.Module:
@@ -280,6 +285,12 @@ class Layout:
         self.calls: dict[int, cst.Call] = {}  # id of an edited libcst call -> the call
         # The print of an edited statement, cut at the edited calls in it (see _kept_outside)
         self._cuts: dict[tuple[int, tuple[int, ...]], tuple[str, list[str]]] = {}
+        # Each edited statement made, by its place and its changes (see _edited), with the calls
+        # made in it; and the new statements' cut prints, by identity
+        self.rebuilt: dict[
+            tuple[int, frozenset[tuple[int, object]]], tuple[cst.BaseStatement, dict[int, cst.CSTNode]]
+        ] = {}
+        self._new_cuts: dict[int, tuple[cst.CSTNode, tuple[str, ...], tuple[str, list[str]]]] = {}
         self._names: Counter[str] | None = None
         self.pieces: list[str | None] = [None] * len(module.body)  # each statement's text, once printed
         self._starts: list[int] | None = _UNSET
@@ -571,16 +582,25 @@ def apply_edits(layout: Layout, edits: Iterable[Edit]) -> cst.Module:
 def _edited(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, Prints]:
     """``apply_edits``, and the changed statements as printed on the way, old and new."""
     module = layout.module
-    changes, unwrapped, made = _changes(edits, layout.twin)
+    changes, unwrapped, made, specs = _changes(edits, layout.twin)
     index = layout.index
-    touched = {index.get(key) for key in changes}
+    touched: dict[int | None, list[int]] = {}
+    for key in changes:
+        touched.setdefault(index.get(key), []).append(key)
     if None in touched:
         fixed = rebuild(module, changes)
     else:
         body: list[cst.BaseStatement] = list(module.body)
-        for i in touched:
+        for i, keys in touched.items():
             assert i is not None  # None not in touched
-            body[i] = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays a statement
+            # The same changes of a statement make the same statement: made once, for every
+            # check that makes them (its prints are kept with it, see _kept_outside).
+            same = (i, frozenset((key, specs[key]) for key in keys))
+            if same not in layout.rebuilt:
+                statement = cast(cst.BaseStatement, rebuild(body[i], changes))  # a statement stays one
+                layout.rebuilt[same] = (statement, {key: made[key] for key in keys if key in made})
+            body[i], calls = layout.rebuilt[same]
+            made.update(calls)
         fixed = module.with_changes(body=body)
     assert isinstance(fixed, cst.Module)
     prints = _kept_outside(layout, fixed, made)
@@ -656,7 +676,14 @@ def _kept_outside(layout: Layout, fixed: cst.Module, made: dict[int, cst.CSTNode
             old_code, old_cut = layout._cuts[cut_key]
         else:
             old_code, old_cut = _marked(module, old, old_marks)
-        new_code, new_cut = _marked(fixed, new, new_marks)
+        marks = tuple(f"edit {key}" for key in within.get(i, ()))
+        kept = layout._new_cuts.get(id(new))
+        if i in within and kept is not None and kept[0] is new and kept[1] == marks:
+            new_code, new_cut = kept[2]
+        else:
+            new_code, new_cut = _marked(fixed, new, new_marks)
+            if i in within:
+                layout._new_cuts[id(new)] = (new, marks, (new_code, new_cut))
         if old_cut != new_cut:
             raise BytesChanged("the fix would change text outside the calls it edits")
         prints.keep(old, old_code)
