@@ -57,6 +57,12 @@ def git(*args: str, cwd: Path) -> str:
 
 def pre_commit(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PRE_COMMIT_HOME=str(home), PIP_DISABLE_PIP_VERSION_CHECK="1", PRE_COMMIT_COLOR="never")
+    if sys.version_info < (3, 12):
+        # The hook's virtualenv has setuptools (virtualenv seeds it before Python 3.12): pip builds
+        # kerascheck with it instead of installing setuptools into a build environment of its own
+        # first (a third of the install). The build requirements are installed the isolated way
+        # by .ci/run's `pip install -e`.
+        env["PIP_NO_BUILD_ISOLATION"] = "0"  # pip's spelling of --no-build-isolation
     command = [sys.executable, "-m", "pre_commit", *args]
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=900, check=False)
     output = result.stdout + result.stderr
