@@ -190,17 +190,41 @@ def cli_fixture_findings(cli_fixture_run: subprocess.CompletedProcess[str]) -> d
 
 # ---------------------------------------------------------------- the order of the files
 
-# The files that take longest, longest first (measured with --durations=0 on 2 cores). With
-# ``--dist loadfile`` each file runs on one worker and a worker takes the next file when it is
-# done: started first, the long ones run beside the many short ones instead of after them.
+# The files that run Keras in the test process. They import it when a test first needs it, never
+# when they are collected, and ``pytest -n`` gives them all to one worker (``KERAS_TOGETHER``):
+# one process imports Keras and TensorFlow (5 to 10 s of CPU), not every worker. Together they
+# are well under half of the suite, so the other worker runs the rest beside them.
+KERAS_FILES = frozenset(
+    {
+        "test_differential.py",
+        "test_differential_loops.py",
+        "test_fix_positional.py",
+        "test_ker108.py",
+        "test_readme.py",
+        "test_rules.py",
+        "test_shapes_keras.py",
+        "test_unseen_layer_changes.py",
+        "test_verify_keras.py",
+        "test_verify_tf_keras.py",
+    }
+)
+KERAS_TOGETHER = "the files that import Keras"
+
+# The files that take longest, longest first (CPU per file, measured on 2 cores). With
+# ``--dist loadfile`` each file runs on one worker (the Keras files on one, as one unit) and a
+# worker takes the next file when it is done: started first, the long ones run beside the many
+# short ones instead of after them.
 LONGEST_FIRST = (
     "test_verify_keras.py",
     "test_differential.py",
-    "test_keras_package.py",
-    "test_differential_loops.py",
-    "test_robustness.py",
+    "test_fix_work.py",
+    "test_fix.py",
     "test_precommit.py",
-    "test_verify_tf_keras.py",
+    "test_keras_package.py",
+    "test_robustness.py",
+    "test_cli.py",
+    "test_server.py",
+    "test_deep.py",
 )
 
 
@@ -209,6 +233,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests stay together and in their order."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with the Keras files (``KERAS_FILES``) one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class KerasTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return KERAS_TOGETHER if path.rsplit("/", 1)[-1] in KERAS_FILES else path
+
+    return KerasTogether(config, log)
+
+
+def keras_or_skip(name: str = "keras") -> Any:
+    """``name`` (keras, tf_keras) for a test module, imported when a test first reads it, never
+    at collection; the module is skipped when it is not installed."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        pytest.skip(f"{name} is a test dependency", allow_module_level=True)
+
+    class Lazy:
+        def __getattr__(self, attribute: str) -> Any:
+            if attribute.startswith("_"):  # what collection asks of every name in a module
+                raise AttributeError(attribute)
+            return getattr(importlib.import_module(name), attribute)
+
+    return Lazy()
 
 
 # ---------------------------------------------------------------- one Keras worker for the session

@@ -17,12 +17,14 @@ from dataclasses import replace
 
 import pytest
 
-pytest.importorskip("keras", reason="keras is a test dependency")
 pytest.importorskip("hypothesis", reason="hypothesis is a test dependency")
 
 from hypothesis import HealthCheck, given, seed, settings
 
 from tests import differential as diff
+from tests.conftest import keras_or_skip
+
+keras_or_skip()
 
 SUITE_EXAMPLES = 300
 RANK_EXAMPLES = 100  # KER107's programs (diff.rank_programs)

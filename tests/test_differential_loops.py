@@ -7,7 +7,6 @@ import random
 
 import pytest
 
-pytest.importorskip("keras", reason="keras is a test dependency")
 pytest.importorskip("hypothesis", reason="hypothesis is a test dependency")
 
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +14,9 @@ from hypothesis import strategies as st
 
 from tests import differential as diff
 from tests import differential_loops as loops
+from tests.conftest import keras_or_skip
+
+keras_or_skip()
 
 SUITE_EXAMPLES = 150
 

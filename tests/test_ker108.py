@@ -16,8 +16,9 @@ import pytest
 
 from kerascheck.graph.model import UNKNOWN
 from kerascheck.rules.ker108 import refuses
+from tests.conftest import keras_or_skip
 
-keras = pytest.importorskip("keras", reason="keras is a test dependency")
+keras = keras_or_skip()
 np = pytest.importorskip("numpy")
 
 # What Keras says when the model's own input check refuses (not a layer further in).

@@ -13,8 +13,9 @@ import pytest
 
 from kerascheck.graph.builder import build_graph
 from kerascheck.graph.model import UNKNOWN, Shape
+from tests.conftest import keras_or_skip
 
-pytest.importorskip("keras", reason="keras is a test dependency")
+keras_or_skip()
 
 # (layer expression in ``layers.``, batch shape of one frame with channels last)
 IMAGE_LAYERS: list[tuple[str, tuple[int | None, ...]]] = [

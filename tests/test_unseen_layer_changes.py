@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-keras = pytest.importorskip("keras", reason="keras is a test dependency")
+from tests.conftest import keras_or_skip
+
+keras = keras_or_skip()
 
 
 def _unset(layer: Any) -> None:

@@ -24,9 +24,9 @@ from kerascheck.verify.client import JobFailed, Worker, WorkerOptions, WorkerUna
 from kerascheck.verify.plans import Plan
 from kerascheck.verify.session import VerifyOptions, verify_plans
 from kerascheck.verify.spec import attach_plans
-from tests.conftest import FIXTURES, fixture_files, line_of, run_cli
+from tests.conftest import FIXTURES, fixture_files, keras_or_skip, line_of, run_cli
 
-pytest.importorskip("keras", reason="keras is a test dependency")
+keras_or_skip()
 
 # Fixture findings that may stay unverified, and why that is legitimate. None today: every
 # finding in fixtures/ is rebuilt and confirmed.
