@@ -58,18 +58,20 @@ Edit = SetReturnSequences | Unwrap | SetFlag
 
 def set_return_sequences(rnn: Layer | None, value: bool) -> SetReturnSequences | None:
     """The edit that sets ``return_sequences`` on the RNN to blame, when its construction is known
-    and the flag is not given through ``**config`` (the dict is edited elsewhere, if at all)."""
-    if rnn is None or "return_sequences" in rnn.unpacked:
+    and the flag is not given through ``**config`` (the dict is edited elsewhere, if at all), nor
+    made in a function body run for one call (the edit would change every call: see
+    ``Layer.per_call``)."""
+    if rnn is None or "return_sequences" in rnn.unpacked or rnn.per_call:
         return None
     if rnn.kind == "Bidirectional":
         forward, backward = rnn.inner, rnn.kwargs.get("backward_layer")
         if forward is None:
             return None
-        if "return_sequences" in forward.unpacked:
+        if "return_sequences" in forward.unpacked or forward.per_call:
             return None
         if backward is None:
             return SetReturnSequences((forward,), value)
-        if not isinstance(backward, Layer) or "return_sequences" in backward.unpacked:
+        if not isinstance(backward, Layer) or "return_sequences" in backward.unpacked or backward.per_call:
             return None
         return SetReturnSequences((forward, backward), value)
     return SetReturnSequences((rnn,), value)

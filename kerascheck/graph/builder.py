@@ -54,6 +54,12 @@ from kerascheck.names import MERGE_FUNCTIONS, is_keras_module, keras_name
 MAX_CONST_LEN = 10_000  # longest string or tuple constant arithmetic may build
 MAX_PASSES = 3  # passes of a loop body before what it changes is widened to unknown
 MAX_NESTED = 3  # loops nested deeper than this widen at once (the cost stays 2 passes a level)
+# Calls of the file's own functions evaluated with their arguments (``Builder.inline``): how many
+# may be being evaluated one inside another, how many one top-level statement may evaluate, and
+# the size (syntax nodes) of a body that is.
+MAX_INLINE_DEPTH = 3
+MAX_INLINE_CALLS = 100
+MAX_INLINE_NODES = 1500
 
 _BUILTINS = frozenset(
     {
@@ -125,18 +131,23 @@ class Allocator:
 
     def __init__(self) -> None:
         self.count = 0
-        self.sites: dict[tuple[int, int], int] = {}
+        self.sites: dict[tuple[object, int], int] = {}
         self.kept: dict[int, ast.AST] = {}
 
     def new(self) -> int:
         self.count += 1
         return self.count
 
-    def at(self, site: ast.AST, made: int) -> int:
-        key = self.sites.get((id(site), made))
+    def at(self, site: ast.AST, made: int, context: Sequence[ast.AST] = ()) -> int:
+        """``context``: the calls of the file's functions being evaluated (``Builder.inline``),
+        outermost first: a site in a body is one site per chain of calls that runs it, so that
+        each is run by one top-level statement only, as a site outside bodies is."""
+        ident: object = (id(site), *map(id, context)) if context else id(site)
+        key = self.sites.get((ident, made))
         if key is None:
-            key = self.sites[(id(site), made)] = self.new()
-            self.kept[id(site)] = site
+            key = self.sites[(ident, made)] = self.new()
+            for node in (site, *context):
+                self.kept[id(node)] = node
         return key
 
 
@@ -173,9 +184,13 @@ class Builder:
         self.statement: ast.stmt | None = None  # the statement being run
         self.allocator = allocator or Allocator()
         self._calls: list[ast.AST] = []  # calls being evaluated, innermost last
-        self._made: dict[int, int] = {}  # id(site) -> objects made there so far
-        self._made_trail: list[tuple[int, int]] = []
+        self._made: dict[object, int] = {}  # site (see ``Allocator.at``) -> objects made there so far
+        self._made_trail: list[tuple[object, int]] = []
         self._loops: list[_Loop] = []
+        self._outer_loops = 0  # loops around the calls being inlined (their bodies' loops are their own)
+        self._inlined: list[ast.Call] = []  # the calls being inlined, outermost first
+        self._frames: list[_Frame] = []  # their bodies being run
+        self._inline_calls = 0  # calls inlined since the top-level statement began
         self.namespace: Value = NAMESPACE  # what globals() gives: writing through it forgets everything
 
     def containers(self) -> dict[str, dict[Any, Any] | set[Any] | list[Any]]:
@@ -201,12 +216,13 @@ class Builder:
         if site is None:
             key = self.allocator.new()
         else:
-            ident = id(site)
+            context = self._inlined
+            ident: object = (id(site), *map(id, context)) if context else id(site)
             count = self._made.get(ident, 0)
             self._made[ident] = count + 1
-            if self._loops:
+            if self._loops or self._outer_loops:
                 self._made_trail.append((ident, count))
-            key = self.allocator.at(site, count)
+            key = self.allocator.at(site, count, context)
         self.set_heap(key, state)
         return key
 
@@ -505,6 +521,8 @@ class Builder:
     def run(self, node: ast.stmt) -> None:
         handler = _STATEMENTS.get(type(node))
         outer, self.statement = self.statement, node
+        if outer is None:
+            self._inline_calls = 0  # the budget is a top-level statement's: replay copies whole ones
         if handler is not None:
             handler(self, node)
         elif not isinstance(node, _INERT):
@@ -537,6 +555,9 @@ class Builder:
 
     def _return(self, node: ast.Return) -> None:
         self.scope.returns.append(UNKNOWN if node.value is None else self.ev(node.value))
+        frame = self._frames[-1] if self._frames else None
+        if frame is not None and frame.scope is self.scope and node is not frame.function.body[-1]:
+            frame.left = True  # a path leaves the body early: what follows is not the call's
 
     def _del(self, node: ast.Delete) -> None:
         for target in node.targets:
@@ -573,6 +594,9 @@ class Builder:
         for part in (node.exc, node.cause):
             if part is not None:
                 self.ev(part)
+        frame = self._frames[-1] if self._frames else None
+        if frame is not None and frame.scope is self.scope:
+            frame.left = True
 
     def _global(self, node: ast.Global | ast.Nonlocal) -> None:
         """A function that rebinds an outer name may run at any later time: the name is not
@@ -796,9 +820,12 @@ class Builder:
         every = list(zip(positional, [*defaults, *params.defaults]))
         every += zip(params.kwonlyargs, params.kw_defaults)
         every += [(extra, None) for extra in (params.vararg, params.kwarg) if extra is not None]
+        given: list[tuple[str, Value]] = []
         for param, default in every:
             if default is not None:
-                self.escape(self.ev(default))
+                value = self.ev(default)
+                self.escape(value)
+                given.append((param.arg, value if _immutable(value) else UNKNOWN))
             if param.annotation is not None:
                 self.escape_names(param.annotation)
         if node.returns is not None:
@@ -820,7 +847,79 @@ class Builder:
             return UserFunction(node.name, returns)
         bound = {param.arg for param, _ in every}
         free = tuple(dict.fromkeys(n for statement in node.body for n in _names_in(statement) if n not in bound))
+        if isinstance(node, ast.FunctionDef) and not self.scope.is_function and _inlinable(node):
+            return UserFunction(node.name, returns, free, node, tuple(given))
         return UserFunction(node.name, returns, free)
+
+    @property
+    def per_call(self) -> bool:
+        """Whether a function body is being run for one call (see ``inline``)."""
+        return bool(self._inlined)
+
+    def inline(self, callee: UserFunction, call: ast.Call) -> Value | None:
+        """``f(seq)``, ``f`` a function of the module: run its body now, its parameters bound to
+        the call's arguments, in a scope of its own, and give what it returns. None when that is
+        not certain (see ``_inlinable``; the call spreads ``*args`` or ``**kwargs``, its
+        arguments do not bind, the function is being evaluated already, the calls nest deeper
+        than ``MAX_INLINE_DEPTH``, the statement has evaluated ``MAX_INLINE_CALLS``): then the
+        caller does what it does for any function, its arguments escaping.
+
+        The body runs in the state of the call, so what it does to an argument (``model.add``,
+        an attribute set) is followed as written; the module's names it reads are read as any
+        function body reads them (a model or object of the module is forgotten)."""
+        function = callee.node
+        if (
+            function is None
+            or any(function is frame.function for frame in self._frames)
+            or len(self._inlined) >= MAX_INLINE_DEPTH
+            or self._inline_calls >= MAX_INLINE_CALLS
+        ):
+            return None
+        binding = _bind(function.args, call)
+        if binding is None:
+            return None
+        self._inline_calls += 1
+        values: dict[int, Value] = {id(arg): self.ev(arg) for arg in [*call.args, *(k.value for k in call.keywords)]}
+        defaults = dict(callee.defaults)
+        scope = Scope(parent=self.scope.root)
+        for name, given in binding.items():
+            if isinstance(given, list):  # ``*args``: a tuple
+                value: Value = Seq(tuple(values[id(arg)] for arg in given))
+            elif isinstance(given, dict):  # ``**kwargs``: a new dict
+                items = tuple((key, values[id(arg)]) for key, arg in given.items())
+                value = DictRef(self.alloc(DictState(items), call))
+            elif given is None:
+                value = defaults.get(name, UNKNOWN)
+            else:
+                value = values[id(given)]
+            scope.vars[name] = value
+        graph, journal = self.graph, self.journal
+        kept = (len(graph.applications), len(graph.train_calls), len(graph.input_calls))
+        mark = journal.mark()
+        saved, self.scope = self.scope, scope
+        loops, self._loops = self._loops, []  # a break in the body is the body's own
+        outer_loops = self._outer_loops
+        self._outer_loops += len(loops)
+        frame = _Frame(function, scope)
+        self._inlined.append(call)
+        self._frames.append(frame)
+        try:
+            self.run_block(function.body)
+        finally:
+            self.scope = saved
+            self._loops = loops
+            self._outer_loops = outer_loops
+            self._inlined.pop()
+            self._frames.pop()
+        if frame.left:
+            # A return before the end, or a raise, ran: the interpreter went on where Python
+            # would not. Nothing the run did is kept (what it made, what it recorded).
+            journal.undo(mark)
+            journal.release()
+            del graph.applications[kept[0] :], graph.train_calls[kept[1] :], graph.input_calls[kept[2] :]
+            return None
+        journal.keep(mark)
+        return scope.returns[-1] if scope.returns else Const(None)
 
     def _class_def(self, node: ast.ClassDef) -> None:
         """Methods run with one ``self`` whose attributes ``__init__`` and ``build`` set first.
@@ -1112,6 +1211,75 @@ def _unbound_fails(heap: dict[int, HeapState], root: Scope) -> Callable[[dict[An
     return fails
 
 
+# How a call binds a parameter: to the argument's node, to its default (None), or, for ``*args``
+# and ``**kwargs``, to the nodes of the arguments they collect.
+_Given = ast.expr | None | list[ast.expr] | dict[str, ast.expr]
+
+
+def _bind(params: ast.arguments, call: ast.Call) -> dict[str, _Given] | None:
+    """Python's binding of a call's arguments to a signature, by the call's nodes: None when the
+    call spreads ``*`` or ``**`` (their items are not certain) or Python would refuse it
+    (too many arguments, a missing one, one given twice, an unexpected keyword)."""
+    if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    positional = [*params.posonlyargs, *params.args]
+    if len(call.args) > len(positional) and params.vararg is None:
+        return None
+    bound: dict[str, _Given] = {p.arg: arg for p, arg in zip(positional, call.args)}
+    extra: dict[str, ast.expr] = {}
+    by_name = {p.arg for p in [*params.args, *params.kwonlyargs]}
+    for keyword in call.keywords:
+        name = keyword.arg
+        assert name is not None  # ``**`` refused above
+        if name in by_name:
+            if name in bound:
+                return None  # given twice
+            bound[name] = keyword.value
+        elif params.kwarg is not None:
+            extra[name] = keyword.value  # a positional-only name given by keyword lands here too
+        else:
+            return None
+    optional = {p.arg for p in positional[len(positional) - len(params.defaults) :]}
+    optional |= {p.arg for p, default in zip(params.kwonlyargs, params.kw_defaults) if default is not None}
+    for param in [*positional, *params.kwonlyargs]:
+        if param.arg not in bound:
+            if param.arg not in optional:
+                return None  # missing
+            bound[param.arg] = None
+    if params.vararg is not None:
+        bound[params.vararg.arg] = list(call.args[len(positional) :])
+    if params.kwarg is not None:
+        bound[params.kwarg.arg] = extra
+    return bound
+
+
+def _inlinable(node: ast.FunctionDef) -> bool:
+    """Whether the body of a function can be run for a call as the interpreter runs a block: not
+    decorated (what a decorator gives is not the function), no ``yield`` (a generator), no
+    ``global`` or ``nonlocal`` (they rebind names outside), and small (``MAX_INLINE_NODES``). A
+    ``return`` before the end, or a ``raise``, is refused when a call runs it (see ``inline``)."""
+    if node.decorator_list:
+        return False
+    count = 0
+    pending: list[tuple[ast.AST, bool]] = [(statement, False) for statement in node.body]
+    while pending:
+        current, nested = pending.pop()  # nested: in a function, lambda or class of the body
+        count += 1
+        if count > MAX_INLINE_NODES or isinstance(current, (ast.Global, ast.Nonlocal)):
+            return False
+        if not nested and isinstance(current, (ast.Yield, ast.YieldFrom, ast.Await)):
+            return False
+        inner = nested or isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
+        pending.extend((child, inner) for child in ast.iter_child_nodes(current))
+    return True
+
+
+def _immutable(value: Value) -> bool:
+    """Whether a default value is the same at every call: a constant, a module or a builtin (a
+    list is one object for every call, which a call may change for the next)."""
+    return isinstance(value, (Const, Module, Builtin))
+
+
 def _keras_class(path: str) -> str | None:
     name = keras_name(path)
     return None if name is None else name.name
@@ -1261,6 +1429,16 @@ _LAYER_PARTS = frozenset({"cell", "cells", "layer", "forward_layer", "backward_l
 _MODEL_READS = frozenset({"layers", "name", "inputs", "outputs", "input", "input_shape", "output_shape"})
 _PURE_SEQ_METHODS = frozenset({"index", "count", "copy", "__len__", "__getitem__"})
 _INERT = (ast.Pass,)
+
+
+@dataclass
+class _Frame:
+    """A function body being run for a call (``Builder.inline``); ``left``: a return before its
+    end, or a raise, ran in it."""
+
+    function: ast.FunctionDef
+    scope: Scope
+    left: bool = False
 
 
 @dataclass

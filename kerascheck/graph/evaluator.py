@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Protocol
 
-from kerascheck.graph.model import DictRef, Graph, HeapState, Layer, Value
+from kerascheck.graph.model import DictRef, Graph, HeapState, Layer, UserFunction, Value
 
 
 class Evaluator(Protocol):
@@ -19,6 +19,11 @@ class Evaluator(Protocol):
     heap: dict[int, HeapState]  # the models and objects made so far, by key (read only here)
     recording: bool  # False: record nothing (a loop keeps only its last pass's records itself)
     namespace: Value  # what globals() gives: writing through it forgets everything
+
+    @property
+    def per_call(self) -> bool:
+        """Whether a function body is being run for one call (``inline``)."""
+        ...
 
     def ev(self, node: ast.expr) -> Value:
         """The value of an expression (evaluating it once, with its effects)."""
@@ -58,4 +63,9 @@ class Evaluator(Protocol):
 
     def set_heap(self, key: int, state: HeapState) -> None:
         """Replace a heap object's state (journaled, so that branches can undo it)."""
+        ...
+
+    def inline(self, callee: UserFunction, call: ast.Call) -> Value | None:
+        """The value of a call of the module's own function, its body run with the arguments;
+        None when that is not certain (the caller then lets the arguments escape)."""
         ...

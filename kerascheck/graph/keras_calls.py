@@ -202,12 +202,17 @@ def call_value(b: Builder, callee: Value, node: ast.Call) -> Value:
         _record_input_call(b, callee, "call", node, args.get("inputs", 0))
         args.all(escape=False)
         return Tensor(None)  # a model used as a layer
-    args.all(escape=True, layers=True)
+    if not isinstance(callee, UserFunction):
+        args.all(escape=True, layers=True)
     if isinstance(callee, ModelClass):
         return ModelRef(b.alloc(ModelState(output=callee.output)))
     if isinstance(callee, UserClass):
         return ObjRef(b.alloc(ObjState(blocked=callee.blocked)))
     if isinstance(callee, UserFunction):
+        inlined = b.inline(callee, node)  # the body run with the call's arguments
+        if inlined is not None:
+            return inlined
+        args.all(escape=True, layers=True)
         b.escape(callee)  # what the body reads from outer scopes may change
         returns = callee.returns
         if isinstance(returns, ModelRef):
@@ -275,7 +280,7 @@ def _construct(b: Builder, kind: str, spelled: str, node: ast.Call) -> Layer:
             kwargs[new] = kwargs[old]  # ``Dense(output_dim=8)``: Keras 1's name of units
     args.all(escape=True)
     opaque = unpacked is None or len(args.positional) > len(params) or given_twice
-    return Layer(kind, spelled, kwargs, node, opaque, frozenset(unpacked or ()))
+    return Layer(kind, spelled, kwargs, node, opaque, frozenset(unpacked or ()), b.per_call)
 
 
 def _merge_function(b: Builder, kind: str, spelled: str, node: ast.Call) -> Value:

@@ -74,6 +74,9 @@ class Layer:
     # Arguments given through ``**config`` from a dict the analysis knows: their values are in
     # ``kwargs``, but no argument of ``call`` holds them, so no fix can edit them there.
     unpacked: frozenset[str] = frozenset()
+    # Made in a function body run for one call (``Builder.inline``): what is known of it holds for
+    # that call, while its construction is the code of every call, so no fix edits it.
+    per_call: bool = False
     # Whether code may have changed the object since it was made (an attribute set on it,
     # ``setattr``, a function of unseen code handed it) is the builder's to know, at each point
     # of the program (``Builder.unchanged``): a layer is a value, shared by later builds.
@@ -145,6 +148,10 @@ class UserFunction:
     name: str
     returns: Value
     free: tuple[str, ...] = ()
+    # A module-level function whose calls are evaluated with their arguments (``Builder.inline``):
+    # its definition, and the defaults it was given when they are immutable (others: UNKNOWN).
+    node: ast.FunctionDef | None = None
+    defaults: tuple[tuple[str, Value], ...] = ()
 
 
 @dataclass(frozen=True)

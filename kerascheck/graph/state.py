@@ -199,6 +199,13 @@ class Journal:
     def release(self) -> None:
         self._marks -= 1
 
+    def keep(self, mark: int) -> None:
+        """Release ``mark``, keeping what was written since: the writes stay in the trail only
+        while an earlier mark may undo them."""
+        self._marks -= 1
+        if not self._marks:
+            del self._trail[mark:]
+
     def changes(self, mark: int) -> Changes:
         """What was written since ``mark``, with the values it has now."""
         found: Changes = {}
