@@ -1,8 +1,8 @@
 """Differential testing for loops of unknown count and attribute-bound models (issue 10).
 
 Loops: one layer of a generated program becomes the body of ``for units in sizes:`` inside
-``def build_model(sizes)`` (an RNN's or Dense's units become the loop variable), so kerascheck
-cannot know how often it runs. The oracle walks the stack in Keras with that layer repeated 0, 1,
+``def build_model(sizes)`` (an RNN's or Dense's units become the loop variable), called with
+sizes from the command line, so kerascheck cannot know how often it runs. The oracle walks the stack in Keras with that layer repeated 0, 1,
 2 and 3 times and keeps what the rules call for on every one of those paths: a finding at a layer
 after the loop when it fires on every count, one at the loop's own layer when it fires on every
 iteration of every count >= 1; for the rules that name the RNN responsible (KER103, KER106 and
@@ -141,7 +141,8 @@ def render_loop(program: diff.Program, body: int, sizes: Sequence[int]) -> tuple
     w.indent = ""
     w.add("")
     w.add("")
-    w.add(f"model = build_model({list(sizes)!r})")
+    # A call runs the body with its arguments: sizes the file does not fix keep the count unknown.
+    w.add(f"model = build_model([int(arg) for arg in sys.argv[2:]] or {list(sizes)!r})")
     _ops(r, w, lines)
     return "\n".join(w.lines) + "\n", lines
 

@@ -74,7 +74,7 @@ def test_rendered_loop_reads_as_a_function_of_the_sizes() -> None:
     text = source.splitlines()
     assert "for units in sizes:" in text[lines[diff.Anchor("site", 1)] - 2]
     assert "LSTM(units" in text[lines[diff.Anchor("site", 1)] - 1]
-    assert "build_model([4, 5])" in source
+    assert "build_model([int(arg) for arg in sys.argv[2:]] or [4, 5])" in source
     for form in loops.ATTRIBUTE_FORMS:
         source, lines = loops.render_attribute(program, form)
         assert "TimeDistributed(" in source.splitlines()[lines[diff.Anchor("td", 2)] - 1], form

@@ -1,10 +1,11 @@
 """CPython's tree of a module -> model graph, by abstract interpretation of the statements in order.
 
 The interpreter knows just enough Python to follow Keras models: imports, assignments,
-constants and their arithmetic, branches and loops (see ``state``), functions (their arguments
-are unknown) and classes (``self`` attributes set in one method, read in another). What it
-cannot follow becomes UNKNOWN, and a model handed to code it cannot see is forgotten, so the
-rules only ever judge what is certain.
+constants and their arithmetic, branches and loops (see ``state``), functions (a body once with
+its arguments unknown, and again for each call with the call's: ``inline``) and classes
+(``self`` attributes set in one method, read in another). What it cannot follow becomes UNKNOWN,
+and a model handed to code it cannot see is forgotten, so the rules only ever judge what is
+certain.
 """
 
 from __future__ import annotations
