@@ -227,3 +227,18 @@ def test_no_fix_edits_an_rnn_made_in_a_body_run_for_one_call() -> None:
 
     rule = get("KER103")
     assert rule is not None and rule.fix(report) is None
+
+
+def test_the_arguments_of_a_call_not_followed_are_evaluated_once() -> None:
+    # The call is given up when its early return runs; model.add in its argument ran once.
+    assert _codes(
+        """\
+        def keep(x, stop):
+            if stop:
+                return x
+            return x
+        model = Sequential([Input(shape=(10, 4)), GRU(8, return_sequences=True)])
+        keep(model.add(GRU(4)), True)
+        model.add(TimeDistributed(Dense(2)))
+        """
+    ) == [(7, "KER102")]
