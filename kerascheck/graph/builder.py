@@ -857,14 +857,14 @@ class Builder:
         """Whether a function body is being run for one call (see ``inline``)."""
         return bool(self._inlined)
 
-    def inline(self, callee: UserFunction, call: ast.Call, args: keras_calls.Args) -> Value | None:
+    def inline(self, callee: UserFunction, call: ast.Call, evaluate: Callable[[ast.expr], Value]) -> Value | None:
         """``f(seq)``, ``f`` a function of the module: run its body now, its parameters bound to
         the call's arguments, in a scope of its own, and give what it returns. None when that is
         not certain (see ``_inlinable``; the call spreads ``*args`` or ``**kwargs``, its
         arguments do not bind, the function is being evaluated already, the calls nest deeper
         than ``MAX_INLINE_DEPTH``, the statement has evaluated ``MAX_INLINE_CALLS``): then the
-        caller does what it does for any function, its arguments escaping (``args`` keeps the
-        values they were evaluated to: they are evaluated once).
+        caller does what it does for any function, its arguments escaping (``evaluate`` gives an
+        argument and keeps what it gives: each is evaluated once).
 
         The body runs in the state of the call, so what it does to an argument (``model.add``,
         an attribute set) is followed as written; the module's names it reads are read as any
@@ -881,7 +881,7 @@ class Builder:
         if binding is None:
             return None
         self._inline_calls += 1
-        values = {id(arg): args.value(arg) for arg in [*call.args, *(k.value for k in call.keywords)]}
+        values = {id(arg): evaluate(arg) for arg in [*call.args, *(k.value for k in call.keywords)]}
         defaults = dict(callee.defaults)
         scope = Scope(parent=self.scope.root)
         for name, given in binding.items():

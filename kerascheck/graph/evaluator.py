@@ -7,12 +7,10 @@ this protocol, so neither module imports the other's definitions both ways.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from kerascheck.graph.model import DictRef, Graph, HeapState, Layer, UserFunction, Value
-
-if TYPE_CHECKING:
-    from kerascheck.graph.keras_calls import Args
 
 
 class Evaluator(Protocol):
@@ -68,7 +66,8 @@ class Evaluator(Protocol):
         """Replace a heap object's state (journaled, so that branches can undo it)."""
         ...
 
-    def inline(self, callee: UserFunction, call: ast.Call, args: Args) -> Value | None:
-        """The value of a call of the module's own function, its body run with the arguments;
-        None when that is not certain (the caller then lets the arguments escape)."""
+    def inline(self, callee: UserFunction, call: ast.Call, evaluate: Callable[[ast.expr], Value]) -> Value | None:
+        """The value of a call of the module's own function, its body run with the arguments
+        (``evaluate`` gives one's value, evaluated once); None when that is not certain (the caller then lets the
+        arguments escape)."""
         ...

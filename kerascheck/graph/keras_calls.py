@@ -209,7 +209,7 @@ def call_value(b: Builder, callee: Value, node: ast.Call) -> Value:
     if isinstance(callee, UserClass):
         return ObjRef(b.alloc(ObjState(blocked=callee.blocked)))
     if isinstance(callee, UserFunction):
-        inlined = b.inline(callee, node, args)  # the body run with the call's arguments
+        inlined = b.inline(callee, node, args.value)  # the body run with the call's arguments
         if inlined is not None:
             return inlined
         args.all(escape=True, layers=True)
