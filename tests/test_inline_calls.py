@@ -242,3 +242,28 @@ def test_the_arguments_of_a_call_not_followed_are_evaluated_once() -> None:
         model.add(TimeDistributed(Dense(2)))
         """
     ) == [(7, "KER102")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "def flip():\n    flags[0] = True\nflip()",
+        "def flip():\n    flags.insert(0, True)\nflip()",
+        "def flip():\n    global flags\n    flags[0] = True\nflip()",
+        "import functools\n@functools.cache\ndef flip():\n    flags[0] = True\nflip()",  # not followed
+        "def flip():\n    flags[0] = True\nregistry = [flip]",  # handed on, may run any time
+    ],
+)
+def test_a_function_that_changes_a_modules_list_makes_it_unknown(change: str) -> None:
+    """A list display is a value: a function that changes the module's list in place (called,
+    followed or not) leaves the name unknown where it is bound, not a stale False."""
+    body = "model = Sequential([Input(shape=(10, 4)), LSTM(8, return_sequences=True)])\nflags = [False]\n"
+    body += change + "\nmodel.add(LSTM(8, return_sequences=flags[0]))\nmodel.add(TimeDistributed(Dense(3)))\n"
+    assert [code for _, code in _codes(body)] == []
+
+
+def test_a_function_that_leaves_the_list_alone_keeps_it() -> None:
+    body = "model = Sequential([Input(shape=(10, 4)), LSTM(8, return_sequences=True)])\nflags = [False]\n"
+    body += "def look():\n    return flags[0]\nlook()\n"
+    body += "model.add(LSTM(8, return_sequences=flags[0]))\nmodel.add(TimeDistributed(Dense(3)))\n"
+    assert [code for _, code in _codes(body)] == ["KER102"]

@@ -267,6 +267,7 @@ class Builder:
                 seen.add(id(value))
                 for name in value.free:
                     self.escape(self.lookup(name), seen)
+                    self.forget_list(name)  # the function may change a list it reads in place
         elif value is NAMESPACE:
             self.forget_all()
 
@@ -370,10 +371,19 @@ class Builder:
         if method in _PURE_SEQ_METHODS:
             return
         if isinstance(node, ast.Name):
-            if isinstance(self.scope.vars.get(node.id), Seq):
-                self.set_var(node.id, UNKNOWN)
+            self.forget_list(node.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
             self.escape(self.ev(node.value))
+
+    def forget_list(self, name: str) -> None:
+        """A list display is a value here: after code that may change the list ``name`` holds
+        (``sizes.append(...)``, ``rs[0] = True``, in a function too), the name is unknown, in the
+        scope that binds it (a function changes a module's list in place)."""
+        scope: Scope | None = self.scope.parent if name in self.scope.outer else self.scope
+        while scope is not None and name not in scope.vars:
+            scope = scope.parent
+        if scope is not None and isinstance(scope.vars[name], Seq):
+            self.journal.write(scope.vars, name, UNKNOWN)
 
     # ------------------------------------------------------------ names
 
