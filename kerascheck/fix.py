@@ -898,16 +898,6 @@ def _held(value: object) -> tuple[object, ...]:
     return value.items if isinstance(value, Seq) else (value,)
 
 
-def _no_new_findings(before: Counter[Bucket], after: Counter[Bucket] | None, fixed: Counter[Bucket]) -> bool:
-    """Whether no top-level statement has more findings of a code after the fixes than before,
-    less those the fixes take away: counted by code alone, a finding a fix adds could hide
-    behind one that vanished elsewhere."""
-    if after is None:
-        return False
-    expected = before - fixed
-    return all(after[bucket] <= expected[bucket] for bucket in after)
-
-
 @dataclass(frozen=True)
 class _Outcome:
     """One check of fixes applied together: the fixed text when it passes; else, when known,
@@ -952,9 +942,12 @@ def _check(
     after = _fixed_counts(edited, fixed, path, new, analysis.depth, layout, expected)
     if after is None:
         return _Outcome(None)
-    if _no_new_findings(before.counts, after.counts, fixed_buckets):
-        return _Outcome(fixed)
+    # No top-level statement may have more findings of a code than before, less those the fixes
+    # take away: counted by code alone, a finding a fix adds could hide behind one that vanished
+    # elsewhere.
     excess = [bucket for bucket in after.counts if after.counts[bucket] > expected[bucket]]
+    if not excess:
+        return _Outcome(fixed)
     return _Outcome(None, frozenset(place for bucket in excess for place in after.reach.get(bucket, ())))
 
 

@@ -139,11 +139,15 @@ class Allocator:
         self.count += 1
         return self.count
 
-    def at(self, site: ast.AST, made: int, context: Sequence[ast.AST] = ()) -> int:
+    @staticmethod
+    def ident(site: ast.AST, context: Sequence[ast.AST] = ()) -> object:
         """``context``: the calls of the file's functions being evaluated (``Builder.inline``),
         outermost first: a site in a body is one site per chain of calls that runs it, so that
         each is run by one top-level statement only, as a site outside bodies is."""
-        ident: object = (id(site), *map(id, context)) if context else id(site)
+        return (id(site), *map(id, context)) if context else id(site)
+
+    def at(self, ident: object, made: int, site: ast.AST, context: Sequence[ast.AST] = ()) -> int:
+        """The key of the ``made``-th object made at ``ident`` (``Allocator.ident(site, context)``)."""
         key = self.sites.get((ident, made))
         if key is None:
             key = self.sites[(ident, made)] = self.new()
@@ -218,12 +222,12 @@ class Builder:
             key = self.allocator.new()
         else:
             context = self._inlined
-            ident: object = (id(site), *map(id, context)) if context else id(site)
+            ident = Allocator.ident(site, context)
             count = self._made.get(ident, 0)
             self._made[ident] = count + 1
             if self._loops or self._outer_loops:
                 self._made_trail.append((ident, count))
-            key = self.allocator.at(site, count, context)
+            key = self.allocator.at(ident, count, site, context)
         self.set_heap(key, state)
         return key
 
@@ -566,9 +570,7 @@ class Builder:
 
     def _return(self, node: ast.Return) -> None:
         self.scope.returns.append(UNKNOWN if node.value is None else self.ev(node.value))
-        frame = self._frames[-1] if self._frames else None
-        if frame is not None and frame.scope is self.scope and node is not frame.function.body[-1]:
-            frame.left = True  # a path leaves the body early: what follows is not the call's
+        self._leaves(node)
 
     def _del(self, node: ast.Delete) -> None:
         for target in node.targets:
@@ -605,8 +607,14 @@ class Builder:
         for part in (node.exc, node.cause):
             if part is not None:
                 self.ev(part)
+        self._leaves(node)
+
+    def _leaves(self, node: ast.Return | ast.Raise) -> None:
+        """A ``return`` before the end of a body being run for a call (``inline``), or a
+        ``raise``: a path leaves the body early, and what follows is not the call's."""
         frame = self._frames[-1] if self._frames else None
-        if frame is not None and frame.scope is self.scope:
+        early = isinstance(node, ast.Raise) or (frame is not None and node is not frame.function.body[-1])
+        if frame is not None and frame.scope is self.scope and early:
             frame.left = True
 
     def _global(self, node: ast.Global | ast.Nonlocal) -> None:
@@ -703,11 +711,11 @@ class Builder:
         loop = _Loop(mark)
         self._loops.append(loop)
         made = len(self._made_trail)
-        kept = (len(graph.applications), len(graph.train_calls), len(graph.input_calls))
+        kept = graph.mark()
         head: Changes = {}
         passes = 1 if len(self._loops) > MAX_NESTED else MAX_PASSES
         for number in range(1, MAX_PASSES + 4):
-            del graph.applications[kept[0] :], graph.train_calls[kept[1] :], graph.input_calls[kept[2] :]
+            graph.cut(kept)
             self._rewind_sites(made)
             loop.breaks, loop.continues = [], []
             journal.apply(head)
@@ -723,7 +731,7 @@ class Builder:
         else:
             # Not settled even when widened (each pass reached new names): keep nothing the
             # body recorded, and what it changed is unknown.
-            del graph.applications[kept[0] :], graph.train_calls[kept[1] :], graph.input_calls[kept[2] :]
+            graph.cut(kept)
             head = self._widen(head)
         self._loops.pop()
         journal.apply(head)
@@ -906,7 +914,7 @@ class Builder:
                 value = values[id(given)]
             scope.vars[name] = value
         graph, journal = self.graph, self.journal
-        kept = (len(graph.applications), len(graph.train_calls), len(graph.input_calls))
+        kept = graph.mark()
         mark = journal.mark()
         saved, self.scope = self.scope, scope
         loops, self._loops = self._loops, []  # a break in the body is the body's own
@@ -928,7 +936,7 @@ class Builder:
             # would not. Nothing the run did is kept (what it made, what it recorded).
             journal.undo(mark)
             journal.release()
-            del graph.applications[kept[0] :], graph.train_calls[kept[1] :], graph.input_calls[kept[2] :]
+            graph.cut(kept)
             return None
         journal.keep(mark)
         return scope.returns[-1] if scope.returns else Const(None)

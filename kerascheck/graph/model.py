@@ -293,3 +293,12 @@ class Graph:
     # id of each call evaluated -> the statement whose own code holds it (fixes find libcst's
     # twin of a call there, see ``twins``)
     statement_of: dict[int, ast.stmt | None] = field(default_factory=dict)
+
+    def mark(self) -> tuple[int, int, int]:
+        """How many applications, training calls and input calls the graph holds: what ``cut``
+        goes back to (a loop's pass, a call's body undone)."""
+        return len(self.applications), len(self.train_calls), len(self.input_calls)
+
+    def cut(self, mark: tuple[int, int, int]) -> None:
+        """Drop what was recorded since ``mark``."""
+        del self.applications[mark[0] :], self.train_calls[mark[1] :], self.input_calls[mark[2] :]

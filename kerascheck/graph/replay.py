@@ -115,7 +115,7 @@ class Builds:
 def _run(builder: Builder, trace: Trace, containers: dict[str, Any], statement: ast.stmt) -> Step:
     """Run one top-level statement, noting what it read and wrote."""
     graph = builder.graph
-    apps, trains, inputs = len(graph.applications), len(graph.train_calls), len(graph.input_calls)
+    apps, trains, inputs = graph.mark()
     calls = len(graph.statement_of)
     stars = list.__len__(builder.scope.stars)
     trace.reads, trace.writes = set(), set()
