@@ -50,7 +50,7 @@ class KerasCheckPlugin:
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         settings = self.settings
         named = self.filename not in _STDIN
-        if named and settings.is_excluded(self.filename):
+        if named and settings.is_excluded(self.filename, folder=False):  # flake8 hands files only
             return
         text = "".join(self.lines)
         if not sources.may_have_findings(text):

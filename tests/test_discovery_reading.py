@@ -131,6 +131,34 @@ def test_discovery_asks_no_status_of_each_file(tmp_path: Path, monkeypatch: pyte
     assert len(asked) < 30  # the folders' and the table's, not 60 files'
 
 
+def test_the_flake8_plugin_asks_no_status_of_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flake8 hands the plugin files, never folders: placing a file's table asks the file system
+    once a folder, as a walk does, not once a file."""
+    import ast
+
+    from kerascheck import flake8_plugin
+
+    for n in range(20):
+        (tmp_path / "pkg" / f"m{n}.py").parent.mkdir(exist_ok=True)
+        (tmp_path / "pkg" / f"m{n}.py").write_text("x = 1\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.kerascheck]\nexclude = ['generated_*']\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(flake8_plugin, "_resolver", None)
+    asked: list[str] = []
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+
+        def counting(path: object, *args: object, real: object = real, **kwargs: object) -> object:
+            asked.append(str(path))
+            return real(path, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(os, name, counting)
+    for n in range(20):
+        name = f"pkg/m{n}.py"
+        assert list(flake8_plugin.KerasCheckPlugin(ast.parse("x = 1\n"), ["x = 1\n"], name).run()) == []
+    assert not [p for p in asked if p.endswith(".py")]
+
+
 def test_files_are_asked_where_a_pattern_may_exclude_them(tmp_path: Path) -> None:
     for name in ("keep/model.py", "keep/generated_model.py", "sub/generated_x.py", "sub/model.py"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
