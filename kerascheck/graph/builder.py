@@ -156,11 +156,62 @@ class Allocator:
         return key
 
 
+class Syntax:
+    """What the syntax of a node says, worked out once per node: an inlined body, a loop's pass
+    and a text's fix checks (``replay``) run the same nodes again and again. Each memo keeps its
+    nodes, so their ids stay theirs."""
+
+    def __init__(self) -> None:
+        self._names: dict[int, tuple[ast.AST, tuple[str, ...]]] = {}
+        self._walrus: dict[int, tuple[ast.AST, tuple[ast.expr, ...]]] = {}
+        self._free: dict[int, tuple[ast.AST, tuple[str, ...]]] = {}
+        self._inlinable: dict[int, tuple[ast.AST, bool]] = {}
+
+    def names(self, node: ast.AST) -> tuple[str, ...]:
+        """``_names_in(node)``."""
+        found = self._names.get(id(node))
+        if found is None:
+            found = self._names[id(node)] = (node, tuple(_names_in(node)))
+        return found[1]
+
+    def walrus_targets(self, node: ast.AST) -> tuple[ast.expr, ...]:
+        """The targets of the ``:=`` in ``node``."""
+        found = self._walrus.get(id(node))
+        if found is None:
+            found = self._walrus[id(node)] = (
+                node,
+                tuple(n.target for n in ast.walk(node) if isinstance(n, ast.NamedExpr)),
+            )
+        return found[1]
+
+    def free(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+        """The names a function's body mentions besides its parameters (``UserFunction.free``)."""
+        found = self._free.get(id(node))
+        if found is None:
+            params = node.args
+            every = [*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg]
+            bound = {param.arg for param in every if param is not None}
+            free = tuple(dict.fromkeys(n for statement in node.body for n in self.names(statement) if n not in bound))
+            found = self._free[id(node)] = (node, free)
+        return found[1]
+
+    def inlinable(self, node: ast.FunctionDef) -> bool:
+        """``_inlinable(node)``."""
+        found = self._inlinable.get(id(node))
+        if found is None:
+            found = self._inlinable[id(node)] = (node, _inlinable(node))
+        return found[1]
+
+
 class Builder:
-    def __init__(self, trace: Trace | None = None, allocator: Allocator | None = None) -> None:
+    def __init__(
+        self, trace: Trace | None = None, allocator: Allocator | None = None, syntax: Syntax | None = None
+    ) -> None:
         """``trace``: note what each top-level statement reads and writes of the module's state
-        (see ``trace``); ``allocator``: the heap keys of builds before this one."""
+        (see ``trace``); ``allocator``: the heap keys of builds before this one; ``syntax``: what
+        they worked out of the nodes."""
         self.graph = Graph()
+        self.syntax = syntax or Syntax()
         if trace is None:
             self.heap: dict[int, HeapState] = {}
             self.scope = Scope()
@@ -244,6 +295,8 @@ class Builder:
         """Code we cannot see receives ``value``: forget what we knew of the models and objects
         reachable from it (an object's attributes, a module's assigned attributes, the names a
         function of the file reads)."""
+        if type(value) in _INERT:
+            return
         if isinstance(value, ModelRef):
             state = self.heap[value.key]
             if not (isinstance(state, ModelState) and _havocked(state)):
@@ -278,6 +331,8 @@ class Builder:
     def forget_layers(self, value: Value, seen: set[int] | None = None) -> None:
         """Code may change the layers reachable from ``value`` in place (an attribute set on one,
         a function handed one): each is ``changed`` from here on (see ``unchanged``)."""
+        if not isinstance(value, (Layer, Seq, ObjRef, DictRef)):
+            return  # nothing held
         seen = set() if seen is None else seen
         if id(value) in seen:
             return
@@ -331,9 +386,10 @@ class Builder:
     def escape_names(self, node: ast.AST) -> None:
         """Escape every model named inside an expression we do not evaluate (lambda, ...); a
         name it binds (``:=``) is unknown after it."""
-        for name in _names_in(node):
+        syntax = self.syntax
+        for name in syntax.names(node):
             self.escape(self.lookup(name))
-        for target in _walrus_targets(node):
+        for target in syntax.walrus_targets(node):
             self.bind(target, UNKNOWN)
 
     def forget_places(self, path: str) -> None:
@@ -540,7 +596,7 @@ class Builder:
             self._inline_calls = 0  # the budget is a top-level statement's: replay copies whole ones
         if handler is not None:
             handler(self, node)
-        elif not isinstance(node, _INERT):
+        elif not isinstance(node, _INERT_STATEMENTS):
             self.escape_names(node)  # a statement not modelled forgets what it names
         self.statement = outer
 
@@ -802,7 +858,7 @@ class Builder:
 
         def run_case(case: ast.match_case) -> None:
             self.escape_names(case.pattern)
-            for name in _names_in(case.pattern):
+            for name in self.syntax.names(case.pattern):
                 self.set_var(name, UNKNOWN)
             self.run_block(case.body)
 
@@ -864,9 +920,8 @@ class Builder:
             # A method is never a value (its class is): only what it returns is read, and its
             # body is not walked again for the names it reads.
             return UserFunction(node.name, returns)
-        bound = {param.arg for param, _ in every}
-        free = tuple(dict.fromkeys(n for statement in node.body for n in _names_in(statement) if n not in bound))
-        if isinstance(node, ast.FunctionDef) and not self.scope.is_function and _inlinable(node):
+        free = self.syntax.free(node)
+        if isinstance(node, ast.FunctionDef) and not self.scope.is_function and self.syntax.inlinable(node):
             return UserFunction(node.name, returns, free, node, tuple(given))
         return UserFunction(node.name, returns, free)
 
@@ -1071,7 +1126,7 @@ class Builder:
             for element in _subscripts(node):
                 self.escape_names(element)
                 if _opaque(base):
-                    self.hand_over([self.lookup(name) for name in _names_in(element)])
+                    self.hand_over([self.lookup(name) for name in self.syntax.names(element)])
             return UNKNOWN
         if not isinstance(index, ast.Slice):
             key = self.ev(index)
@@ -1405,10 +1460,6 @@ _NAMED: frozenset[type] = frozenset(
 )
 
 
-def _walrus_targets(node: ast.AST) -> list[ast.expr]:
-    return [n.target for n in ast.walk(node) if isinstance(n, ast.NamedExpr)]
-
-
 def _havocked(state: ModelState) -> bool:
     return state.output is not None and state.output.shape is None and state.loss is None
 
@@ -1448,7 +1499,9 @@ _HARMLESS_ATTRS = frozenset({"trainable", "name", "_name"})
 _LAYER_PARTS = frozenset({"cell", "cells", "layer", "forward_layer", "backward_layer", "__dict__"})
 _MODEL_READS = frozenset({"layers", "name", "inputs", "outputs", "input", "input_shape", "output_shape"})
 _PURE_SEQ_METHODS = frozenset({"index", "count", "copy", "__len__", "__getitem__"})
-_INERT = (ast.Pass,)
+_INERT_STATEMENTS = (ast.Pass,)
+# Values that hold no model, object, module or function: unseen code handed one changes nothing known.
+_INERT: frozenset[type] = frozenset({type(UNKNOWN), Const, Array, Tensor, Layer, UserClass, ModelClass})
 
 
 @dataclass

@@ -139,11 +139,12 @@ class Args:
         """Evaluate every argument not yet evaluated; hand them to unseen code if ``escape``,
         and with ``layers`` the layers among them too: that code may change them in place.
         ``**config`` hands over a new dict: its values escape, never the dict itself."""
+        double = self.double
         for node in [*self.positional, *self.keywords.values(), *self.starred]:
             value = self.value(node)
             if not escape:
                 continue
-            items = self._known_items(node) if any(node is d for d in self.double) else None
+            items = self._known_items(node) if double and any(node is d for d in double) else None
             for held in (value,) if items is None else tuple(held for _, held in items):
                 self.builder.escape(held)
                 if layers:

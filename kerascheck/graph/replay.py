@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from kerascheck.graph.builder import Allocator, Builder
+from kerascheck.graph.builder import Allocator, Builder, Syntax
 from kerascheck.graph.model import Application, Graph, InputCall, TrainCall
 from kerascheck.graph.state import MISSING
 from kerascheck.graph.trace import ANY, UNREAD, Location, Trace
@@ -60,6 +60,7 @@ class Builds:
 
     def __init__(self) -> None:
         self.allocator = Allocator()
+        self.syntax = Syntax()  # what the nodes say, worked out once for every build
         self.kept: list[_Build] = []
         self.counts: Counter[str] = Counter()
 
@@ -70,7 +71,7 @@ class Builds:
         if before is None:
             self.counts["whole"] += 1
         trace = Trace()
-        builder = Builder(trace, self.allocator)
+        builder = Builder(trace, self.allocator, self.syntax)
         containers = builder.containers()
         steps: list[Step] = []
         dirty: set[Location] = set()
