@@ -199,6 +199,7 @@ KERAS_FILES = frozenset(
         "test_differential.py",
         "test_differential_loops.py",
         "test_fix_positional.py",
+        "test_inline_keras.py",
         "test_ker108.py",
         "test_readme.py",
         "test_rules.py",
@@ -226,6 +227,17 @@ LONGEST_FIRST = (
     "test_server.py",
     "test_deep.py",
 )
+
+
+# The Keras packages that collecting the test files imported (``pytest_collection_finish``):
+# every pytest process collects every file, so one that imports Keras when collected makes each
+# process import it (5 to 10 s of CPU), not only the one running the Keras files.
+# tests/test_structure.py holds it empty.
+IMPORTED_WHEN_COLLECTED: list[str] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    IMPORTED_WHEN_COLLECTED[:] = [name for name in ("keras", "tensorflow", "tf_keras") if name in sys.modules]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from kerascheck import check_source
+from tests.conftest import keras_or_skip
 
-keras = pytest.importorskip("keras", reason="keras is a test dependency")
+keras = keras_or_skip()  # imported by the first test: never when collected (see conftest's KERAS_FILES)
 
 HEADER = """\
 import keras

@@ -66,3 +66,10 @@ def test_the_graph_keeps_the_keywords_of_each_application() -> None:
     lstm = next(app for app in analysis.graph.applications if app.layer.kind == "LSTM")
     assert set(lstm.call_kwargs) == {"initial_state", "training"}
     assert spec._call_keywords(lstm) == ["initial_state"]
+
+
+def test_collecting_the_tests_imports_no_keras() -> None:
+    """The files that run Keras import it when a test first needs it (conftest's KERAS_FILES)."""
+    from tests.conftest import IMPORTED_WHEN_COLLECTED
+
+    assert IMPORTED_WHEN_COLLECTED == []
