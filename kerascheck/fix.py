@@ -1077,12 +1077,15 @@ def fix_text(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
     codes: list[str] | None = None,
+    last: list[tuple[Analysis, list[Offer]]] | None = None,
 ) -> tuple[str, int]:
     """The text with every offered fix applied (safe ones, and unsafe ones if asked), and how many;
-    ``codes``, when given, gets the code of each fix applied (``--show-fixes``)."""
+    ``codes``, when given, gets the code of each fix applied (``--show-fixes``); ``last``, the
+    analysis of the text returned and the fixes it offers, when the last pass made them (it
+    found nothing more to apply): what a report of the fixed text would analyse again."""
     # Not on the deep thread as a whole: each analysis measures its text, and what it fits
     # (the caller's thread, for most code) its offers and checks are worked on too.
-    return _fix_text(text, path, unsafe, select, ignore, codes)
+    return _fix_text(text, path, unsafe, select, ignore, codes, last)
 
 
 def _fix_text(
@@ -1092,13 +1095,14 @@ def _fix_text(
     select: Iterable[str] | None,
     ignore: Iterable[str] | None,
     codes: list[str] | None,
+    last: list[tuple[Analysis, list[Offer]]] | None,
 ) -> tuple[str, int]:
     if text and not text.endswith(("\n", "\r")):
         # libcst does not print back comments at the end of a file without a final newline: fix
-        # the text with one (nothing moves), and take it off again.
-        fixed, count = _fix_lines(text + "\n", path, unsafe, select, ignore, codes)
+        # the text with one (nothing moves), and take it off again (its analysis is of another text).
+        fixed, count = _fix_lines(text + "\n", path, unsafe, select, ignore, codes, None)
         return (fixed[:-1], count) if count and fixed.endswith("\n") else (text, 0)
-    return _fix_lines(text, path, unsafe, select, ignore, codes)
+    return _fix_lines(text, path, unsafe, select, ignore, codes, last)
 
 
 def _fix_lines(
@@ -1108,8 +1112,10 @@ def _fix_lines(
     select: Iterable[str] | None,
     ignore: Iterable[str] | None,
     codes: list[str] | None,
+    last: list[tuple[Analysis, list[Offer]]] | None,
 ) -> tuple[str, int]:
     applied = 0
+    final: tuple[Analysis, list[Offer]] | None = None  # of ``text``, as it is now
     for _ in range(MAX_PASSES):
         analysis = analyse(text, path, Options.of(select, ignore))
         if analysis is None:
@@ -1117,7 +1123,9 @@ def _fix_lines(
         layout = Layout.of(analysis)
         if layout is None:
             break
-        chosen = [o for o in offers(analysis, path, layout) if unsafe or o.fix.applicability == "safe"]
+        offered = offers(analysis, path, layout)
+        final = (analysis, offered)
+        chosen = [o for o in offered if unsafe or o.fix.applicability == "safe"]
         if not chosen:
             break
         fixed = _checked(analysis, layout, path, chosen)
@@ -1129,7 +1137,9 @@ def _fix_lines(
                     break
         if fixed is None or fixed == text:
             break
-        text, applied = fixed, applied + len(chosen)
+        text, applied, final = fixed, applied + len(chosen), None
         if codes is not None:
             codes += [o.finding.code for o in chosen]
+    if last is not None and final is not None:
+        last.append(final)
     return text, applied

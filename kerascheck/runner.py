@@ -17,7 +17,9 @@ from kerascheck.errors import SourceError
 TYPE_CHECKING = False  # typing's, without importing typing: a run without Keras never does
 if TYPE_CHECKING:
     from kerascheck.cache import Cache, Entry
+    from kerascheck.check import Analysis
     from kerascheck.findings import Finding
+    from kerascheck.fix import Offer
 
 # FileResult and Job are plain classes, not dataclasses: a run makes a result for every file, and
 # a dataclass costs its module (and inspect) to import and its methods to generate at import.
@@ -73,16 +75,22 @@ class Job:
         return self.source.path
 
 
-def _findings_with_fixes(source: pipeline.Source, job: Job) -> list[Finding]:
-    """The findings of ``source``, each carrying the fix it can be offered, if any."""
+def _findings_with_fixes(
+    source: pipeline.Source, job: Job, analysed: tuple[Analysis, list[Offer]] | None = None
+) -> list[Finding]:
+    """The findings of ``source``, each carrying the fix it can be offered, if any; ``analysed``,
+    its program's analysis and offers when --fix has made them already."""
     from dataclasses import replace
 
-    analysis = pipeline.analysis(source, select=job.select, ignore=job.ignore, validate=job.explicit)
+    if analysed is not None:
+        analysis: Analysis | None = analysed[0]
+    else:
+        analysis = pipeline.analysis(source, select=job.select, ignore=job.ignore, validate=job.explicit)
     if analysis is None or not analysis.results:
         return []
     from kerascheck.fix import offers  # libcst's editing: only for files with a finding
 
-    offered = {id(o.finding): o.fix for o in offers(analysis, job.path)}
+    offered = {id(o.finding): o.fix for o in (analysed[1] if analysed is not None else offers(analysis, job.path))}
     findings = [replace(f, fix=offered.get(id(f))) for f in analysis.findings]
     if job.verify:
         from kerascheck.verify.spec import attach_plans
@@ -116,15 +124,25 @@ def _run_job(job: Job) -> FileResult:
         from kerascheck.fix import fix_text
 
         codes: list[str] = []
+        # The fixes' last analysis is the report's, of the same options (a notebook's messages
+        # name cells, the fixes' lines of the program: analysed again).
+        last: list[tuple[Analysis, list[Offer]]] | None = [] if source.line_map is None else None
         fixed, count = fix_text(
-            source.program, job.path, unsafe=job.fix == "unsafe", select=job.select, ignore=job.ignore, codes=codes
+            source.program,
+            job.path,
+            unsafe=job.fix == "unsafe",
+            select=job.select,
+            ignore=job.ignore,
+            codes=codes,
+            last=last,
         )
+        analysed = last[0] if last else None
         if fixed == source.program:
-            return FileResult(job.path, _findings_with_fixes(source, job))
+            return FileResult(job.path, _findings_with_fixes(source, job, analysed))
         # A notebook: the fixed program goes back into its cells, outputs and metadata kept.
         after = source.with_program(fixed)
         return FileResult(
-            job.path, _findings_with_fixes(after, job), fixed_text=after.raw, fixed=count, fixed_codes=codes
+            job.path, _findings_with_fixes(after, job, analysed), fixed_text=after.raw, fixed=count, fixed_codes=codes
         )
     except SourceError as error:
         return FileResult(job.path, error=error)

@@ -3,8 +3,10 @@ walked), never timed."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import libcst as cst
 import pytest
@@ -219,3 +221,36 @@ def test_a_new_finding_never_hides_behind_one_that_vanished_elsewhere() -> None:
     assert [(f.code, f.line) for f in check_source(fixed, "moved.py")] == [("KER107", 7)]  # the one moved
     assert fix.offers(analysis, "moved.py") == []
     assert fix.fix_text(text, "moved.py", unsafe=True) == (text, 0)
+
+
+@pytest.mark.parametrize(
+    ("lines", "analysed", "left"),
+    [
+        ([STACKED.format(i=0)], 2, 0),  # the text, then the fixed text: its findings are the report's
+        ([STACKED.format(i=0), WRAPPED.format(i=1)], 2, 1),  # the unsafe fix is left: the same
+        ([WRAPPED.format(i=0)], 1, 1),  # nothing --fix applies: the text's findings are the report's
+    ],
+    ids=["fixed", "one of two fixed", "nothing to apply"],
+)
+def test_fix_analyses_each_text_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lines: list[str], analysed: int, left: int
+) -> None:
+    """``--fix`` reports the findings of the text its last pass analysed: neither the fixed text
+    nor a text with nothing to apply is analysed again for the report."""
+    from kerascheck import check
+    from tests.conftest import run_cli
+
+    path = tmp_path / "model.py"
+    path.write_text(_program(lines), encoding="utf-8")
+    texts: Counter[str] = Counter()
+    original = check._analyse_tree
+
+    def counted(tree: object, text: str, *args: object) -> object:
+        texts[text] += 1
+        return original(tree, text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(check, "_analyse_tree", counted)
+    result = run_cli("check", "--fix", "--format", "json", str(path))
+    assert result.returncode == (1 if left else 0), result.stderr
+    assert len(json.loads(result.stdout)) == left
+    assert sum(texts.values()) == analysed and set(texts.values()) == {1}, texts
