@@ -360,10 +360,15 @@ class _SharedWorker:
 
 
 def _worker_key(options: Any) -> tuple[Any, ...]:
-    """What makes two workers answer alike (the time limit does not): their settings, and the
-    environment they would import Keras from."""
-    where = (os.environ.get("PYTHONPATH"), os.environ.get("KERAS_BACKEND"))
-    return (options.python, options.keras, options.backend, options.memory_mb, options.cpu_seconds, where)
+    """What makes two workers answer alike (the time limit does not): their settings, the backend
+    they would run and the path they would import Keras from. The backend as the worker would
+    choose it, not KERAS_BACKEND as written: a test that sets it to the default it already had
+    (tests/differential.py) changes no worker, and must not start five processes of Keras."""
+    from kerascheck.verify.client import chosen_backend
+
+    where = os.environ.get("PYTHONPATH")
+    backend = chosen_backend(options.backend)
+    return (options.python, options.keras, backend, options.memory_mb, options.cpu_seconds, where)
 
 
 _SHARED_KEY: list[tuple[Any, ...]] = []
