@@ -361,9 +361,8 @@ class _SharedWorker:
 
 def _worker_key(options: Any) -> tuple[Any, ...]:
     """What makes two workers answer alike (the time limit does not): their settings, the backend
-    they would run and the path they would import Keras from. The backend as the worker would
-    choose it, not KERAS_BACKEND as written: a test that sets it to the default it already had
-    (tests/differential.py) changes no worker, and must not start five processes of Keras."""
+    they run, as the worker chooses it (KERAS_BACKEND set to the default it stood for changes no
+    worker: tests/differential.py sets it), and the path they import Keras from."""
     from kerascheck.verify.client import chosen_backend
 
     where = os.environ.get("PYTHONPATH")

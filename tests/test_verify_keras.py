@@ -249,14 +249,22 @@ def test_a_model_called_on_in_several_places_is_run_on_its_own_shapes_once(monke
     k = in_process.Keras("keras")
     once = [in_process.run_job(k, job) for job in listed]
     assert len(controls) == 1
-    each = []
-    for job in listed:
+    # A run of its own for each data shape the calls give (the calls with the same data ask the
+    # same question: a control run each would add nothing but the control's cost).
+    first = {json.dumps(job["call"]["data"]): i for i, job in reversed(list(enumerate(listed)))}
+    each = {}
+    for i in sorted(first.values()):
         controls.clear()
-        each.append(in_process.run_job(k, job))
-    assert [r["call"]["control"] for r in once] == [r["call"]["control"] for r in each] == [None] * len(listed)
-    refused = [[(r["call"]["error"] or {}).get(key) for key in ("node", "phase", "type")] for r in once]
-    assert refused == [[(r["call"]["error"] or {}).get(key) for key in ("node", "phase", "type")] for r in each]
-    assert all(error == ["model", "run", "ValueError"] for error in refused)  # Keras' names differ from run to run
+        each[i] = in_process.run_job(k, listed[i])
+    assert 0 in each and len(each) >= 2
+    assert [r["call"]["control"] for r in once] == [None] * len(listed)
+    assert [each[i]["call"]["control"] for i in each] == [None] * len(each)
+
+    def refused(result: dict) -> list[object]:
+        return [(result["call"]["error"] or {}).get(key) for key in ("node", "phase", "type")]
+
+    assert [refused(once[i]) for i in each] == [refused(r) for r in each.values()]
+    assert all(refused(r) == ["model", "run", "ValueError"] for r in once)  # Keras' names differ from run to run
 
 
 def test_a_fixed_model_takes_the_nodes_it_shares_with_the_original_from_its_build(monkeypatch) -> None:
@@ -406,6 +414,25 @@ def test_no_keras_means_unverified_with_the_reason(tmp_path: Path, monkeypatch: 
 
 
 # ---------------------------------------------------------------- the command line
+
+
+def test_verification_in_process_is_served_by_the_sessions_worker(
+    shared_worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--verify`` in a test gets the session's worker (conftest.shared_worker) whether
+    KERAS_BACKEND names the default backend or is unset; another backend gets a worker of its own
+    (made, not started). A mismatch would start a Keras process for every such test."""
+    from kerascheck.verify import client, session
+
+    options = VerifyOptions().worker()
+    for backend in (None, client.chosen_backend()):
+        if backend is None:
+            monkeypatch.delenv("KERAS_BACKEND", raising=False)
+        else:
+            monkeypatch.setenv("KERAS_BACKEND", backend)
+        assert not isinstance(session.Worker(options), Worker), backend
+    monkeypatch.setenv("KERAS_BACKEND", "jax" if client.chosen_backend() != "jax" else "tensorflow")
+    assert isinstance(session.Worker(options), Worker)
 
 
 def test_cli_verify_never_imports_the_file_and_caches(
