@@ -1606,7 +1606,9 @@ def _keras_fit(program: InputProgram, last: int) -> str | None:
                 model = keras.Sequential([keras.Input(shape=program.input_shape), *body])
             else:
                 model = keras.Sequential(body)
-            model.compile(loss="mse", optimizer="sgd")
+            # Run eagerly: Keras checks the input the same way, and tracing (and on TensorFlow
+            # compiling) the train function would cost most of the fit.
+            model.compile(loss="mse", optimizer="sgd", run_eagerly=True)
             model.fit(np.zeros(shape), np.zeros((shape[0], 1)), epochs=1, verbose=0)
     except Exception as error:
         return f"{type(error).__name__}: {error}"
