@@ -63,6 +63,10 @@ def pre_commit(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess
         # first (a third of the install). The build requirements are installed the isolated way
         # by .ci/run's `pip install -e`.
         env["PIP_NO_BUILD_ISOLATION"] = "0"  # pip's spelling of --no-build-isolation
+    # pip compiles none of what it installs (PIP_NO_COMPILE=0 is pip's spelling of --no-compile):
+    # the hook's runs compile what they import, once, and keep it, so bytecode may be written.
+    env["PIP_NO_COMPILE"] = "0"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, "-m", "pre_commit", *args]
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=900, check=False)
     output = result.stdout + result.stderr
