@@ -12,6 +12,7 @@ A fixture states its findings in two ways, and the tests hold it to both:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -125,6 +126,15 @@ def snapshot(path: Path) -> list[Expected] | None:
 
 def render_snapshot(findings: list[Expected]) -> str:
     return "".join(f"{line}:{column} {code} {message}\n" for line, column, code, message in sorted(findings))
+
+
+@functools.cache
+def libcst_module(path: Path) -> Any:
+    """libcst's tree of a fixture, parsed once for the process: the tests that compare with
+    libcst's own walks and positions read it and never change it (libcst's nodes are frozen)."""
+    import libcst as cst
+
+    return cst.parse_module(path.read_text(encoding="utf-8"))
 
 
 def fixture_files() -> list[Path]:

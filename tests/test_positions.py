@@ -12,7 +12,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from kerascheck.positions import Span, positions
 from kerascheck.twins import Twins, ast_calls
-from tests.conftest import fixture_files
+from tests.conftest import fixture_files, libcst_module
 
 FILES = fixture_files()
 
@@ -41,10 +41,15 @@ def _own_statements(tree: ast.Module) -> dict[int, ast.stmt]:
     return found
 
 
-def _check_all(text: str, statement_of: Mapping[int, ast.stmt | None] | None = None, count: int | None = None) -> None:
+def _check_all(
+    text: str,
+    statement_of: Mapping[int, ast.stmt | None] | None = None,
+    count: int | None = None,
+    module: cst.Module | None = None,
+) -> None:
     """Every call of ``text`` outside f-strings: its span is PositionProvider's for its twin, and
-    twins are told apart (one libcst call each)."""
-    module, tree = cst.parse_module(text), ast.parse(text)
+    twins are told apart (one libcst call each). ``module``, libcst's tree of ``text`` when parsed."""
+    module, tree = module or cst.parse_module(text), ast.parse(text)
     expected = _truth(module)
     calls = ast_calls([tree])
     if count is not None:
@@ -73,7 +78,7 @@ def test_same_positions_as_libcst(path) -> None:
     text = path.read_text(encoding="utf-8")
     if path.name == "indentation_tabs.py":
         return  # libcst refuses the file: no fix, no twin (test_reindent.py places its findings)
-    _check_all(text)
+    _check_all(text, module=libcst_module(path))
 
 
 def test_non_ascii_and_parentheses_and_repeats() -> None:

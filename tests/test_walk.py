@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 
 from kerascheck.walk import NOT_CODE, code_fields, walk
-from tests.conftest import fixture_files
+from tests.conftest import fixture_files, libcst_module
 
 
 def _visit_order(cls: type) -> list[str]:
@@ -51,10 +51,9 @@ class _Everything(cst.CSTVisitor):
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
 def test_walk_matches_libcst_visitor(path) -> None:
     """Every expression and statement node, in libcst's order (whitespace and tokens aside)."""
-    text = path.read_text(encoding="utf-8")
     if path.name == "indentation_tabs.py":
         return  # libcst refuses the file: it is analysed through CPython's tree, and never edited
-    module = cst.parse_module(text)
+    module = libcst_module(path)
     visitor = _Everything()
     module.visit(visitor)
     ours = list(walk(module))
