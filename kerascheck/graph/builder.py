@@ -451,12 +451,14 @@ class Builder:
         scope = self.scope
         if name in scope.outer:
             return UNKNOWN
-        if name in scope.vars:
-            return self._trusted(scope, name)
+        value = scope.vars.get(name)  # a value is never None (None is Const(None))
+        if value is not None:
+            return self._trusted(scope, name, value)
         outer = scope.parent
         while outer is not None:
-            if name in outer.vars:
-                value = self._trusted(outer, name)
+            value = outer.vars.get(name)
+            if value is not None:
+                value = self._trusted(outer, name, value)
                 if isinstance(value, (ModelRef, ObjRef)):
                     # A function may run any time later and change the model: forget it.
                     self.escape(value)
@@ -465,8 +467,8 @@ class Builder:
             outer = outer.parent
         return self._star_or_builtin(name)
 
-    def _trusted(self, scope: Scope, name: str) -> Value:
-        value = scope.vars[name]
+    def _trusted(self, scope: Scope, name: str, value: Value) -> Value:
+        """``value``, bound to ``name`` in ``scope``, unless a function of the file rebinds it."""
         if name in scope.volatile:
             self.escape(value)  # a function of the file rebinds it when it runs
             return UNKNOWN
@@ -1031,7 +1033,10 @@ class Builder:
     # ------------------------------------------------------------ expressions
 
     def ev(self, node: ast.expr) -> Value:
-        handler = _EXPRESSIONS.get(type(node))
+        kind = type(node)
+        if kind is ast.Name:  # the most common expression by far: no handler between
+            return self.lookup(cast(ast.Name, node).id)
+        handler = _EXPRESSIONS.get(kind)
         if handler is None:
             self.escape_names(node)
             return UNKNOWN
@@ -1332,21 +1337,39 @@ def _inlinable(node: ast.FunctionDef) -> bool:
     """Whether the body of a function can be run for a call as the interpreter runs a block: not
     decorated (what a decorator gives is not the function), no ``yield`` (a generator), no
     ``global`` or ``nonlocal`` (they rebind names outside), and small (``MAX_INLINE_NODES``). A
-    ``return`` before the end, or a ``raise``, is refused when a call runs it (see ``inline``)."""
+    ``return`` before the end, or a ``raise``, is refused when a call runs it (see ``inline``).
+
+    Worked out for every function the module defines: ``ast.iter_child_nodes`` spelled out (the
+    same children), types compared with ``is``, as ``deep.nesting`` does."""
     if node.decorator_list:
         return False
     count = 0
     pending: list[tuple[ast.AST, bool]] = [(statement, False) for statement in node.body]
+    pop, push = pending.pop, pending.append
+    node_type = ast.AST
     while pending:
-        current, nested = pending.pop()  # nested: in a function, lambda or class of the body
+        current, nested = pop()  # nested: in a function, lambda or class of the body
         count += 1
-        if count > MAX_INLINE_NODES or isinstance(current, (ast.Global, ast.Nonlocal)):
+        kind = type(current)
+        if count > MAX_INLINE_NODES or kind in _REBINDING:
             return False
-        if not nested and isinstance(current, (ast.Yield, ast.YieldFrom, ast.Await)):
+        if not nested and kind in _SUSPENDING:
             return False
-        inner = nested or isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
-        pending.extend((child, inner) for child in ast.iter_child_nodes(current))
+        inner = nested or kind in _OWN_SCOPES
+        for name in kind._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        push((item, inner))
+            elif isinstance(value, node_type):
+                push((value, inner))
     return True
+
+
+_REBINDING: frozenset[type] = frozenset({ast.Global, ast.Nonlocal})
+_SUSPENDING: frozenset[type] = frozenset({ast.Yield, ast.YieldFrom, ast.Await})
+_OWN_SCOPES: frozenset[type] = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
 
 
 def _immutable(value: Value) -> bool:

@@ -97,9 +97,10 @@ class Args:
 
     def value(self, node: ast.expr) -> Value:
         key = id(node)
-        if key not in self._values:
-            self._values[key] = self.builder.ev(node)
-        return self._values[key]
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = self.builder.ev(node)
+        return value
 
     def node(self, name: str, index: int | None = None) -> ast.expr | None:
         if name in self.keywords:

@@ -119,7 +119,8 @@ def _run(builder: Builder, trace: Trace, containers: dict[str, Any], statement: 
     apps, trains, inputs = graph.mark()
     calls = len(graph.statement_of)
     stars = list.__len__(builder.scope.stars)
-    trace.reads, trace.writes = set(), set()
+    trace.reads.clear()
+    trace.writes.clear()
     builder.run(statement)
     values = []
     for tag, key in trace.writes:

@@ -26,7 +26,8 @@ Location = tuple[str, object]
 
 
 class Trace:
-    """The locations read and written since the current top-level statement began."""
+    """The locations read and written since the current top-level statement began (the sets are
+    cleared for each, never replaced: the containers hold their ``add``)."""
 
     def __init__(self) -> None:
         self.reads: set[Location] = set()
@@ -45,37 +46,38 @@ class WatchedDict(dict[Any, Any]):
         super().__init__()
         self.trace = trace
         self.tag = tag
+        self._read = trace.reads.add
 
     def __getitem__(self, key: Any) -> Any:
-        self.trace.reads.add((self.tag, key))
+        self._read((self.tag, key))
         return dict.__getitem__(self, key)
 
     def get(self, key: Any, default: Any = None) -> Any:
-        self.trace.reads.add((self.tag, key))
+        self._read((self.tag, key))
         return dict.get(self, key, default)
 
     def __contains__(self, key: object) -> bool:
-        self.trace.reads.add((self.tag, key))
+        self._read((self.tag, key))
         return dict.__contains__(self, key)
 
     def __iter__(self) -> Iterator[Any]:
-        self.trace.reads.add((self.tag, ANY))
+        self._read((self.tag, ANY))
         return dict.__iter__(self)
 
     def __len__(self) -> int:
-        self.trace.reads.add((self.tag, ANY))
+        self._read((self.tag, ANY))
         return dict.__len__(self)
 
     def keys(self) -> Any:
-        self.trace.reads.add((self.tag, ANY))
+        self._read((self.tag, ANY))
         return dict.keys(self)
 
     def values(self) -> Any:
-        self.trace.reads.add((self.tag, ANY))
+        self._read((self.tag, ANY))
         return dict.values(self)
 
     def items(self) -> Any:
-        self.trace.reads.add((self.tag, ANY))
+        self._read((self.tag, ANY))
         return dict.items(self)
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -91,7 +93,7 @@ class WatchedDict(dict[Any, Any]):
         return dict.pop(self, key, *default)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        self.trace.reads.add((self.tag, key))
+        self._read((self.tag, key))
         self.trace.wrote(self.tag, key)
         return dict.setdefault(self, key, default)
 
@@ -99,7 +101,7 @@ class WatchedDict(dict[Any, Any]):
         raise NotImplementedError("write a watched dict key by key")
 
     def copy(self) -> dict[Any, Any]:
-        self.trace.reads.add((self.tag, ANY))
+        self._read((self.tag, ANY))
         return dict(dict.items(self))
 
 
