@@ -250,6 +250,23 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     IMPORTED_WHEN_COLLECTED[:] = [name for name in ("keras", "tensorflow", "tf_keras") if name in sys.modules]
 
 
+_KERAS_MODULES = ("keras", "tensorflow", "tf_keras")
+_KERAS_BEFORE: list[bool] = []  # whether this process had imported Keras when the test started
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _KERAS_BEFORE[:] = [any(name in sys.modules for name in _KERAS_MODULES)]
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """A test outside KERAS_FILES that imports Keras makes its worker import it too (5 to 10 s of
+    CPU, beside the Keras unit's own): an error in its teardown names the file to move."""
+    if _KERAS_BEFORE == [False] and item.path.name not in KERAS_FILES:
+        imported = [name for name in _KERAS_MODULES if name in sys.modules]
+        if imported:
+            raise AssertionError(f"{item.path.name} imports {imported} in the test process: add it to KERAS_FILES")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest files first (``LONGEST_FIRST``), the others in their usual order; each file's
     tests stay together and in their order."""
