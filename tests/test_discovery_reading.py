@@ -100,14 +100,8 @@ def test_the_reader_reads_every_byte(tmp_path: Path, size: int) -> None:
     assert read == data and status.st_size == size
 
 
-def test_discovery_asks_no_status_of_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A folder's files share its answers: the file system is asked once a folder, not a file."""
-    for folder in range(3):
-        for n in range(20):
-            (tmp_path / f"pkg{folder}" / f"m{n}.py").parent.mkdir(exist_ok=True)
-            (tmp_path / f"pkg{folder}" / f"m{n}.py").write_text("x = 1\n")
-    (tmp_path / "pyproject.toml").write_text("[tool.kerascheck]\nignore = []\n")
-    monkeypatch.chdir(tmp_path)
+def _stats_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths whose status (``os.stat``, ``os.lstat``) is asked from here on, in order."""
     asked: list[str] = []
     for name in ("stat", "lstat"):
         real = getattr(os, name)
@@ -117,6 +111,18 @@ def test_discovery_asks_no_status_of_each_file(tmp_path: Path, monkeypatch: pyte
             return real(path, *args, **kwargs)  # type: ignore[operator]
 
         monkeypatch.setattr(os, name, counting)
+    return asked
+
+
+def test_discovery_asks_no_status_of_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder's files share its answers: the file system is asked once a folder, not a file."""
+    for folder in range(3):
+        for n in range(20):
+            (tmp_path / f"pkg{folder}" / f"m{n}.py").parent.mkdir(exist_ok=True)
+            (tmp_path / f"pkg{folder}" / f"m{n}.py").write_text("x = 1\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.kerascheck]\nignore = []\n")
+    monkeypatch.chdir(tmp_path)
+    asked = _stats_asked(monkeypatch)
     resolver = config.Resolver()
     excluded: list[tuple[str, bool]] = []
 
@@ -144,15 +150,7 @@ def test_the_flake8_plugin_asks_no_status_of_each_file(tmp_path: Path, monkeypat
     (tmp_path / "pyproject.toml").write_text("[tool.kerascheck]\nexclude = ['generated_*']\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(flake8_plugin, "_resolver", None)
-    asked: list[str] = []
-    for name in ("stat", "lstat"):
-        real = getattr(os, name)
-
-        def counting(path: object, *args: object, real: object = real, **kwargs: object) -> object:
-            asked.append(str(path))
-            return real(path, *args, **kwargs)  # type: ignore[operator]
-
-        monkeypatch.setattr(os, name, counting)
+    asked = _stats_asked(monkeypatch)
     for n in range(20):
         name = f"pkg/m{n}.py"
         assert list(flake8_plugin.KerasCheckPlugin(ast.parse("x = 1\n"), ["x = 1\n"], name).run()) == []
