@@ -239,6 +239,21 @@ LONGEST_FIRST = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the checkout's package once, before the workers start. The suite starts hundreds of
+    Python processes that import kerascheck (the CLI, flake8, the server, verify workers); where
+    PYTHONDONTWRITEBYTECODE is set, as on this project's CI machines, none of them writes what it
+    compiles, and each compiled the package from source again: 37 s of the suite's CPU on 2 cores
+    (245 s → 208 s). ``compileall`` writes whatever that variable says and skips files already
+    compiled, so a second run costs a stat per file."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
+        return
+    import compileall
+
+    for folder in (ROOT / "kerascheck", ROOT / "tests"):
+        compileall.compile_dir(folder, quiet=1, rx=re.compile(r"[/\\]test_[^/\\]*\.py$"))
+
+
 # The Keras packages that collecting the test files imported (``pytest_collection_finish``):
 # every pytest process collects every file, so one that imports Keras when collected makes each
 # process import it (5 to 10 s of CPU), not only the one running the Keras files.
