@@ -239,6 +239,14 @@ LONGEST_FIRST = (
 )
 
 
+def _distributes(config: pytest.Config) -> bool:
+    """Whether this process is xdist's controller, which hands the tests to its workers and runs
+    none of them (xdist's own test: a distribution mode and workers to give them to)."""
+    if hasattr(config, "workerinput") or config.getvalue("collectonly"):
+        return False
+    return config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Compile the checkout's package once, before the workers start. The suite starts hundreds of
     Python processes that import kerascheck (the CLI, flake8, the server, verify workers); where
@@ -246,6 +254,11 @@ def pytest_configure(config: pytest.Config) -> None:
     compiles, and each compiled the package from source again: 37 s of the suite's CPU on 2 cores
     (245 s → 208 s). ``compileall`` writes whatever that variable says and skips files already
     compiled, so a second run costs a stat per file."""
+    if not _distributes(config):
+        # pytest-lsp's hooks (the server's log in a failing server test's report), in the
+        # processes that run tests: named in pyproject.toml's addopts, xdist's controller, which
+        # runs none, would import it (lsprotocol's types, 0.7 s) before it starts the workers.
+        config.pluginmanager.import_plugin("pytest_lsp")
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
         return
     import compileall
