@@ -15,7 +15,7 @@ from kerascheck import deep, rules
 from kerascheck import noqa as noqa_comments
 from kerascheck.edits import Edit, SetFlag, Unwrap
 from kerascheck.findings import Finding, SourceError
-from kerascheck.graph.builder import build_graph
+from kerascheck.graph.builder import Syntax, build_graph
 from kerascheck.graph.model import Application, Graph
 from kerascheck.positions import Span
 from kerascheck.positions import positions as locate
@@ -96,6 +96,7 @@ class Analysis:
     text: str = ""  # the analysed text (fixes keep every byte of it they do not edit)
     path: str = "<string>"
     depth: int | None = None  # the text's measured nesting (see deep): fixes are checked where it fits
+    syntax: Syntax | None = field(default=None, repr=False)  # what the graph's build worked out of the nodes
     _module: cst.Module | None = field(default=None, repr=False)
 
     @property
@@ -220,9 +221,10 @@ def analyse_tree(
 def _analyse_tree(tree: ast.Module, text: str, path: str, options: Options) -> Analysis:
     chosen = {rule.code for rule in rules.selected(options.select, options.ignore)}
     line_label = options.line_label
-    graph = build_graph(tree)
+    syntax = Syntax()
+    graph = build_graph(tree, syntax)
     reports = list(rules.run(graph, rules.all_rules()))
-    analysis = Analysis(tree, graph, line_label=line_label, text=text, path=path)
+    analysis = Analysis(tree, graph, line_label=line_label, text=text, path=path, syntax=syntax)
     if not reports:
         return analysis
     wanted = [r.node for r in reports] + [p for r in reports for p in r.message if not isinstance(p, str)]

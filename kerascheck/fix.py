@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import cast
 
 import libcst as cst
@@ -24,6 +24,7 @@ from kerascheck import deep, rules
 from kerascheck.check import Analysis, Options, analyse, analyse_tree, collector_off, parse_ast
 from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix, SourceError
+from kerascheck.graph.builder import Syntax
 from kerascheck.graph.model import Application, Layer, Seq, Tensor, TrainCall
 from kerascheck.graph.replay import Builds
 from kerascheck.rules.base import Report
@@ -241,23 +242,49 @@ def _mentions(root: cst.CSTNode, names: set[str]) -> Counter[str]:
     return Counter(n.value for n in walk(root, _IMPORTS) if type(n) is cst.Name and n.value in names)
 
 
-def _left_unused(layout: Layout, edited: cst.Module, names: set[str]) -> set[str]:
+def _left_unused(layout: Layout, edited: cst.Module, names: set[str], swaps: _Swaps | None) -> set[str]:
     """Those of ``names`` that no code of ``edited`` mentions outside imports.
 
-    The analysed module's mentions are counted once (``Layout.names``); only the statements the
-    edits changed are walked again, before and after. A name is a mention wherever it stands
-    (an attribute's name too): a name counted used when it is not keeps its import, which is
+    The analysed module's mentions are counted once (``Layout.names``); only the edited calls
+    are walked again, before and after (``swaps``: an edited statement is the old one with its
+    outermost edited calls swapped for new ones, nothing else made anew, see ``rebuild``), or
+    without them the statements the edits changed. A name is a mention wherever it stands (an
+    attribute's name too): a name counted used when it is not keeps its import, which is
     harmless.
     """
     names = {name for name in names if layout.names[name]}
     if not names:
         return set()
     left = Counter({name: layout.names[name] for name in names})
-    for old, new in zip(layout.module.body, edited.body):
-        if new is not old:
-            left.subtract(_mentions(old, names))
-            left.update(_mentions(new, names))
+    pairs = swaps if swaps is not None else [(o, n) for o, n in zip(layout.module.body, edited.body) if n is not o]
+    for old, new in pairs:
+        left.subtract(_mentions(old, names))
+        left.update(_mentions(new, names))
     return {name for name in names if left[name] <= 0}
+
+
+# Each outermost edited call of libcst's tree, and what the edits made of it.
+_Swaps = list[tuple[cst.CSTNode, cst.CSTNode]]
+
+
+class Mentions(Counter[str]):
+    """How often the code of ``body`` mentions a name outside imports, counted when the name is
+    first asked for, in the statements whose text (``pieces``, beside each statement) holds it:
+    a statement that mentions a name holds its spelling. Without the pieces, in every statement.
+    (An unwrap asks for its wrapper's name: the module is not walked for every other one.)"""
+
+    def __init__(self, body: Sequence[cst.BaseStatement], pieces: list[str] | None) -> None:
+        super().__init__()
+        self._body = body
+        self._pieces = pieces
+
+    def __missing__(self, name: str) -> int:
+        pieces, count = self._pieces, 0
+        for i, statement in enumerate(self._body):
+            if pieces is None or name in pieces[i]:
+                count += sum(1 for node in walk(statement, _IMPORTS) if type(node) is cst.Name and node.value == name)
+        self[name] = count
+        return count
 
 
 _UNSET: list[int] = []
@@ -274,7 +301,12 @@ class Layout:
     """
 
     def __init__(
-        self, module: cst.Module, text: str | None = None, tree: ast.Module | None = None, twins: Twins | None = None
+        self,
+        module: cst.Module,
+        text: str | None = None,
+        tree: ast.Module | None = None,
+        twins: Twins | None = None,
+        syntax: Syntax | None = None,
     ) -> None:
         self.module = module
         self.text = text  # the analysed text, when known
@@ -298,7 +330,7 @@ class Layout:
         self._spans: list[tuple[int, int]] = []  # see starts
         # CPython's tree of each statement printed anew, by its place and code (see spliced)
         self._parsed: dict[tuple[int, str], list[ast.stmt]] = {}
-        self.builds = Builds()  # the graphs of the fix checks of this text (see replay)
+        self.builds = Builds(syntax)  # the graphs of the fix checks of this text (see replay)
 
     @classmethod
     def of(cls, analysis: Analysis) -> Layout | None:
@@ -308,7 +340,7 @@ class Layout:
         if module is None:
             return None
         twins = Twins(module, analysis.tree, analysis.text, analysis.graph.statement_of)
-        return cls(module, analysis.text, analysis.tree, twins)
+        return cls(module, analysis.text, analysis.tree, twins, analysis.syntax)
 
     def twin(self, call: ast.Call) -> cst.Call:
         """libcst's call for a call of CPython's tree; BytesChanged when it has none (no fix)."""
@@ -330,14 +362,11 @@ class Layout:
 
     @property
     def names(self) -> Counter[str]:
-        """How often the module's code mentions each name outside imports."""
+        """How often the module's code mentions each name outside imports (``Mentions``)."""
         if self._names is None:
-            names: Counter[str] = Counter()
-            for statement in self.module.body:
-                for node in walk(statement, _IMPORTS):
-                    if type(node) is cst.Name:
-                        names[node.value] += 1
-            self._names = names
+            starts, text = self.starts(), self.padded
+            pieces = None if starts is None or text is None else [text[a:b] for a, b in pairwise(starts)]
+            self._names = Mentions(self.module.body, pieces)
         return self._names
 
     @property
@@ -603,8 +632,27 @@ def _edited(layout: Layout, edits: Iterable[Edit]) -> tuple[cst.Module, Prints]:
             made.update(calls)
         fixed = module.with_changes(body=body)
     assert isinstance(fixed, cst.Module)
-    prints = _kept_outside(layout, fixed, made)
-    return _remove_unused_imports(fixed, _left_unused(layout, fixed, unwrapped)), prints
+    changed = [(i, old, new) for i, (old, new) in enumerate(zip(module.body, fixed.body)) if old is not new]
+    calls, outermost, twinned = _outermost(layout, changed, made)
+    prints = _kept_outside(layout, fixed, made, changed, outermost, twinned)
+    swaps = [(calls[key], made[key]) for key in outermost] if twinned else None
+    return _remove_unused_imports(fixed, _left_unused(layout, fixed, unwrapped, swaps)), prints
+
+
+def _outermost(
+    layout: Layout, changed: Sequence[tuple[int, cst.BaseStatement, cst.BaseStatement]], made: dict[int, cst.CSTNode]
+) -> tuple[dict[int, cst.CSTNode], list[int], bool]:
+    """The old node of each edited call, by its id; the ids of the outermost ones (an edit
+    inside another is within its span); and whether the calls are the twins' (else the changed
+    statements, ``changed``, were walked for them)."""
+    index, known = layout.index, layout.calls
+    twinned = all(key in known and key in index for key in made)
+    if twinned:
+        calls: dict[int, cst.CSTNode] = {key: known[key] for key in made}
+    else:  # not made by twins: walk the changed statements for them
+        calls = {id(n): n for _, old, _ in changed for n in walk(old) if id(n) in made}
+    inner = {id(n) for call in calls.values() for n in walk(call) if n is not call and id(n) in made}
+    return calls, sorted(key for key in made if key not in inner), twinned
 
 
 class _Marking(CodegenState):
@@ -644,23 +692,24 @@ def _marked(module: cst.Module, node: cst.CSTNode, marks: dict[int, str]) -> tup
     return code, cut
 
 
-def _kept_outside(layout: Layout, fixed: cst.Module, made: dict[int, cst.CSTNode]) -> Prints:
-    """BytesChanged unless each changed top-level statement prints as before once every edited
-    call, old and new, is cut out (the outermost edits only: an edit inside another is within
-    its span). Each changed statement is printed once, old and new: the prints are kept.
+def _kept_outside(
+    layout: Layout,
+    fixed: cst.Module,
+    made: dict[int, cst.CSTNode],
+    changed: Sequence[tuple[int, cst.BaseStatement, cst.BaseStatement]],
+    outermost: list[int],
+    twinned: bool,
+) -> Prints:
+    """BytesChanged unless each changed top-level statement (``changed``: its place, old and
+    new) prints as before once every edited call, old and new, is cut out (the ``outermost``
+    edits only: an edit inside another is within its span; ``twinned``: their statements are
+    known, see ``_outermost``). Each changed statement is printed once, old and new: the prints
+    are kept.
 
     An edited call is marked by its id, so the old statement's cut print is the same in every
     check that edits the same calls in it: the layout keeps it, and it is printed once."""
     module = layout.module
-    changed = [(i, old, new) for i, (old, new) in enumerate(zip(module.body, fixed.body)) if old is not new]
-    index, known = layout.index, layout.calls
-    if all(key in known and key in index for key in made):
-        calls: dict[int, cst.CSTNode] = {key: known[key] for key in made}
-    else:  # not made by twins: walk the changed statements for them
-        calls = {id(n): n for _, old, _ in changed for n in walk(old) if id(n) in made}
-        index = {}
-    inner = {id(n) for call in calls.values() for n in walk(call) if n is not call and id(n) in made}
-    outermost = sorted(key for key in made if key not in inner)
+    index = layout.index if twinned else {}
     old_marks = {key: f"edit {key}" for key in outermost}
     new_marks = {id(made[key]): mark for key, mark in old_marks.items()}
     within: dict[int, list[int]] = {}
@@ -828,7 +877,7 @@ class Places:
                 self.starts.append(_start(statement))
                 self.places.append(place)
             else:
-                self.fresh.update((id(node), place) for node in ast.walk(statement))
+                self.fresh.update(dict.fromkeys(_node_ids(statement), place))
 
     def bucket(self, report: Report) -> Bucket:
         return (report.code, self.of(report.node))
@@ -841,6 +890,26 @@ class Places:
             return None
         at = bisect_right(self.starts, (line, getattr(node, "col_offset", 0))) - 1
         return self.places[at] if at >= 0 else None
+
+
+def _node_ids(root: ast.AST) -> list[int]:
+    """The ids of the nodes of ``root``'s tree, ``root`` included (``ast.walk``'s nodes, found as
+    ``deep.nesting`` finds them: the children spelled out, no generator a node)."""
+    ids: list[int] = []
+    todo = [root]
+    pop, push, add, node_type = todo.pop, todo.append, ids.append, ast.AST
+    while todo:
+        node = pop()
+        add(id(node))
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        push(item)
+            elif isinstance(value, node_type):
+                push(value)
+    return ids
 
 
 def _start(statement: ast.stmt) -> tuple[int, int]:

@@ -116,9 +116,10 @@ _COMPARE: dict[type, Callable[[Any, Any], object]] = {
 }
 
 
-def build_graph(tree: ast.Module) -> Graph:
-    """The model graph of a module, from CPython's tree of it (``ast.parse``)."""
-    builder = Builder()
+def build_graph(tree: ast.Module, syntax: Syntax | None = None) -> Graph:
+    """The model graph of a module, from CPython's tree of it (``ast.parse``); ``syntax``, what
+    is worked out of its nodes, kept by the caller for the builds of its fix checks (``replay``)."""
+    builder = Builder(syntax=syntax)
     for statement in tree.body:
         builder.run(statement)
     return builder.graph
@@ -180,7 +181,7 @@ class Syntax:
         if found is None:
             found = self._walrus[id(node)] = (
                 node,
-                tuple(n.target for n in ast.walk(node) if isinstance(n, ast.NamedExpr)),
+                tuple(n.target for n in _walked(node) if type(n) is ast.NamedExpr),
             )
         return found[1]
 
@@ -1430,13 +1431,33 @@ def _source_args(call: ast.Call) -> list[ast.expr]:
     return [_unstarred(a) for a in call.args] + [k.value for k in call.keywords]
 
 
+def _walked(root: ast.AST) -> list[ast.AST]:
+    """``list(ast.walk(root))``, in its order (breadth first, each node's children in the order
+    of its fields), with ``ast.iter_child_nodes`` spelled out as ``_inlinable`` does."""
+    nodes = [root]
+    add, node_type = nodes.append, ast.AST
+    i = 0
+    while i < len(nodes):
+        node = nodes[i]
+        i += 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        add(item)
+            elif isinstance(value, node_type):
+                add(value)
+    return nodes
+
+
 def _names_in(node: ast.AST) -> list[str]:
     """The names code mentions, bound or read (``a`` of ``a.b``, not ``b``): every name a
     function of it may read or rebind, parameters, keyword names, imported and defined names
     included (a name counted that is not read only makes the analysis forget more)."""
     names: list[str] = []
     add, extend = names.append, names.extend
-    for n in ast.walk(node):
+    for n in _walked(node):
         kind = type(n)
         if kind is ast.Name:
             add(cast(ast.Name, n).id)

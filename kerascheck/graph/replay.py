@@ -58,9 +58,11 @@ class Builds:
     statements run, ``copied`` statements whose effects were copied, ``whole`` builds with no
     build before them to copy from."""
 
-    def __init__(self) -> None:
+    def __init__(self, syntax: Syntax | None = None) -> None:
         self.allocator = Allocator()
-        self.syntax = Syntax()  # what the nodes say, worked out once for every build
+        # What the nodes say, worked out once for every build (and, when given, for the
+        # analysed text's own build: the checks share most of its statements)
+        self.syntax = syntax or Syntax()
         self.kept: list[_Build] = []
         self.counts: Counter[str] = Counter()
 

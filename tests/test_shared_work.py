@@ -1,0 +1,161 @@
+"""What an analysis works out once is not worked out again by its fix checks, and the quick ways
+of telling it give what the long ways gave: counted and compared, never timed."""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Iterator
+
+import libcst as cst
+import pytest
+
+from kerascheck import fix
+from kerascheck.check import analyse
+from kerascheck.edits import Unwrap
+from kerascheck.graph import builder
+from kerascheck.rules import get
+from tests.conftest import FIXTURES
+
+HEAD = "import keras\nfrom keras import layers\nfrom keras.layers import TimeDistributed\n"
+WRAPPED = "m = keras.Sequential([keras.Input(shape=(5, 3)), layers.LSTM(4, return_sequences=True),"
+WRAPPED += " TimeDistributed(layers.Dense(2))])\n"  # KER101: the unwrap is offered
+
+
+def _fixture_texts() -> list[tuple[str, str]]:
+    texts = []
+    for path in sorted(FIXTURES.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue
+        texts.append((path.name, text))
+    return texts
+
+
+def test_the_quick_walks_give_ast_walks_nodes_in_its_order() -> None:
+    """``builder._walked`` is ``list(ast.walk(...))``, in its order (the names a node mentions are
+    found in it), and ``fix._node_ids`` its nodes' ids, for every statement and expression of
+    the fixtures."""
+    checked = 0
+    for _, text in _fixture_texts():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.stmt, ast.expr)):
+                assert [id(n) for n in builder._walked(node)] == [id(n) for n in ast.walk(node)]
+                assert sorted(fix._node_ids(node)) == sorted(id(n) for n in ast.walk(node))  # in any order
+                checked += 1
+    assert checked > 10_000
+
+
+def _layouts() -> Iterator[tuple[str, fix.Layout]]:
+    """The layout of each fixture with findings that libcst reads."""
+    for name, text in _fixture_texts():
+        analysis = analyse(text, name)
+        if analysis is None or not analysis.results:
+            continue
+        layout = fix.Layout.of(analysis)
+        if layout is not None:
+            yield name, layout
+
+
+def test_a_names_mentions_counted_in_the_statements_that_spell_it_are_all_of_them() -> None:
+    """``Layout.names`` counts a name only in the statements whose text holds it: for every name
+    of every fixture with findings, the count is the count over every statement."""
+    compared = 0
+    for name, layout in _layouts():
+        assert layout.starts() is not None, name  # the statements' texts are known
+        everywhere = fix.Mentions(layout.module.body, None)
+        spelled = {n.value for n in fix.walk(layout.module) if type(n) is cst.Name}
+        for word in sorted(spelled) + ["TimeDistributed", "absent_name"]:
+            assert layout.names[word] == everywhere[word], (name, word)
+            compared += 1
+    assert compared > 1_000
+
+
+def _walked(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    original = fix.walk
+
+    def counted(root: cst.CSTNode, *args: object, **kwargs: object) -> Iterator[cst.CSTNode]:
+        for node in original(root, *args, **kwargs):  # type: ignore[arg-type]
+            seen[type(node).__name__] += 1
+            yield node
+
+    monkeypatch.setattr(fix, "walk", counted)
+    return seen
+
+
+def test_counting_a_wrappers_mentions_walks_only_the_statements_that_spell_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100 statements that do not spell ``TimeDistributed`` are not walked for it."""
+    others = [f"x{i} = keras.ops.ones((2, {i} + 1))" for i in range(100)]
+    analysis = analyse(HEAD + WRAPPED + "\n".join(others) + "\n", "one.py")
+    assert analysis is not None and [f.code for f in analysis.findings] == ["KER101"]
+    layout = fix.Layout.of(analysis)
+    assert layout is not None and layout.starts() is not None
+    nodes = sum(1 for _ in fix.walk(layout.module))
+    walked = _walked(monkeypatch)
+    assert layout.names["TimeDistributed"] == 1
+    assert 0 < sum(walked.values()) < nodes // 10, walked  # walking a tenth of the module fails
+
+
+def test_an_unwrap_inside_a_large_statement_walks_the_calls_it_edits_not_the_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether an unwrap leaves the import unused is told from the edited call, old and new:
+    a function of 100 statements around it is not walked again (it was, twice, for every check)."""
+    lines = [f"    x{i} = keras.ops.ones((2, {i} + 1))" for i in range(100)]
+    body = "def build():\n" + "\n".join(lines) + "\n    " + WRAPPED + "    return m\n\nmodel = build()\n"
+    analysis = analyse(HEAD + body, "big.py")
+    assert analysis is not None and [f.code for f in analysis.findings] == ["KER101"]
+    layout = fix.Layout.of(analysis)
+    assert layout is not None
+    assert layout.names["TimeDistributed"] == 1  # counted before the walks are
+    statement = sum(1 for _ in fix.walk(layout.module.body[3]))
+    walked = _walked(monkeypatch)
+    edited = fix.apply_edits(layout, [get("KER101").fix(r) for _, r in analysis.results])  # type: ignore[union-attr,list-item]
+    assert "from keras.layers import TimeDistributed" not in edited.code  # unused after the unwrap
+    assert sum(walked.values()) < statement // 4, (walked, statement)
+
+
+def test_the_import_an_unwrap_leaves_unused_is_the_one_walking_the_statements_finds() -> None:
+    """For every fixture's unwraps, alone, together and with the other fixes, the imports left
+    unused counted from the edited calls are those counted from the whole edited statements."""
+    compared = 0
+    for name, text in _fixture_texts():
+        analysis = analyse(text, name)
+        if analysis is None:
+            continue
+        edits = [e for _, r in analysis.results if (rule := get(r.code)) and (e := rule.fix(r))]
+        unwraps = [e for e in edits if isinstance(e, Unwrap)]
+        layout = fix.Layout.of(analysis) if unwraps else None
+        if layout is None:
+            continue
+        unwraps = [e for e in unwraps if layout.feasible(e)]
+        for group in [[e] for e in unwraps] + [unwraps, [e for e in edits if layout.feasible(e)]]:
+            changes, unwrapped, _, _ = fix._changes(group, layout.twin)
+            edited = fix.rebuild(layout.module, changes)
+            assert isinstance(edited, cst.Module)
+            walking = fix._remove_unused_imports(edited, fix._left_unused(layout, edited, unwrapped, None))
+            assert fix.apply_edits(layout, group).code == walking.code, (name, group)
+            compared += walking.code != edited.code  # an import went
+    assert compared >= 3, compared
+
+
+def test_fix_checks_work_out_nothing_the_analysis_worked_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks' builds share what the analysis' build worked out of the nodes (``Syntax``):
+    the names of 100 lambdas, mentioned by statements no edit changes, are not walked again."""
+    others = [f"f{i} = lambda v: v + {i}" for i in range(100)]
+    text = HEAD + "\n".join(others) + "\n" + WRAPPED
+    analysis = analyse(text, "lambdas.py")
+    assert analysis is not None and [f.code for f in analysis.findings] == ["KER101"]
+    calls: list[ast.AST] = []
+    original = builder._names_in
+
+    def counted(node: ast.AST) -> list[str]:
+        calls.append(node)
+        return original(node)
+
+    monkeypatch.setattr(builder, "_names_in", counted)
+    assert [o.finding.code for o in fix.offers(analysis, "lambdas.py")] == ["KER101"]
+    assert len(calls) < 10, len(calls)  # each lambda again: 100
