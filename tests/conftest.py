@@ -323,6 +323,8 @@ def keras_or_skip(name: str = "keras") -> Any:
     import importlib
     import importlib.util
 
+    from kerascheck.verify.worker import quieter_collector
+
     if importlib.util.find_spec(name) is None:
         pytest.skip(f"{name} is a test dependency", allow_module_level=True)
 
@@ -330,6 +332,7 @@ def keras_or_skip(name: str = "keras") -> Any:
         def __getattr__(self, attribute: str) -> Any:
             if attribute.startswith("_"):  # what collection asks of every name in a module
                 raise AttributeError(attribute)
+            quieter_collector()  # before the import, as a worker process
             return getattr(importlib.import_module(name), attribute)
 
     return Lazy()
@@ -363,6 +366,7 @@ class InProcessWorker:
         from kerascheck.verify import worker
 
         if self._keras is None:
+            worker.quieter_collector()  # before the import, as a worker process
             self._keras = worker.Keras(self.options.keras)
             self.hello = self._keras.hello()
             self.starts += 1

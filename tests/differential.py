@@ -190,6 +190,9 @@ def return_sequences(spec: Spec) -> object:
 def keras_module():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from kerascheck.verify.worker import quieter_collector
+
+    quieter_collector()  # before the import, as a verification worker
     state = random.getstate()
     import keras
 
