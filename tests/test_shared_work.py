@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 
 from kerascheck import fix
-from kerascheck.check import analyse
+from kerascheck.check import analyse, check_source
 from kerascheck.edits import Unwrap
 from kerascheck.graph import builder
 from kerascheck.rules import get
@@ -159,3 +159,30 @@ def test_fix_checks_work_out_nothing_the_analysis_worked_out(monkeypatch: pytest
     monkeypatch.setattr(builder, "_names_in", counted)
     assert [o.finding.code for o in fix.offers(analysis, "lambdas.py")] == ["KER101"]
     assert len(calls) < 10, len(calls)  # each lambda again: 100
+
+
+def test_the_arguments_of_a_call_nothing_reads_are_handed_over_without_an_args(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``logging.info(model)``, ``tracker.log(model)`` and their kin: each argument evaluated and
+    handed to unseen code, the model forgotten (no KER104 after it), with no ``Args`` made for the
+    call; a call that spreads ``*`` or ``**`` still makes one."""
+    from kerascheck.graph import keras_calls
+
+    made: list[ast.Call] = []
+    original = keras_calls.Args.__init__
+
+    def counted(self: keras_calls.Args, b: builder.Builder, node: ast.Call) -> None:
+        made.append(node)
+        original(self, b, node)
+
+    monkeypatch.setattr(keras_calls.Args, "__init__", counted)
+    model = "import logging\nimport keras\nimport numpy as np\nfrom keras import layers\n"
+    model += "m = keras.Sequential([keras.Input(shape=(5, 3)), layers.LSTM(4)])\nm.compile(loss='mse')\n"
+    fit = "m.fit(np.zeros((8, 5, 3)), np.zeros((8, 5, 4)))\n"  # KER104: per-sequence output, per-step target
+    calls = "".join(f"logging.info({i}, stacklevel=2)\ntracker.log({i})\n" for i in range(100))
+    assert [f.code for f in check_source(model + calls + fit, "p.py")] == ["KER104"]
+    assert len(made) < 20, len(made)  # an Args a call: 200 more
+    for handing in ("logging.info(m)", "tracker.log(step=m)", "logging.info(*[m])", "tracker.log(**{'m': m})"):
+        made.clear()
+        assert [f.code for f in check_source(model + handing + "\n" + fit, "p.py")] == [], handing
+        spread = any(isinstance(arg, ast.Starred) for node in made for arg in node.args)
+        assert spread or any(k.arg is None for node in made for k in node.keywords) or "*" not in handing

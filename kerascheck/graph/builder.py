@@ -89,6 +89,7 @@ _BUILTINS = frozenset(
         "dict",
     }
 )
+_CONSTANTS = (bool, int, float, str)  # the types of the constants the analysis knows (and None)
 # Builtins that read or rebind any name: after them nothing known about names or models holds.
 _REFLECTIVE = frozenset({"exec", "eval", "globals", "locals", "vars"})
 NAMESPACE = Builtin("<namespace>")  # what globals() and its kin return
@@ -453,8 +454,11 @@ class Builder:
         if name in scope.outer:
             return UNKNOWN
         value = scope.vars.get(name)  # a value is never None (None is Const(None))
-        if value is not None:
-            return self._trusted(scope, name, value)
+        if value is not None:  # ``_trusted``, spelled out: the most common lookup
+            if name in scope.volatile:
+                self.escape(value)  # a function of the file rebinds it when it runs
+                return UNKNOWN
+            return value
         outer = scope.parent
         while outer is not None:
             value = outer.vars.get(name)
@@ -1037,6 +1041,9 @@ class Builder:
         kind = type(node)
         if kind is ast.Name:  # the most common expression by far: no handler between
             return self.lookup(cast(ast.Name, node).id)
+        if kind is ast.Constant:  # the next most common: ``_constant`` spelled out
+            value = cast(ast.Constant, node).value
+            return Const(value) if value is None or type(value) in _CONSTANTS else UNKNOWN
         handler = _EXPRESSIONS.get(kind)
         if handler is None:
             self.escape_names(node)
@@ -1048,7 +1055,7 @@ class Builder:
 
     def _constant(self, node: ast.Constant) -> Value:
         value = node.value
-        if value is None or type(value) in (bool, int, float, str):
+        if value is None or type(value) in _CONSTANTS:
             return Const(value)
         return UNKNOWN  # bytes, complex numbers, ``...``
 

@@ -152,6 +152,26 @@ class Args:
                     self.builder.forget_layers(held)
 
 
+def hand_args(b: Builder, node: ast.Call, escape: bool, layers: bool = False) -> None:
+    """``Args(b, node).all(escape, layers)`` of a call whose arguments nothing else reads: each
+    evaluated once, in the order ``all`` takes them, and handed over as it hands them. A call
+    without ``*``, ``**`` or a keyword given twice needs no Args made."""
+    keywords = node.keywords
+    if any(type(arg) is ast.Starred for arg in node.args) or any(k.arg is None for k in keywords):
+        Args(b, node).all(escape, layers)
+        return
+    if len(keywords) > 1 and len({k.arg for k in keywords}) != len(keywords):
+        Args(b, node).all(escape, layers)
+        return
+    ev = b.ev
+    for arg in [*node.args, *(k.value for k in keywords)]:
+        value = ev(arg)
+        if escape:
+            b.escape(value)
+            if layers:
+                b.forget_layers(value)
+
+
 def call(b: Builder, node: ast.Call) -> Value:
     func = node.func
     if isinstance(func, ast.Attribute):
@@ -171,7 +191,7 @@ def call(b: Builder, node: ast.Call) -> Value:
             if not isinstance(callee, (Layer, ModelRef)):
                 b.forget_receiver(receiver, name)  # a method may change the object
             return call_value(b, callee, node)
-        Args(b, node).all(escape=True, layers=name not in _STORING_METHODS)
+        hand_args(b, node, escape=True, layers=name not in _STORING_METHODS)
         b.escape(receiver)
         b.forget_mutated(func.value, name)
         return UNKNOWN
@@ -242,13 +262,13 @@ def _call_path(b: Builder, path: str, node: ast.Call) -> Value:
             return _to_categorical(b, node)
         if name.spelled[:1].isupper():
             return _construct(b, name.name, name.spelled, node)
-        Args(b, node).all(escape=False)  # Keras functions do not add layers to models
+        hand_args(b, node, escape=False)  # Keras functions do not add layers to models
         return UNKNOWN
     maker = numpy_function(path)
     if maker is not None:
         return _numpy_array(b, maker, node)
     numpy = path.startswith("numpy.")
-    Args(b, node).all(escape=not numpy, layers=not numpy)
+    hand_args(b, node, escape=not numpy, layers=not numpy)
     return UNKNOWN
 
 

@@ -237,7 +237,8 @@ class Journal:
             values = [end[ident][2] if ident in end else base for end in ends]
             merged = values[0]
             for value in values[1:]:
-                merged = self._merge(mapping, key, merged, value)
+                if value is not merged:  # a value merged with itself is itself
+                    merged = self._merge(mapping, key, merged, value)
             if merged is not base:
                 self.write(mapping, key, merged)
 
