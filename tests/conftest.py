@@ -298,11 +298,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     """A test outside KERAS_FILES that imports Keras makes its worker import it too (5 to 10 s of
-    CPU, beside the Keras unit's own): an error in its teardown names the file to move."""
+    CPU, beside the Keras units' own): an error in its teardown names the file to move."""
     if _KERAS_BEFORE == [False] and item.path.name not in KERAS_FILES:
         imported = [name for name in _KERAS_MODULES if name in sys.modules]
         if imported:
-            raise AssertionError(f"{item.path.name} imports {imported} in the test process: add it to KERAS_FILES")
+            raise AssertionError(
+                f"{item.path.name} imports {imported} in the test process: add it to a unit of KERAS_UNITS"
+            )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
