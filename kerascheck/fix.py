@@ -24,7 +24,7 @@ from kerascheck import deep, rules
 from kerascheck.check import Analysis, Options, analyse, analyse_tree, collector_off, parse_ast
 from kerascheck.edits import ARGUMENT, Edit, SetFlag, SetReturnSequences, Unwrap
 from kerascheck.findings import Finding, Fix, SourceError
-from kerascheck.graph.builder import Syntax
+from kerascheck.graph.builder import Syntax, walked
 from kerascheck.graph.model import Application, Layer, Seq, Tensor, TrainCall
 from kerascheck.graph.replay import Builds
 from kerascheck.rules.base import Report
@@ -877,7 +877,7 @@ class Places:
                 self.starts.append(_start(statement))
                 self.places.append(place)
             else:
-                self.fresh.update(dict.fromkeys(_node_ids(statement), place))
+                self.fresh.update((id(node), place) for node in walked(statement))
 
     def bucket(self, report: Report) -> Bucket:
         return (report.code, self.of(report.node))
@@ -890,26 +890,6 @@ class Places:
             return None
         at = bisect_right(self.starts, (line, getattr(node, "col_offset", 0))) - 1
         return self.places[at] if at >= 0 else None
-
-
-def _node_ids(root: ast.AST) -> list[int]:
-    """The ids of the nodes of ``root``'s tree, ``root`` included (``ast.walk``'s nodes, found as
-    ``deep.nesting`` finds them: the children spelled out, no generator a node)."""
-    ids: list[int] = []
-    todo = [root]
-    pop, push, add, node_type = todo.pop, todo.append, ids.append, ast.AST
-    while todo:
-        node = pop()
-        add(id(node))
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, node_type):
-                        push(item)
-            elif isinstance(value, node_type):
-                push(value)
-    return ids
 
 
 def _start(statement: ast.stmt) -> tuple[int, int]:

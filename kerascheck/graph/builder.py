@@ -182,7 +182,7 @@ class Syntax:
         if found is None:
             found = self._walrus[id(node)] = (
                 node,
-                tuple(n.target for n in _walked(node) if type(n) is ast.NamedExpr),
+                tuple(n.target for n in walked(node) if type(n) is ast.NamedExpr),
             )
         return found[1]
 
@@ -1438,7 +1438,7 @@ def _source_args(call: ast.Call) -> list[ast.expr]:
     return [_unstarred(a) for a in call.args] + [k.value for k in call.keywords]
 
 
-def _walked(root: ast.AST) -> list[ast.AST]:
+def walked(root: ast.AST) -> list[ast.AST]:
     """``list(ast.walk(root))``, in its order (breadth first, each node's children in the order
     of its fields), with ``ast.iter_child_nodes`` spelled out as ``_inlinable`` does."""
     nodes = [root]
@@ -1464,7 +1464,7 @@ def _names_in(node: ast.AST) -> list[str]:
     included (a name counted that is not read only makes the analysis forget more)."""
     names: list[str] = []
     add, extend = names.append, names.extend
-    for n in _walked(node):
+    for n in walked(node):
         kind = type(n)
         if kind is ast.Name:
             add(cast(ast.Name, n).id)
