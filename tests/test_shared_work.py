@@ -4,7 +4,6 @@ of telling it give what the long ways gave: counted and compared, never timed.""
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from collections.abc import Iterator
 
 import libcst as cst
@@ -16,6 +15,7 @@ from kerascheck.edits import Unwrap
 from kerascheck.graph import builder
 from kerascheck.rules import get
 from tests.conftest import FIXTURES
+from tests.test_fix_work import _walked  # the fix module's libcst walks, counted by node type
 
 HEAD = "import keras\nfrom keras import layers\nfrom keras.layers import TimeDistributed\n"
 WRAPPED = "m = keras.Sequential([keras.Input(shape=(5, 3)), layers.LSTM(4, return_sequences=True),"
@@ -70,19 +70,6 @@ def test_a_names_mentions_counted_in_the_statements_that_spell_it_are_all_of_the
             assert layout.names[word] == everywhere[word], (name, word)
             compared += 1
     assert compared > 1_000
-
-
-def _walked(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    seen: Counter[str] = Counter()
-    original = fix.walk
-
-    def counted(root: cst.CSTNode, *args: object, **kwargs: object) -> Iterator[cst.CSTNode]:
-        for node in original(root, *args, **kwargs):  # type: ignore[arg-type]
-            seen[type(node).__name__] += 1
-            yield node
-
-    monkeypatch.setattr(fix, "walk", counted)
-    return seen
 
 
 def test_counting_a_wrappers_mentions_walks_only_the_statements_that_spell_it(monkeypatch: pytest.MonkeyPatch) -> None:
