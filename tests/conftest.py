@@ -270,11 +270,47 @@ def pytest_configure(config: pytest.Config) -> None:
         # runs none, would import it (lsprotocol's types, 0.7 s) before it starts the workers.
         config.pluginmanager.import_plugin("pytest_lsp")
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
+        count, index = config.workerinput.get("workercount", 1), int(config.workerinput["workerid"][2:] or 0)
+        cache_rewritten_tests(config, lambda n: n % count == index)  # the workers share the work
         return
+    if not _distributes(config):
+        cache_rewritten_tests(config, lambda n: True)
     import compileall
 
     for folder in (ROOT / "kerascheck", ROOT / "tests"):
         compileall.compile_dir(folder, quiet=1, rx=re.compile(r"[/\\]test_[^/\\]*\.py$"))
+
+
+def rewritten_pyc(path: Path) -> Path:
+    """Where pytest keeps a test module with its asserts rewritten (beside it, in __pycache__)."""
+    from _pytest.assertion import rewrite
+
+    return rewrite.get_cache_dir(path) / (path.name[:-3] + rewrite.PYC_TAIL)
+
+
+def cache_rewritten_tests(config: pytest.Config, mine: Callable[[int], bool]) -> None:
+    """Write pytest's rewritten test modules (``rewritten_pyc``), those of them ``mine`` picks.
+
+    pytest rewrites a test module's asserts when it imports it, and keeps the result for the next
+    process, except where PYTHONDONTWRITEBYTECODE is set: then every pytest process rewrote every
+    test module from source, 1.5 s of CPU each (a third of what a worker does before its first
+    test). Written here whatever that variable says, as ``compileall`` writes the package; the
+    workers of ``pytest -n`` each write a share, at the same time, before they collect (pytest
+    reads a cached module whose source hash matches, and writes each in one step: a module the
+    other worker has not written yet is rewritten again, never read half written). pytest's own
+    functions, private: should they change, nothing is written and the suite runs as before."""
+    try:
+        from _pytest.assertion import rewrite
+
+        state = config.stash[rewrite.assertstate_key]
+        for n, path in enumerate(sorted((ROOT / "tests").glob("test_*.py"))):
+            pyc = rewritten_pyc(path)
+            if mine(n) and rewrite._read_pyc(path, pyc) is None:
+                source_hash, code = rewrite._rewrite_test(path, config)
+                pyc.parent.mkdir(exist_ok=True)
+                rewrite._write_pyc(state, code, source_hash, pyc)
+    except (ImportError, AttributeError, KeyError, TypeError, OSError):
+        return
 
 
 # The Keras packages that collecting the test files imported (``pytest_collection_finish``):

@@ -73,3 +73,16 @@ def test_collecting_the_tests_imports_no_keras() -> None:
     from tests.conftest import IMPORTED_WHEN_COLLECTED
 
     assert IMPORTED_WHEN_COLLECTED == []
+
+
+def test_the_test_modules_are_rewritten_once_for_every_process() -> None:
+    """Each test module's rewritten code is cached where pytest reads it (conftest's
+    ``cache_rewritten_tests``), even where PYTHONDONTWRITEBYTECODE is set: should pytest's
+    functions change, this says so instead of every process rewriting every module again."""
+    from _pytest.assertion import rewrite
+
+    from tests.conftest import ROOT, rewritten_pyc
+
+    modules = sorted((ROOT / "tests").glob("test_*.py"))
+    assert len(modules) > 40
+    assert [p.name for p in modules if rewrite._read_pyc(p, rewritten_pyc(p)) is None] == []
