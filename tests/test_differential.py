@@ -82,10 +82,41 @@ def test_ker108_agrees_with_keras_on_random_fit_inputs() -> None:
 
     rng = random.Random(int(LONG_SEED) if LONG_SEED is not None else 108)
     count = max(KER108_EXAMPLES, LONG_EXAMPLES // 10)
-    cases = [diff.compare_input_program(diff.generate_input_program(rng)) for _ in range(count)]
+    method = "fit" if LONG_EXAMPLES else "train_on_batch"  # the long run fits
+    cases = [diff.compare_input_program(diff.generate_input_program(rng), method) for _ in range(count)]
     wrong = [case for case in cases if not case.agrees]
     assert not wrong, "KER108 and Keras disagree:\n\n" + "\n\n".join(case.explain() for case in wrong)
     assert any(case.reported for case in cases) and not all(case.reported for case in cases)
+
+
+# The first programs of the test above, each also fit: they run, and are refused at the input and further in.
+KER108_FITS = 4
+
+
+def test_ker108s_oracle_trains_on_a_batch_as_fit_does() -> None:
+    """The random-fit oracle's ``train_on_batch`` answers as ``fit`` does on the same programs: the
+    fit runs, or Keras refuses it at the model's input, or further in, with the same message."""
+    import random
+    import re
+
+    def answer(error: str | None) -> tuple[str, str]:
+        if error is None:
+            return "runs", ""
+        where = "the input" if diff.InputCase.refused_at_input(error) else "further in"
+        # What Keras says, without the repr of the arguments it got (fit's are tensors by then)
+        # and the numbers of the names Keras gives layers (each model here has new ones).
+        said = re.split(r"\n\s*Arguments received by", error)[0]
+        return where, re.sub(r"'([A-Za-z][\w]*?)(?:_\d+)?'", r"'\1'", said)
+
+    rng = random.Random(108)
+    seen = set()
+    for _ in range(KER108_FITS):
+        program = diff.generate_input_program(rng)
+        fits = {k: answer(e) for k, e in diff.fit_answers(program, "fit").items()}
+        steps = {k: answer(e) for k, e in diff.fit_answers(program, "train_on_batch").items()}
+        assert steps == fits, program.source()
+        seen |= {where for where, _ in fits.values()}
+    assert seen == {"runs", "the input", "further in"}, seen
 
 
 # ---------------------------------------------------------------- the oracle itself
