@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from kerascheck import check_source, rules
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, fixture_key, run_cli
 
 TWO_FINDINGS = """\
 import keras
@@ -106,16 +107,34 @@ def test_jobs_do_not_change_the_output(project: Path) -> None:
     assert one.stdout == two.stdout and one.returncode == two.returncode == 1
 
 
-def test_jobs_do_not_change_the_output_over_the_fixtures(cli_fixture_run: subprocess.CompletedProcess[str]) -> None:
-    """Every fixture (notebooks too), in the order of their paths and positions, whatever --jobs is."""
-    one = cli_fixture_run  # --jobs 1, shared with the fixture tests
-    two = run_cli("check", "--format", "json", "--jobs", "2", str(FIXTURES))
-    assert one.returncode == two.returncode == 1, one.stderr + two.stderr
-    assert one.stdout == two.stdout and one.stderr == two.stderr
-    findings = json.loads(one.stdout)
+def test_jobs_do_not_change_the_output_over_the_fixtures(
+    cli_fixture_run: subprocess.CompletedProcess[str], cli_fixture_findings: dict[str, list[dict]], tmp_path: Path
+) -> None:
+    """Every fixture (notebooks too) is reported in the order of its path and its positions; a
+    pool of two reports what one process does over a fixture of each kind: each suffix and folder,
+    with findings or none, and each code with a fix, without one and in a cell (the pool's processes
+    run the same code on a file as one process: what can differ is what they hand back, and in
+    which order). The first such fixture of each kind, in the order of their paths."""
+    findings = json.loads(cli_fixture_run.stdout)  # --jobs 1, shared with the fixture tests
     assert any(f["cell"] is not None for f in findings)
     keys = [(f["path"], f["cell"] or 0, f["line"], f["column"]) for f in findings]
     assert keys == sorted(keys)
+    chosen: dict[tuple[object, ...], str] = {}
+    for path in sorted([*FIXTURES.rglob("*.py"), *FIXTURES.rglob("*.ipynb")]):
+        found = cli_fixture_findings.get(fixture_key(path), [])
+        kinds = [(path.suffix, path.parent.name, bool(found))]
+        kinds += [(f["code"], f["fix"] is not None, f["cell"] is not None) for f in found]
+        for kind in kinds:
+            chosen.setdefault(kind, fixture_key(path))
+    copy = tmp_path / "fixtures"
+    for name in set(chosen.values()):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / name, copy / name)
+    assert len(set(chosen.values())) > 10
+    one = run_cli("check", "--format", "json", "--jobs", "1", str(copy))
+    two = run_cli("check", "--format", "json", "--jobs", "2", str(copy))
+    assert one.returncode == two.returncode == 1, one.stderr + two.stderr
+    assert one.stdout == two.stdout and one.stderr == two.stderr
 
 
 @pytest.mark.parametrize(
