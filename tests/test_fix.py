@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,9 +129,34 @@ def test_printing_only_the_touched_statements_gives_the_whole_code(path: Path) -
     edits = [
         e for _, r in analysis.results if (rule := rules.get(r.code)) and (e := rule.fix(r)) and layout.feasible(e)
     ]
+    printed: dict[int, tuple[object, str]] = {}
+    assert _whole_code(layout.module, printed) == layout.module.code
     for group in [[e] for e in edits] + [edits]:
         edited, code = fixed_code(layout, group)
-        assert code == edited.code
+        assert code == _whole_code(edited, printed)
+
+
+def _whole_code(module: Any, printed: dict[int, tuple[object, str]]) -> str:
+    """``module.code``, as libcst makes it (its header, each top-level statement and its footer,
+    printed in turn), with each statement printed once for all the edited modules of a fixture:
+    a statement no edit touches is the analysed module's own, an edited one is shared by the
+    groups that make the same edits. (Printing every edited module whole was most of this
+    file's time.)"""
+    if not module.has_trailing_newline:  # libcst drops the last newline token: not redone here
+        return str(module.code)
+
+    def text(node: Any) -> str:
+        kept = printed.get(id(node))
+        if kept is None or kept[0] is not node:
+            kept = printed[id(node)] = (node, module.code_for_node(node))
+        return kept[1]
+
+    parts = [
+        *map(module.code_for_node, module.header),
+        *map(text, module.body),
+        *map(module.code_for_node, module.footer),
+    ]
+    return "".join(parts) or module.default_newline
 
 
 def test_one_fix_that_would_add_a_finding_does_not_hide_the_others() -> None:
