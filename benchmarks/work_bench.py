@@ -12,24 +12,36 @@ each and, in one of them, a finding whose fix must be refused (``--each``: each 
               included), the garbage collector on as a caller of libcst has it;
   parse, gc off  the same with the collector off, as kerascheck parses.
 
-Each round gives the ratio check / parse; the figures are the medians over the rounds (a slow
-moment of a shared machine weighs on one round, not on the median). CPU seconds are given
+kerascheck's modules are compiled to bytecode first, as an installed package's are.
+Each round gives the ratio check / parse, the runs of a round taken in turn (every other round
+in the reverse order, so a machine growing busier or quieter weighs on both sides alike); the
+figures are the medians over the rounds (a slow moment of a shared machine weighs on one round,
+not on the median), with the lowest and highest round's ratio beside them. CPU seconds are given
 beside the wall-clock ones: on a loaded machine they move less. Beside the times, counts that
 no load moves: the checks the notebook's fix offers take, and the statements their graph builds
 run, in whole builds of the module (``offer_checks``: a check copies what a statement shared
 with an earlier check did unless it reads what the edits changed, see ``graph.replay``).
 
+``--instructions`` counts instructions instead (valgrind's cachegrind, ``--cache-sim=no``), which
+no load moves, on one process: the check as above (start-up and report included, ``--jobs 1``),
+and the bare parse as what a process parsing the kept programs executes beyond the same process
+reading them without parsing. Instructions are not time (a cache miss or a page fault costs no
+instruction): the wall-clock figures say what a user waits, the counts whether a change made the
+check do less. ``PYTHONHASHSEED=0`` in both, so a count repeats exactly.
+
 Usage: python benchmarks/work_bench.py --tree DIR [--rounds N] [--jobs 1,2] [--cells N] [--refused N]
-                                      [--each] [--json FILE]
+                                      [--each] [--instructions] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import gc
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -187,17 +199,60 @@ def measure(tree: Path, processes: int, rounds: int, no_cache: bool) -> dict[str
         "parse_gc_off": parse_over(programs, processes, collect=False),
     }
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
+    for round_ in range(rounds):
+        order = list(runs.items())
+        for name, run in order if round_ % 2 == 0 else reversed(order):
             samples[name].append(timed(run))
     row: dict[str, float] = {"kept": len(programs), "chars": sum(map(len, programs))}
     for name, values in samples.items():
         row[f"{name}_s"] = statistics.median(w for w, _ in values)
         row[f"{name}_cpu_s"] = statistics.median(c for _, c in values)
-    row["ratio"] = statistics.median(c[0] / p[0] for c, p in zip(samples["check"], samples["parse"]))
+    ratios = [c[0] / p[0] for c, p in zip(samples["check"], samples["parse"])]
+    row["ratio"], row["ratio_low"], row["ratio_high"] = statistics.median(ratios), min(ratios), max(ratios)
     row["ratio_gc_off"] = statistics.median(c[0] / p[0] for c, p in zip(samples["check"], samples["parse_gc_off"]))
     row["ratio_cpu"] = statistics.median(c[1] / p[1] for c, p in zip(samples["check"], samples["parse"]))
     return row
+
+
+# The bare parse's process: it reads the kept programs, then parses them unless told "read".
+PARSE_CHILD = """\
+import json, sys
+import libcst
+programs = json.loads(open(sys.argv[1], encoding="utf-8").read())
+if sys.argv[2] == "parse":
+    for program in programs:
+        try:
+            libcst.parse_module(program)
+        except libcst.ParserSyntaxError:
+            pass
+"""
+
+
+def instructions(args: list[str]) -> int:
+    """The instructions a process running ``args`` executes (cachegrind's I refs; not its children)."""
+    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *args]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def measure_instructions(tree: Path, no_cache: bool) -> dict[str, float]:
+    """The check's instructions and the bare parse's, one process each, and their ratio."""
+    programs = kept_programs(tree)
+    check = [sys.executable, "-m", "kerascheck", "check", "--jobs", "1", "--exit-zero"]
+    check += [*(["--no-cache"] if no_cache else []), str(tree)]
+    with tempfile.TemporaryDirectory() as tmp:
+        listed = Path(tmp, "programs.json")
+        listed.write_text(json.dumps(programs), encoding="utf-8")
+        child = [sys.executable, "-c", PARSE_CHILD, str(listed)]
+        read = instructions([*child, "read"])
+        parsed = instructions([*child, "parse"])
+        checked = instructions(check)
+    parse = parsed - read
+    return {"kept": len(programs), "check_ir": checked, "parse_ir": parse, "read_ir": read, "ratio": checked / parse}
 
 
 def main() -> int:
@@ -208,8 +263,14 @@ def main() -> int:
     parser.add_argument("--cells", type=int, default=150, help="code cells of the generated notebook")
     parser.add_argument("--refused", type=int, default=1, help="of them, cells with a fix that must be refused")
     parser.add_argument("--each", action="store_true", help="also the corpus and the notebook on their own")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind), one process, instead of timing"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    # kerascheck's bytecode, as an installed package has it (pip compiles at install): where
+    # PYTHONDONTWRITEBYTECODE is set, every check would compile kerascheck's modules again.
+    compileall.compile_dir(ROOT / "kerascheck", quiet=1)
     no_cache = has_findings_cache()
     figures: dict[str, object] = {"rounds": args.rounds, "no_cache": no_cache}
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,16 +290,35 @@ def main() -> int:
         trees = {"corpus + notebook": both}
         if args.each:
             trees = {"corpus": args.tree, f"notebook ({args.cells} cells)": generated, **trees}
-        print(f"cores: {os.cpu_count()}, median of {args.rounds} rounds; check / bare libcst parse of the kept files")
-        print(f"{'tree':>24} {'jobs':>4} {'kept':>5} {'check':>7} {'parse':>7} {'ratio':>6} {'gc off':>7} {'cpu':>6}")
-        for name, tree in trees.items():
-            for processes in (int(n) for n in args.jobs.split(",")):
-                row = measure(tree, processes, args.rounds, no_cache)
-                figures[f"{name}, --jobs {processes}"] = row
+        if args.instructions:
+            print("instructions (cachegrind), one process; check / bare libcst parse of the kept files")
+            print(f"{'tree':>24} {'kept':>5} {'check':>9} {'parse':>9} {'ratio':>7}")
+            for name, tree in trees.items():
+                row = measure_instructions(tree, no_cache)
+                figures[f"{name}, instructions"] = row
                 print(
-                    f"{name:>24} {processes:>4} {int(row['kept']):>5} {row['check_s']:>6.2f}s {row['parse_s']:>6.2f}s"
-                    f" {row['ratio']:>5.2f}x {row['ratio_gc_off']:>6.2f}x {row['ratio_cpu']:>5.2f}x"
+                    f"{name:>24} {int(row['kept']):>5} {row['check_ir'] / 1e9:>8.3f}G {row['parse_ir'] / 1e9:>8.3f}G"
+                    f" {row['ratio']:>6.3f}x"
                 )
+        else:
+            print(
+                f"cores: {os.cpu_count()}, median of {args.rounds} rounds; check / bare libcst parse of the kept files"
+            )
+            print(
+                f"{'tree':>24} {'jobs':>4} {'kept':>5} {'check':>7} {'parse':>7} {'ratio':>6} {'rounds':>11}"
+                f" {'gc off':>7} {'cpu':>6}"
+            )
+            for name, tree in trees.items():
+                for processes in (int(n) for n in args.jobs.split(",")):
+                    row = measure(tree, processes, args.rounds, no_cache)
+                    figures[f"{name}, --jobs {processes}"] = row
+                    spread = f"{row['ratio_low']:.2f}-{row['ratio_high']:.2f}"
+                    print(
+                        f"{name:>24} {processes:>4} {int(row['kept']):>5} {row['check_s']:>6.2f}s"
+                        f" {row['parse_s']:>6.2f}s {row['ratio']:>5.2f}x {spread:>11}"
+                        f" {row['ratio_gc_off']:>6.2f}x {row['ratio_cpu']:>5.2f}x"
+                    )
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
