@@ -376,7 +376,7 @@ def _checked_cells(notebook: _Notebook) -> list[_Cell]:
     where = [(cell.number, n) for cell in cells for n in range(1, len(cell.program) + 1)]
     tree = _parse(program)
     if tree is not None and _cells_whole(program, where, tree):
-        _parsed[:] = [(program, tree)]
+        _keep(program, tree)
         return cells
     for cell in cells:
         cell.error = _syntax_error(cell.program, cell.number)
@@ -614,14 +614,37 @@ def validate(text: str, line_map: LineMap, path: str, tree: ast.Module | None = 
             raise SourceError(path, f"cell {cell} is too deeply nested to parse") from None
 
 
-_parsed: list[tuple[str, ast.Module]] = []  # the last program parsed whole, and its tree
+# CPython's trees of the programs ``to_program`` made and parsed whole, by program, until their
+# analysis takes them: a run reads every file before it analyses any (the pool is sized by all
+# of them), so a tree kept for the last notebook read only would have every other notebook
+# parsed twice. At most KEPT_CHARS of programs' trees are kept (about 46 bytes a character),
+# the oldest let go first: a tree let go is parsed again when needed.
+_parsed: dict[str, ast.Module] = {}
+_kept_chars = [0]
+KEPT_CHARS = 1_000_000
 
 
-def parsed(program: str) -> ast.Module | None:
-    """CPython's tree of ``program`` when it is the program ``to_program`` made last and parsed."""
-    if _parsed and _parsed[0][0] == program:
-        return _parsed[0][1]
-    return None
+def _keep(program: str, tree: ast.Module) -> None:
+    if len(program) > KEPT_CHARS:
+        return
+    _drop(program)
+    while _parsed and _kept_chars[0] + len(program) > KEPT_CHARS:
+        _drop(next(iter(_parsed)))
+    _parsed[program] = tree
+    _kept_chars[0] += len(program)
+
+
+def _drop(program: str) -> ast.Module | None:
+    tree = _parsed.pop(program, None)
+    if tree is not None:
+        _kept_chars[0] -= len(program)
+    return tree
+
+
+def parsed(program: str, take: bool = False) -> ast.Module | None:
+    """CPython's tree of ``program`` when ``to_program`` made it and parsed it whole (and has
+    not let it go); ``take`` lets it go: the analysis that asks needs it no more."""
+    return _drop(program) if take else _parsed.get(program)
 
 
 def _parse(program: str) -> ast.Module | None:

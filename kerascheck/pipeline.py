@@ -122,7 +122,7 @@ def analysis(
         from kerascheck import notebooks
 
         try:  # parsed when the notebook was read, or here: the analysis parses it once, not again
-            tree = notebooks.parsed(source.program) or parse_ast(source.program, source.path)
+            tree = notebooks.parsed(source.program, take=True) or parse_ast(source.program, source.path)
         except SourceError:
             notebooks.validate(source.program, source.line_map, source.path)  # the cell to blame
             raise

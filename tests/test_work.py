@@ -37,6 +37,22 @@ def test_cells_of_whole_statements_are_parsed_once_together(monkeypatch: pytest.
     assert parses == [len(source.program)]  # once, the whole program: not a cell more
 
 
+def test_notebooks_read_before_any_is_analysed_are_each_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run reads every file before it analyses one: each notebook's tree, made when it was
+    read, waits for its analysis, not only the last one read's; past ``KEPT_CHARS`` the oldest is
+    let go and parsed again, its findings the same."""
+    raws = [nbformat_text(notebook(code(lines(IMPORTS)), *(code(lines(MODEL)) for _ in range(n)))) for n in (3, 4, 5)]
+    sources = [pipeline.from_text(f"nb{i}.ipynb", raw) for i, raw in enumerate(raws)]  # read, then analysed
+    parses = _parses(monkeypatch)
+    assert [len(pipeline.check(source)) for source in sources] == [3, 4, 5]
+    assert parses == []  # each parsed once, when read
+    monkeypatch.setattr(notebooks, "KEPT_CHARS", len(sources[1].program) + len(sources[2].program))
+    sources = [pipeline.from_text(f"nb{i}.ipynb", raw) for i, raw in enumerate(raws)]
+    del parses[:]
+    assert [len(pipeline.check(source)) for source in sources] == [3, 4, 5]
+    assert parses == [len(sources[0].program)]  # the oldest let go: parsed again, the others not
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [("x = (1,\n", "2)\n"), ("x = 1 + \\\n", "2\n"), ("if True:\n    x = 1\n", "else:\n    x = 2\n")],
