@@ -902,16 +902,18 @@ def _reach(reports: list[tuple[Bucket, Report]], places: Places) -> dict[Bucket,
     its reports stand on or are fed by: their layers and sites, and upstream of their tensors
     every producing layer and RNN.
 
-    Each graph object is walked once a bucket: the work stays linear in the graph.
+    The reports are sorted into their buckets once, and each graph object is walked once a
+    bucket: the work stays linear in the reports, and in the graph for each bucket.
     """
+    by_bucket: dict[Bucket, list[Report]] = {}
+    for bucket, report in reports:
+        by_bucket.setdefault(bucket, []).append(report)
     reach: dict[Bucket, frozenset[int]] = {}
-    for bucket in {bucket for bucket, _ in reports}:
+    for bucket, held in by_bucket.items():
         nodes: list[ast.AST] = []
         seen: set[int] = set()
         todo: list[Tensor | Layer] = []
-        for held, report in reports:
-            if held != bucket:
-                continue
+        for report in held:
             nodes.append(report.node)
             subject = report.subject
             if isinstance(subject, Application):

@@ -173,6 +173,32 @@ def test_the_fix_to_blame_is_found_in_a_few_whole_checks(monkeypatch: pytest.Mon
     assert statements + cells < layout.builds.counts["run"] < statements + cells + 20
 
 
+class _Scanned(list[tuple[fix.Bucket, Report]]):
+    """A list that counts the times it is read through."""
+
+    scans = 0
+
+    def __iter__(self) -> Iterator[tuple[fix.Bucket, Report]]:
+        self.scans += 1
+        return super().__iter__()
+
+
+def test_where_excess_findings_are_reached_from_reads_the_reports_once() -> None:
+    """A failed check with an excess in hundreds of buckets (one top-level statement each) sorts
+    the reports into their buckets once: scanning them all for each bucket made the work
+    quadratic in the buckets. Each bucket is still reached from its own statement."""
+    count = 300
+    analysis = analyse(_program([STACKED.format(i=i) for i in range(count)]), "buckets.py")
+    assert analysis is not None
+    places = fix.Places(analysis.tree.body)
+    reports = _Scanned((places.bucket(report), report) for report in analysis.all_reports)
+    assert len({bucket for bucket, _ in reports}) == count
+    reports.scans = 0
+    reach = fix._reach(reports, places)
+    assert reports.scans == 1
+    assert reach == {("KER103", i): frozenset({i}) for i in range(count)}
+
+
 @pytest.mark.parametrize("name", ["spelling_keras_attribute.py", "form_functional_named.py", "layers_bidirectional.py"])
 def test_the_fixes_offered_pass_together(name: str) -> None:
     """Fixes that interact (one adds a finding another takes away, of the same code): the safe
