@@ -258,7 +258,9 @@ def check_files(
             continue  # a notebook without code cells, or with a kernel that is not Python
         if not (target.explicit or sources.mentions_keras(source.program)):
             continue  # the prefilter's first half: no Keras, no finding (and no cache entry to read)
-        if data is not None:  # stamped, as it may be fixed: --fix writes only over these bytes
+        if data is not None and (fix is not None or cache is not None):
+            # Stamped, as it may be fixed (--fix writes only over these bytes) or cached (keyed by
+            # their hash); a check without either hashes nothing (a notebook's outputs can be MBs).
             source = results[-1].source = source.with_stamp(sources.stamp_of(data, status))
         silenced = sources.file_noqa_codes(source.program)  # file-level noqa with codes: fixes too
         entry = (
