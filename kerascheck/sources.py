@@ -93,7 +93,9 @@ def may_have_findings(text: str) -> bool:
         return False
     from kerascheck import rules
 
-    return rules.may_report(text) and FILE_NOQA.search(text) is None
+    # FILE_NOQA spells "noqa" (no other character lower-cases to its letters): most texts have
+    # none, and finding that costs a quarter of the search.
+    return rules.may_report(text) and ("noqa" not in text.lower() or FILE_NOQA.search(text) is None)
 
 
 def _head(data: bytes) -> bytes:
