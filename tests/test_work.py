@@ -5,13 +5,18 @@ measure, spelled out for speed, measures as it always did."""
 from __future__ import annotations
 
 import ast
+import gc
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from kerascheck import deep, notebooks, pipeline
+from kerascheck import cli, deep, notebooks, pipeline, sources
+from kerascheck.discovery import Target
 from kerascheck.findings import SourceError
-from tests.conftest import FIXTURES
+from kerascheck.runner import check_files
+from tests.conftest import FIXTURES, run_cli
 from tests.test_notebooks import IMPORTS, MAGICS, MODEL, code, lines, nbformat_text, notebook
 
 
@@ -51,6 +56,49 @@ def test_notebooks_read_before_any_is_analysed_are_each_parsed_once(monkeypatch:
     del parses[:]
     assert [len(pipeline.check(source)) for source in sources] == [3, 4, 5]
     assert parses == [len(sources[0].program)]  # the oldest let go: parsed again, the others not
+
+
+def test_a_check_without_fixes_or_a_cache_hashes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file is stamped (its bytes hashed) only when --fix may write it or the cache is keyed
+    by it: a notebook's outputs can be megabytes, and a plain check needs neither."""
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"m{i}.py")
+        paths[-1].write_text(_FIXABLE, encoding="utf-8")
+    stamped: list[int] = []
+    original = sources.stamp_of
+
+    def counted(data: bytes, info: os.stat_result) -> sources.Stamp:
+        stamped.append(len(data))
+        return original(data, info)
+
+    monkeypatch.setattr(sources, "stamp_of", counted)
+    checked = check_files([Target(p, explicit=False) for p in paths], jobs=1)
+    assert [len(r.findings) for r in checked] == [1, 1, 1]
+    assert stamped == []
+    fixed = check_files([Target(p, explicit=False) for p in paths], jobs=1, fix="safe")
+    assert [r.fixed for r in fixed] == [1, 1, 1]
+    assert all(r.source is not None and r.source.stamp is not None for r in fixed)  # --fix writes over them
+    assert stamped == [len(_FIXABLE)] * 3
+
+
+def test_a_run_collects_young_objects_less_often(tmp_path: Path) -> None:
+    """The CLI raises the young generation's threshold before it reads a file (the analyses run
+    with the collector off; what else a run allocates, reference counting frees)."""
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, saved[1], saved[2])
+        (tmp_path / "m.py").write_text(_FIXABLE, encoding="utf-8")
+        assert run_cli("check", "--no-cache", str(tmp_path)).returncode == 1  # its finding
+        assert gc.get_threshold() == (cli.GC_YOUNG, saved[1], saved[2])
+    finally:
+        gc.set_threshold(*saved)
+
+
+_FIXABLE = (
+    "import keras\nm = keras.Sequential([keras.Input(shape=(9, 2)), keras.layers.LSTM(4), keras.layers.LSTM(4)])\n"
+)
 
 
 @pytest.mark.parametrize(
