@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -68,12 +69,49 @@ def parse_libcst(text: str, path: str, depth: int | None = None) -> cst.Module:
 
     def work() -> cst.Module:
         try:
-            return cst.parse_module(text)
+            with _unvalidated():
+                return cst.parse_module(text)
         except cst.ParserSyntaxError as error:
             detail = " ".join(error.message.split())
             raise Refused(path, f"valid Python that libcst, kerascheck's parser, cannot read ({detail})") from None
 
     return deep.run(work, path, depth)
+
+
+@contextmanager
+def _unvalidated() -> Iterator[None]:
+    """libcst's parser without the validation of every node it makes, on this thread.
+
+    Each libcst node validates its fields when made (``CSTNode.__post_init__`` calls
+    ``_validate``): right for nodes a program puts together, nothing to find in those its own
+    parser makes from a text it read, and a quarter of the parse (libcst's comment there says as
+    much). Nodes made on other threads meanwhile are validated as ever, and so is every node a
+    fix makes. When ``__post_init__`` is not that one call (another libcst), nothing changes.
+    """
+    from libcst._nodes.base import CSTNode
+
+    validating = CSTNode.__dict__.get("__post_init__")
+    code = getattr(validating, "__code__", None)
+    if code is None or code.co_names != ("_validate",) or _parsing:
+        yield
+        return
+
+    def post_init(
+        node: CSTNode, owner: int = threading.get_ident(), ident: Callable[[], int] = threading.get_ident
+    ) -> None:
+        if ident() != owner:
+            node._validate()
+
+    _parsing.append(threading.get_ident())
+    CSTNode.__post_init__ = post_init  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        CSTNode.__post_init__ = validating  # type: ignore[method-assign,assignment]
+        _parsing.clear()
+
+
+_parsing: list[int] = []  # the thread parsing without validation, while one is
 
 
 class Refused(SourceError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kerascheck import cli, deep, notebooks, pipeline, sources
+from kerascheck import check, cli, deep, notebooks, pipeline, sources
 from kerascheck.discovery import Target
 from kerascheck.findings import SourceError
 from kerascheck.runner import check_files
@@ -94,6 +94,50 @@ def test_a_run_collects_young_objects_less_often(tmp_path: Path) -> None:
         assert gc.get_threshold() == (cli.GC_YOUNG, saved[1], saved[2])
     finally:
         gc.set_threshold(*saved)
+
+
+def test_libcst_parses_without_validating_what_its_parser_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libcst's parse of an analysed text skips the validation of every node its parser makes
+    (a quarter of the parse): the tree is the one libcst's own parse gives, the validation is
+    back after it, and a node made on another thread meanwhile is validated all the same."""
+    import threading
+
+    import libcst as cst
+    from libcst._nodes.base import CSTNode
+
+    validating = CSTNode.__dict__["__post_init__"]
+    during: list[bool] = []
+    parse = cst.parse_module
+
+    def watched(text: str) -> cst.Module:
+        during.append(CSTNode.__dict__["__post_init__"] is validating)
+        other: list[BaseException] = []
+
+        def make() -> None:
+            try:
+                cst.Name("")  # an empty name: invalid
+            except cst.CSTValidationError as error:
+                other.append(error)
+
+        thread = threading.Thread(target=make)
+        thread.start()
+        thread.join()
+        assert len(other) == 1  # validated on the other thread
+        return parse(text)
+
+    names = ["form_functional_named.py", "layers_bidirectional.py", "spelling_keras_attribute.py"]
+    for name in names:
+        text = (FIXTURES / name).read_text(encoding="utf-8")
+        analysis = check.analyse(text, name)
+        assert analysis is not None
+        monkeypatch.setattr(cst, "parse_module", watched)
+        module = analysis.module
+        monkeypatch.setattr(cst, "parse_module", parse)
+        assert module.code == text and module.deep_equals(parse(text))
+    assert during == [False] * len(names)  # parsed without it, and it is back after each parse
+    assert CSTNode.__dict__["__post_init__"] is validating
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("")
 
 
 _FIXABLE = (
