@@ -32,20 +32,41 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+DEEP = sorted(case for case in CASES if case.startswith("deep_"))
+
+
+@pytest.mark.parametrize("case", sorted(set(CASES) - set(DEEP)))
 def test_bad_file_gets_one_line_and_the_run_goes_on(tmp_path: Path, case: str) -> None:
     content, reason = CASES[case]
     bad = tmp_path / f"{case}.py"
     bad.write_bytes(content)
     good = tmp_path / "good.py"
     good.write_text(GOOD)
-    run = run_cli_process if case.startswith("deep_") else run_cli
-    result = run("check", "--output-format", "concise", str(bad), str(good))
+    result = run_cli("check", "--output-format", "concise", str(bad), str(good))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert str(bad) in lines[0] and reason in lines[0]
+    assert f"{good}:5:5: KER101" in result.stdout  # the good file was still checked
+
+
+def test_deep_files_get_one_line_each_and_the_run_goes_on(tmp_path: Path) -> None:
+    """The deeply nested files, each before the good one, in one process of their own (a crash
+    of the parser would stay there; one process for the three, not one each)."""
+    paths: list[str] = []
+    for case in DEEP:
+        (tmp_path / f"{case}.py").write_bytes(CASES[case][0])
+        paths.append(str(tmp_path / f"{case}.py"))
+    good = tmp_path / "good.py"
+    good.write_text(GOOD)
+    result = run_cli_process("check", "--output-format", "concise", *paths, str(good))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(DEEP) == 3, result.stderr
+    for case, line in zip(DEEP, sorted(lines)):
+        assert str(tmp_path / f"{case}.py") in line and CASES[case][1] in line, (case, line)
     assert f"{good}:5:5: KER101" in result.stdout  # the good file was still checked
 
 
