@@ -238,14 +238,18 @@ _KERAS_UNIT_OF = {name: unit for unit, names in KERAS_UNITS.items() for name in 
 LONGEST_FIRST = (
     "test_verify_keras.py",
     "test_differential.py",
-    "test_fix_work.py",
     "test_fix.py",
-    "test_precommit.py",
-    "test_keras_package.py",
-    "test_robustness.py",
-    "test_cli.py",
     "test_server.py",
+    "test_robustness.py",
+    "test_precommit.py",
     "test_deep.py",
+    "test_fix_replay.py",
+    "test_fix_work.py",
+    "test_shared_work.py",
+    "test_keras_package.py",
+    "test_positions.py",
+    "test_cache.py",
+    "test_fuzz.py",
 )
 
 
