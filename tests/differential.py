@@ -287,27 +287,38 @@ def _call_keras_fresh(keras, spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims
         # The generic RNN layer builds symbolically on inputs of rank 4, then fails in its time
         # loop ("enters the loop with shape (2, 3), but has shape (2, 2, 3)") or, with a
         # SimpleRNNCell, runs to an output of another rank than the symbolic one: ask a real run.
-        import gc
-        import logging
-
-        import numpy as np
-
-        tf_logger = logging.getLogger("tensorflow")
-        level = tf_logger.level
-        tf_logger.setLevel(logging.CRITICAL)  # the failed loop leaves a TensorArray that TF logs about
-        try:
-            ran = build_layer(spec)(np.zeros(tuple(2 if d is None else d for d in batch_shape), "float32"))
-        except Exception as error:
-            return None, f"{type(error).__name__} when run: {error}"
-        finally:
-            gc.collect(1)  # the young generations hold it: a full collection costs 100x more
-            tf_logger.setLevel(level)
-        ran = ran[0] if isinstance(ran, (list, tuple)) else ran
+        ran_rank, error = _run_rnn(spec, tuple(2 if d is None else d for d in batch_shape))
+        if error is not None:
+            return None, error
         symbolic = result[0] if isinstance(result, (list, tuple)) else result
-        if len(ran.shape) != len(symbolic.shape):
-            return None, f"run gives rank {len(ran.shape)}, the symbolic build rank {len(symbolic.shape)}"
+        if ran_rank != len(symbolic.shape):
+            return None, f"run gives rank {ran_rank}, the symbolic build rank {len(symbolic.shape)}"
     results = result if isinstance(result, (list, tuple)) else [result]
     return tuple(_from_keras(tuple(r.shape)) for r in results), None
+
+
+@functools.cache
+def _run_rnn(spec: Spec, shape: tuple[int, ...]) -> tuple[int | None, str | None]:
+    """A fresh layer made from ``spec`` run on zeros of ``shape``: the rank of its (first)
+    output, or what it raised. Both depend on the spec and the shape alone (a run on zeros of
+    fresh weights): the symbolic inputs that have this concrete shape share one run."""
+    import gc
+    import logging
+
+    import numpy as np
+
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.CRITICAL)  # the failed loop leaves a TensorArray that TF logs about
+    try:
+        ran = build_layer(spec)(np.zeros(shape, "float32"))
+    except Exception as error:
+        return None, f"{type(error).__name__} when run: {error}"
+    finally:
+        gc.collect(1)  # the young generations hold it: a full collection costs 100x more
+        tf_logger.setLevel(level)
+    ran = ran[0] if isinstance(ran, (list, tuple)) else ran
+    return len(ran.shape), None
 
 
 @functools.cache
