@@ -246,7 +246,11 @@ def _built(layer) -> bool:
     return layer.built or any(getattr(i, "built", False) for i in inner)
 
 
+@functools.cache
 def _call_keras(spec: Spec, batch_shape: tuple) -> tuple[tuple[Dims, ...] | None, str | None]:
+    """What Keras gives a fresh layer made from ``spec`` called on ``keras.Input(batch_shape=...)``:
+    its outputs' shapes or its error. That depends on the two alone, so each is asked once: the
+    callers ask again (a rank refused with all axes open, an unknown last axis given a size)."""
     keras = keras_module()
     from keras.src.backend.common import global_state
 
