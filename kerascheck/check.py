@@ -92,8 +92,8 @@ def _unvalidated() -> Iterator[None]:
 
     validating = CSTNode.__dict__.get("__post_init__")
     code = getattr(validating, "__code__", None)
-    if code is None or code.co_names != ("_validate",) or _parsing:
-        yield
+    if code is None or code.co_names != ("_validate",) or not _parsing.acquire(blocking=False):
+        yield  # another libcst, or another thread parsing so now: validated as ever
         return
 
     def post_init(
@@ -102,16 +102,18 @@ def _unvalidated() -> Iterator[None]:
         if ident() != owner:
             node._validate()
 
-    _parsing.append(threading.get_ident())
     CSTNode.__post_init__ = post_init  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         CSTNode.__post_init__ = validating  # type: ignore[method-assign,assignment]
-        _parsing.clear()
+        _parsing.release()
 
 
-_parsing: list[int] = []  # the thread parsing without validation, while one is
+# Held by the one thread parsing without validation. Taken in one step: a check of a flag and a
+# later set would let two threads both swap ``__post_init__``, and the second's "original" would be
+# the first's stand-in, left in place for good (the test of the code cannot tell the two apart).
+_parsing = threading.Lock()
 
 
 class Refused(SourceError):
