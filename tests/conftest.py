@@ -334,11 +334,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     unfreezes it all for its own count."""
     import gc
 
+    from kerascheck.cli import GC_YOUNG
+
     IMPORTED_WHEN_COLLECTED[:] = [name for name in ("keras", "tensorflow", "tf_keras") if name in sys.modules]
     gc.collect()
     gc.freeze()
     young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, 10_000), middle, old)
+    gc.set_threshold(max(young, GC_YOUNG), middle, old)
 
 
 _KERAS_MODULES = ("keras", "tensorflow", "tf_keras")
