@@ -467,6 +467,15 @@ def test_explain_lists_every_finding_on_a_line_and_says_where_they_are(project: 
     assert message.startswith("no finding on line 3 of two.py (findings at: 5:")
 
 
+def test_explain_verifies_as_the_working_folders_table_says(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``verify-python`` names the interpreter whose Keras builds the models, for explain as for
+    check --verify (and its cache's answers): one that does not exist is said, and nothing runs."""
+    (project / "pyproject.toml").write_text('[tool.kerascheck]\nverify-python = "/nonexistent/python"\n')
+    status, out, err = run(capsys, "explain", "--no-cache", "model.py" + KER101_AT.split()[0].rstrip(":"))
+    assert (status, err) == (0, ""), err
+    assert out.rstrip("\n").endswith("unverified: cannot run /nonexistent/python: No such file or directory")
+
+
 # ---------------------------------------------------------------- --diff
 
 

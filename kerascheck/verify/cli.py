@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kerascheck import notebooks, pipeline
+from kerascheck import config, notebooks, pipeline
 from kerascheck.findings import Finding, SourceError
 from kerascheck.report import text as text_report
 from kerascheck.verify import verdict
@@ -150,6 +150,9 @@ def no_finding(findings: list[Finding], where: Location) -> str:
 
 def explain_command(args: argparse.Namespace) -> int:
     try:
+        # The working folder's [tool.kerascheck] tunes the verification, as for check --verify:
+        # its verify-python builds the models, and names the answers its cache keeps.
+        args.settings = config.Resolver().default
         where = parse_location(args.where)
         source = pipeline.read(where.path)
         analysis = pipeline.analysis(source, validate=True)
@@ -158,6 +161,9 @@ def explain_command(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     except SourceError as error:
         print(f"error: {error.path}: {error.reason}", file=sys.stderr)
+        return EXIT_ERROR
+    except config.ConfigError as bad:
+        print(f"error: {bad}", file=sys.stderr)
         return EXIT_ERROR
     found = (
         attach_plans(analysis.findings, analysis, source.program) if analysis is not None and analysis.results else []
