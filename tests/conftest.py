@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -213,6 +214,7 @@ KERAS_UNITS = {
             "test_fix_positional.py",
             "test_readme.py",
             "test_rules.py",
+            "test_server.py",
             "test_verify_keras.py",
             "test_verify_tf_keras.py",
         }
@@ -441,6 +443,7 @@ class InProcessWorker:
         self.starts = 0
         self._keras: Any = None
         self._next_id = 0
+        self._lock = threading.Lock()
 
     def start(self) -> dict[str, Any]:
         from kerascheck.verify import worker
@@ -454,26 +457,36 @@ class InProcessWorker:
         return self.hello
 
     def run(self, job: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        from kerascheck.verify import client
+
+        self._next_id += 1
+        return client.result_of(self.answer({"id": self._next_id, "job": job}))
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The worker's message answering ``request`` (``worker.answer``), through JSON both ways;
+        one request at a time, whichever thread asks (tests/keras_pipe.py serves a process)."""
         import random
         import warnings
 
         from kerascheck import shapes
-        from kerascheck.verify import client, worker
+        from kerascheck.verify import worker
 
         self.start()
-        self._next_id += 1
-        request = json.loads(json.dumps({"id": self._next_id, "job": job}))
-        allowed, runs, state = worker.ALLOWLIST, worker.TIMING_RUNS, random.getstate()
-        worker.ALLOWLIST = frozenset(shapes.BUILDABLE)  # what the parent gives a worker (``--allow``)
-        worker.TIMING_RUNS = self.TIMING_RUNS
-        try:
-            with warnings.catch_warnings():  # a worker's warnings go to its stderr, which is not read
-                warnings.simplefilter("ignore")
-                message = json.loads(json.dumps(worker.answer(self._keras, request, self.options.memory_mb)))
-        finally:
-            worker.ALLOWLIST, worker.TIMING_RUNS = allowed, runs
-            random.setstate(state)  # Keras draws unseeded weights from it; hypothesis wants it left alone
-        return client.result_of(message)
+        with self._lock:
+            request = json.loads(json.dumps(request))
+            allowed, runs, state = worker.ALLOWLIST, worker.TIMING_RUNS, random.getstate()
+            worker.ALLOWLIST = frozenset(shapes.BUILDABLE)  # what the parent gives a worker (``--allow``)
+            worker.TIMING_RUNS = self.TIMING_RUNS
+            try:
+                with warnings.catch_warnings():  # a worker's warnings go to its stderr, which is not read
+                    warnings.simplefilter("ignore")
+                    message: dict[str, Any] = json.loads(
+                        json.dumps(worker.answer(self._keras, request, self.options.memory_mb))
+                    )
+            finally:
+                worker.ALLOWLIST, worker.TIMING_RUNS = allowed, runs
+                random.setstate(state)  # Keras draws unseeded weights from it; hypothesis wants it left alone
+        return message
 
     def close(self) -> None:
         pass
