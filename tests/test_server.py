@@ -2,7 +2,10 @@
 
 One server for the module (it starts in about a second); each test opens its own documents. The
 expected ranges are worked out here from the text itself (UTF-16 code units, as LSP counts them),
-not asked of kerascheck.
+not asked of kerascheck. The server's verification worker is the session's Keras worker, which the
+server reaches through a worker process of the tests' (``verify-python``, tests/keras_pipe.py):
+the server starts it, waits for its hello and sends it jobs over its pipes as it would a worker of
+its own, which would import Keras again (5 to 10 s of CPU).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,8 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+from tests.keras_pipe import KerasPipe
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -85,8 +90,20 @@ def capabilities() -> types.ClientCapabilities:
     return caps
 
 
+@pytest.fixture(scope="module")
+def keras_pipe(keras_worker: Any) -> Iterator[KerasPipe]:
+    """The session's Keras worker, for the server's verification worker (the workspace's
+    pyproject.toml names ``KerasPipe.python`` its ``verify-python``)."""
+    WORKSPACE.mkdir(parents=True, exist_ok=True)
+    pipe = KerasPipe(WORKSPACE, keras_worker)
+    yield pipe
+    pipe.close()
+
+
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(SERVER, client_factory=make_client, server_env=ENV))  # type: ignore[untyped-decorator]
-async def client(lsp_client: Client) -> AsyncIterator[None]:
+async def client(lsp_client: Client, request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    pipe: KerasPipe = request.getfixturevalue("keras_pipe")
+    (WORKSPACE / "pyproject.toml").write_text(f"[tool.kerascheck]\nverify-python = {str(pipe.python)!r}\n")
     (WORKSPACE / "configured").mkdir(parents=True, exist_ok=True)
     (WORKSPACE / "configured" / "pyproject.toml").write_text(
         '[tool.kerascheck]\nignore = ["KER101"]\nexclude = ["skipped_*.py"]\n'
@@ -471,7 +488,7 @@ async def test_the_document_is_never_run(client: Client) -> None:
     assert not marker.exists()
 
 
-async def test_verify_on_demand_and_the_proof_on_hover(client: Client) -> None:
+async def test_verify_on_demand_and_the_proof_on_hover(client: Client, keras_pipe: KerasPipe) -> None:
     await open_document(client, "verify.py", SEED)
     where = place(SEED, WRAPPER)
     hover = await client.text_document_hover_async(
@@ -486,16 +503,19 @@ async def test_verify_on_demand_and_the_proof_on_hover(client: Client) -> None:
     lens = only(list(lenses or []), lambda lens: True)
     assert lens.command is not None and lens.command.title == "Verify with Keras" and lens.range == where
     before = len(client.published)
+    keras_pipe.hold()  # the worker's hello waits, as while a worker of its own imports Keras
     command = asyncio.ensure_future(
         client.workspace_execute_command_async(
             types.ExecuteCommandParams(command=lens.command.command, arguments=lens.command.arguments)
         )
     )
-    # While Keras starts in the worker (seconds), another document is linted as usual.
+    # While the worker starts (seconds), another document is linted as usual.
     assert [d.code for d in await open_document(client, "meanwhile.py", SEED)] == ["KER101"]
     assert not command.done()
+    keras_pipe.release()
     answer = await command
     assert answer is not None and answer["status"] == "confirmed", answer
+    assert keras_pipe.connections == 1  # the server's worker: Keras answered through its pipes
     republished = await published(client, uri("verify.py"), before)
     assert only(republished, lambda d: True).message.endswith("[confirmed by Keras]")
     assert any("KER101 on line 6: confirmed" in m.message for m in client.messages)
@@ -518,6 +538,7 @@ async def test_verify_on_demand_and_the_proof_on_hover(client: Client) -> None:
         capture_output=True,
         text=True,
         env={**ENV, "COLUMNS": "160"},
+        cwd=WORKSPACE,  # its pyproject.toml's verify-python, the server's: the cache's answer is theirs
     )
     assert explain.returncode == 0, explain.stderr
     assert table == explain.stdout.rstrip("\n")
