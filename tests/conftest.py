@@ -75,17 +75,23 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 
 def flake8_findings(paths: list[Path]) -> set[tuple[str, int, int, str]]:
-    """What ``flake8 --select KER`` reports on ``paths`` in one process: (file name, line, column, code)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "flake8", "-j1", "--select", "KER", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    """What ``flake8 -j1 --select KER`` reports on ``paths``: (file name, line, column, code).
+
+    flake8's own ``main`` in this process, which finds the plugin by its entry point as the
+    command does; a process of its own would import flake8, kerascheck and libcst again (about
+    0.8 s). tests/test_fixtures.py runs the command, where finding the plugin is what is tested."""
+    import tempfile
+
+    from flake8.main import cli as flake8_cli
+
+    err = io.StringIO()
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(ROOT), contextlib.redirect_stderr(err):
+        output = Path(folder) / "flake8.txt"
+        flake8_cli.main(["-j1", "--select", "KER", "--output-file", str(output), *map(str, paths)])
+        stdout = output.read_text(encoding="utf-8")
+    assert "Traceback" not in err.getvalue(), err.getvalue()[-2000:]
     found = set()
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         match = re.match(r"(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>KER\d+)", line)
         assert match, line
         found.add((Path(match["path"]).name, int(match["line"]), int(match["col"]), match["code"]))
