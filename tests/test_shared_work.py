@@ -4,6 +4,7 @@ of telling it give what the long ways gave: counted and compared, never timed.""
 from __future__ import annotations
 
 import ast
+import functools
 from collections import Counter
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import libcst as cst
 import pytest
 
 from kerascheck import fix
-from kerascheck.check import analyse, check_source
+from kerascheck.check import Analysis, analyse, check_source
 from kerascheck.edits import Unwrap
 from kerascheck.graph import builder
 from kerascheck.rules import get
@@ -48,13 +49,28 @@ def test_the_quick_walks_give_ast_walks_nodes_in_its_order() -> None:
     assert checked > 10_000
 
 
+@functools.cache
+def _analysed(name: str, text: str) -> tuple[Analysis | None, fix.Layout | None]:
+    """A fixture's analysis, and its layout when it has findings libcst reads: made once for the
+    module's tests that read them (both are only read; a layout's caches hold what its edits
+    made, the same whichever test made them)."""
+    analysis = analyse(text, name)
+    if analysis is None or not analysis.results:
+        return analysis, None
+    return analysis, fix.Layout.of(analysis)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_analyses() -> Iterator[None]:
+    """Dropped with the module: kept, their trees would be walked by every later collection."""
+    yield
+    _analysed.cache_clear()
+
+
 def _layouts() -> Iterator[tuple[str, fix.Layout]]:
     """The layout of each fixture with findings that libcst reads."""
     for name, text in _fixture_texts():
-        analysis = analyse(text, name)
-        if analysis is None or not analysis.results:
-            continue
-        layout = fix.Layout.of(analysis)
+        layout = _analysed(name, text)[1]
         if layout is not None:
             yield name, layout
 
@@ -126,13 +142,12 @@ def test_the_import_an_unwrap_leaves_unused_is_the_one_walking_the_statements_fi
     unused counted from the edited calls are those counted from the whole edited statements."""
     compared = 0
     for name, text in _fixture_texts():
-        analysis = analyse(text, name)
+        analysis, layout = _analysed(name, text)
         if analysis is None:
             continue
         edits = [e for _, r in analysis.results if (rule := get(r.code)) and (e := rule.fix(r))]
         unwraps = [e for e in edits if isinstance(e, Unwrap)]
-        layout = fix.Layout.of(analysis) if unwraps else None
-        if layout is None:
+        if not unwraps or layout is None:
             continue
         unwraps = [e for e in unwraps if layout.feasible(e)]
         for group in [[e] for e in unwraps] + [unwraps, [e for e in edits if layout.feasible(e)]]:
