@@ -11,6 +11,7 @@ its own, which would import Keras again (5 to 10 s of CPU).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -102,8 +103,9 @@ def keras_pipe(keras_worker: Any) -> Iterator[KerasPipe]:
 
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(SERVER, client_factory=make_client, server_env=ENV))  # type: ignore[untyped-decorator]
 async def client(lsp_client: Client, request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    pipe: KerasPipe = request.getfixturevalue("keras_pipe")
-    (WORKSPACE / "pyproject.toml").write_text(f"[tool.kerascheck]\nverify-python = {str(pipe.python)!r}\n")
+    if importlib.util.find_spec("keras") is not None:  # without it, the tests that verify say so
+        pipe: KerasPipe = request.getfixturevalue("keras_pipe")
+        (WORKSPACE / "pyproject.toml").write_text(f"[tool.kerascheck]\nverify-python = {str(pipe.python)!r}\n")
     (WORKSPACE / "configured").mkdir(parents=True, exist_ok=True)
     (WORKSPACE / "configured" / "pyproject.toml").write_text(
         '[tool.kerascheck]\nignore = ["KER101"]\nexclude = ["skipped_*.py"]\n'
