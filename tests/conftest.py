@@ -84,11 +84,17 @@ def flake8_findings(paths: list[Path]) -> set[tuple[str, int, int, str]]:
 
     from flake8.main import cli as flake8_cli
 
+    from kerascheck import flake8_plugin
+
     err = io.StringIO()
-    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(ROOT), contextlib.redirect_stderr(err):
-        output = Path(folder) / "flake8.txt"
-        flake8_cli.main(["-j1", "--select", "KER", "--output-file", str(output), *map(str, paths)])
-        stdout = output.read_text(encoding="utf-8")
+    kept, flake8_plugin._resolver = flake8_plugin._resolver, None  # the tables read as in a new process
+    try:
+        with tempfile.TemporaryDirectory() as folder, contextlib.chdir(ROOT), contextlib.redirect_stderr(err):
+            output = Path(folder) / "flake8.txt"
+            flake8_cli.main(["-j1", "--select", "KER", "--output-file", str(output), *map(str, paths)])
+            stdout = output.read_text(encoding="utf-8")
+    finally:
+        flake8_plugin._resolver = kept
     assert "Traceback" not in err.getvalue(), err.getvalue()[-2000:]
     found = set()
     for line in stdout.splitlines():
