@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from kerascheck import notebooks
 from kerascheck.check import Analysis, Options, analyse, collector_off
 from kerascheck.findings import Finding, Fix, SourceError
-from kerascheck.fix import Layout, fix_text, fixed_code, offers
 from kerascheck.server import silence
 from kerascheck.server.documents import Source
 from kerascheck.server.settings import Choice
@@ -81,6 +80,10 @@ class Linted:
         if self._offers is None:
             self._offers = {}
             if self.placed:
+                # libcst's editing, imported by the first code action: a server that only lints
+                # (its first diagnostics, after start) never loads it.
+                from kerascheck.fix import Layout, fixed_code, offers
+
                 with self._analysis() as analysis:
                     layout = Layout.of(analysis)  # None: libcst cannot read the text, no fix
                     by_id = {id(f): i for i, f in enumerate(analysis.findings)}
@@ -101,6 +104,8 @@ class Linted:
         if self._fixed_all is None:
             self._fixed_all = (None,)
             if any(o.fix.applicability == "safe" for o in self.offers().values()):
+                from kerascheck.fix import fix_text
+
                 source, choice = self.source, self.choice
                 with collector_off():
                     fixed, count = fix_text(
