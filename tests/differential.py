@@ -1041,9 +1041,18 @@ class Case:
         )
 
 
-def compare(program: Program, forms: Sequence[str] | None = None) -> list[Case]:
+@functools.cache
+def reported(source: str, name: str, select: tuple[str, ...] | None = None) -> frozenset[tuple[str, int]]:
+    """kerascheck's findings on a rendered text, as (code, line), each text checked once a
+    process: the findings depend on the text, its name and the selection alone, and hypothesis
+    draws the same program again from other choices (300 examples: 400 programs compared, 283
+    distinct; a third of the texts checked were ones checked already)."""
     from kerascheck import check_source
 
+    return frozenset((f.code, f.line) for f in check_source(source, name, select=select))
+
+
+def compare(program: Program, forms: Sequence[str] | None = None) -> list[Case]:
     cases = []
     oracle: dict[TensorState, tuple[Walk, list[tuple[str, Anchor]]]] = {}
     for form in forms or forms_of(program):
@@ -1054,8 +1063,8 @@ def compare(program: Program, forms: Sequence[str] | None = None) -> list[Case]:
         result, found = oracle[start]
         assert not result.dimension_errors, f"generator bug: Keras refused sizes, not ranks\n{render(program, form)[0]}"
         wanted = {(code, lines[anchor]) for code, anchor in found}
-        reported = {(f.code, f.line) for f in check_source(source, f"<{form}>", select=ORACLE_CODES)}
-        cases.append(Case(program, form, source, result, wanted, reported))
+        found_here = set(reported(source, f"<{form}>", ORACLE_CODES))
+        cases.append(Case(program, form, source, result, wanted, found_here))
     return cases
 
 

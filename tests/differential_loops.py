@@ -182,8 +182,6 @@ def render_attribute(program: diff.Program, form: str) -> tuple[str, dict[diff.A
 
 def compare(program: diff.Program, rng: random.Random) -> list[diff.Case]:
     """Every loop body and attribute form of ``program``, each against its oracle."""
-    from kerascheck import check_source
-
     cases = []
     start = diff.start_of(program, "sequential_add")
     for body in bodies(program):
@@ -192,7 +190,7 @@ def compare(program: diff.Program, rng: random.Random) -> list[diff.Case]:
             continue
         sizes = [rng.randint(1, 8) for _ in range(rng.randint(0, 3))]
         source, lines = render_loop(program, body, sizes)
-        reported = {(f.code, f.line) for f in check_source(source, "<loop>")}
+        reported = set(diff.reported(source, "<loop>"))
         expected = {(code, lines[anchor]) for code, anchor in wanted}
         cases.append(
             diff.Case(program, f"loop over layer {body}", source, diff.walk(program.stack, start), expected, reported)
@@ -201,7 +199,7 @@ def compare(program: diff.Program, rng: random.Random) -> list[diff.Case]:
         result, found = diff.expected(program, start)
         for form in ATTRIBUTE_FORMS:
             source, lines = render_attribute(program, form)
-            reported = {(f.code, f.line) for f in check_source(source, "<attribute>")}
+            reported = set(diff.reported(source, "<attribute>"))
             expected = {(code, lines[anchor]) for code, anchor in found}
             cases.append(diff.Case(program, f"attribute {form}", source, result, expected, reported))
     return cases
