@@ -291,6 +291,46 @@ def test_a_fixed_model_takes_the_nodes_it_shares_with_the_original_from_its_buil
             assert taken.layer_of[nid] is original.layer_of[nid]
 
 
+def test_the_same_head_is_compared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KER101's comparison depends on the head alone (``worker.head_key``): the seed's wrapper
+    after an LSTM instead of its GRU is compared once for both models, with the answer a run of
+    its own gives (the numbers drawn and the times aside); another Dense is compared again."""
+    from kerascheck import shapes
+    from kerascheck.verify import worker as in_process
+
+    monkeypatch.setattr(in_process, "ALLOWLIST", shapes.BUILDABLE)
+    monkeypatch.setattr(in_process, "_HEADS", {})
+    runs: list[str] = []
+    compare = in_process.compare_heads
+
+    def counted(k, original, fixed, subject):
+        runs.append(subject)
+        return compare(k, original, fixed, subject)
+
+    monkeypatch.setattr(in_process, "compare_heads", counted)
+    seed = _seed_plan().job
+    lstm, wider = copy.deepcopy(seed), copy.deepcopy(seed)
+    for side in ("original", "fixed"):
+        for layer in lstm[side]["layers"].values():
+            if layer["class"] == "GRU":
+                layer["class"] = "LSTM"
+        for layer in wider[side]["layers"].values():
+            if layer["class"] == "Dense":
+                layer["config"]["units"] += 1
+    k = in_process.Keras("keras")
+    answers = [in_process.run_job(k, job)["numeric"] for job in (seed, lstm, wider)]
+    assert len(runs) == 2 and len(in_process._HEADS) == 2
+    in_process._HEADS.clear()
+    own = in_process.run_job(k, lstm)["numeric"]
+    assert len(runs) == 3
+
+    def answer(numeric: dict) -> dict:
+        return {key: value for key, value in numeric.items() if key not in ("max_abs_diff", "seconds")}
+
+    assert answer(answers[0]) == answer(answers[1]) == answer(own) and answers[1]["equal"] is True
+    assert answers[2]["batch"] == answers[0]["batch"] and answers[2]["equal"] is True
+
+
 def test_a_layer_that_needs_initialized_weights_is_built_the_usual_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that reads only shapes and parameters is built without initializing weights (Keras
     3's StatelessScope); a layer that makes a weight from a value is refused there, so that job is
