@@ -331,6 +331,27 @@ def test_the_same_head_is_compared_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert answers[2]["batch"] == answers[0]["batch"] and answers[2]["equal"] is True
 
 
+def test_models_on_inputs_of_one_shape_share_one_keras_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Keras.input``: one symbolic input for each shape and dtype, read by every model built on
+    it; the builds report what builds on inputs of their own report."""
+    from kerascheck import shapes
+    from kerascheck.verify import worker as in_process
+
+    monkeypatch.setattr(in_process, "ALLOWLIST", shapes.BUILDABLE)
+    seed = _seed_plan().job
+    k = in_process.Keras("keras")
+    with k.shapes_only():
+        first, second = (in_process.Build(k, seed[side], seed["subject"]) for side in ("original", "fixed"))
+    assert first.tensors["i0"] is second.tensors["i0"] and len(k._inputs) == 1
+    for build, side in [(first, "original"), (second, "fixed")]:
+        own = in_process.Keras("keras")
+        with own.shapes_only():
+            assert in_process.Build(own, seed[side], seed["subject"]).report() == build.report()
+    # A job done, the input keeps none of the layers called on it (they would live on).
+    in_process.run_job(k, seed)
+    assert all(not t._keras_history.operation._outbound_nodes for t in k._inputs.values())
+
+
 def test_a_layer_that_needs_initialized_weights_is_built_the_usual_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that reads only shapes and parameters is built without initializing weights (Keras
     3's StatelessScope); a layer that makes a weight from a value is refused there, so that job is
