@@ -9,6 +9,7 @@ command line, its import, its hello) is tested on a real worker with a stub tf-k
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,11 @@ def test_tf_keras_confirms_the_seed_findings(tmp_path: Path, monkeypatch: pytest
     assert stats.environment is not None and stats.environment.module == "tf_keras"
     assert {v.status for v in out} == {"confirmed"}, [v.detail for v in out if v.status != "confirmed"]
     assert all(v.detail.startswith("tf-keras 2.") for v in out)
+    # The KER101 heads compared by tf-keras itself, not taken from the session's Keras 3, which
+    # compared the same heads (worker.head_key).
+    from kerascheck.verify import worker
+
+    assert sum(json.loads(key)[0][0] == "tf_keras" for key in worker._HEADS) == 2
 
 
 def test_a_tf_keras_worker_process_imports_tf_keras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

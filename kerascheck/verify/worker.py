@@ -466,9 +466,10 @@ _HEADS: dict[str, JSON] = {}
 
 
 def head_key(original: Build, fixed: Build, subject: str) -> str | None:
-    """What the comparison of ``subject``'s two heads depends on: the layers of the wrapper and
-    of the Dense (their classes and arguments), its input's shape and dtype, whether a mask
-    reaches it, and the timing settings; None when the heads were not both built."""
+    """What the comparison of ``subject``'s two heads depends on: the Keras that runs it, the
+    layers of the wrapper and of the Dense (their classes and arguments), its input's shape and
+    dtype, whether a mask reaches it, and the timing settings; None when the heads were not both
+    built."""
     wrapper, dense = original.layer_of.get(subject), fixed.layer_of.get(subject)
     if wrapper is None or dense is None:
         return None
@@ -479,7 +480,8 @@ def head_key(original: Build, fixed: Build, subject: str) -> str | None:
         heads.append({lid: build.spec["layers"][lid] for lid in _layer_ids(build.spec, node["layer"])})
     masked = original.k.get_mask(symbolic) is not None
     dtype = str(getattr(symbolic, "dtype", ""))
-    return json.dumps([heads, _shape(symbolic), dtype, masked, TIMING_RUNS, TIMING_SECONDS], sort_keys=True)
+    keras = [original.k.module, original.k.version, original.k.backend]  # one process may hold two (tests)
+    return json.dumps([keras, heads, _shape(symbolic), dtype, masked, TIMING_RUNS, TIMING_SECONDS], sort_keys=True)
 
 
 def compared_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON:
