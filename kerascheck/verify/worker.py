@@ -568,7 +568,7 @@ def compare_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON
 # ---------------------------------------------------------------- the KER108 run
 
 
-# The control's answer for each model run so far (its spec, its inputs, Sequential or not): a
+# The control's answer for each model run so far (its Keras, its spec, its inputs, Sequential or not): a
 # model fit, evaluated and predicted on in several places is run on zeros of its own shapes once.
 _CONTROLS: dict[str, JSON | None] = {}
 
@@ -610,7 +610,8 @@ def call_on_zeros(k: Keras, build: Build, call: JSON) -> JSON:
 
     own = [[BATCH if d is None else d for d in specs[ref]["shape"]] for ref in refs]
     own = [[BATCH if i == 0 else d for i, d in enumerate(shape)] for shape in own]
-    model_key = json.dumps([build.spec, refs, bool(call.get("sequential"))], sort_keys=True)
+    keras = [k.module, k.version, k.backend]  # one process may hold two (tests)
+    model_key = json.dumps([keras, build.spec, refs, bool(call.get("sequential"))], sort_keys=True)
     if model_key not in _CONTROLS:
         _CONTROLS[model_key] = run(own)
     return {"control": _CONTROLS[model_key], "error": run(data)}
