@@ -214,31 +214,26 @@ def cli_fixture_findings(cli_fixture_run: subprocess.CompletedProcess[str]) -> d
 # ---------------------------------------------------------------- the order of the files
 
 # The files that run Keras in the test process. They import it when a test first needs it, never
-# when they are collected, and ``pytest -n`` gives them to workers in two units of work
-# (``KERAS_UNITS``), each all on one worker: the files that verify (the session's worker,
-# ``keras_worker``, serves them all) and the files that ask Keras as an oracle. A process that
-# imports Keras and TensorFlow spends 5 to 10 s of CPU on it: two such processes, not every
-# worker; and two halves of about 40 s each, not one unit longer than what the other worker runs
-# beside it once the rest of the suite got shorter.
+# when they are collected, and ``pytest -n`` gives them all to one worker, as one unit of work
+# (``KERAS_UNITS``): the files that verify (the session's worker, ``keras_worker``, serves them
+# all) and the files that ask Keras as an oracle. A process that imports Keras and TensorFlow
+# spends 5 to 10 s of CPU on it: one such process, not every worker. The unit is about half of
+# the suite's CPU; should it grow past what the other workers run beside it, split it in two.
 KERAS_UNITS = {
-    "the files that verify with Keras": frozenset(
-        {
-            "test_fix_positional.py",
-            "test_readme.py",
-            "test_rules.py",
-            "test_server.py",
-            "test_verify_keras.py",
-            "test_verify_tf_keras.py",
-        }
-    ),
-    "the files that ask Keras as an oracle": frozenset(
+    "the files that run Keras": frozenset(
         {
             "test_differential.py",
             "test_differential_loops.py",
+            "test_fix_positional.py",
             "test_inline_keras.py",
             "test_ker108.py",
+            "test_readme.py",
+            "test_rules.py",
+            "test_server.py",
             "test_shapes_keras.py",
             "test_unseen_layer_changes.py",
+            "test_verify_keras.py",
+            "test_verify_tf_keras.py",
         }
     ),
 }
@@ -246,9 +241,10 @@ KERAS_FILES = frozenset().union(*KERAS_UNITS.values())
 _KERAS_UNIT_OF = {name: unit for unit, names in KERAS_UNITS.items() for name in names}
 
 # The files that take longest, longest first (CPU per file, measured on 2 cores). With
-# ``--dist loadfile`` each file runs on one worker (the Keras files in their two units, the first
-# two files here starting one each) and a worker takes the next file when it is done: started
-# first, the long ones run beside the many short ones instead of after them.
+# ``--dist loadfile`` each file runs on one worker (the Keras files in their unit, which the first
+# file here starts; the first file outside it starts the other worker) and a worker takes the next
+# file when it is done: started first, the long ones run beside the many short ones instead of
+# after them.
 LONGEST_FIRST = (
     "test_verify_keras.py",
     "test_differential.py",
@@ -398,7 +394,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadfile``, with the Keras files in their two units of work (``KERAS_UNITS``)."""
+    """``--dist loadfile``, with the Keras files in their unit of work (``KERAS_UNITS``)."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
