@@ -92,6 +92,8 @@ class Keras:
         self.keras = keras
         self.module = module_name
         self.version = getattr(keras, "__version__", "?")
+        # Which Keras answers: the memos' keys carry it, as one process may hold two (the tests').
+        self.identity = (module_name, self.version, self.backend)
         # Keras 2 (tf-keras, or an old ``keras`` 2.x): TensorFlow tensors, masks as attributes.
         self.legacy = module_name == "tf_keras" or self.version.startswith(("1.", "2."))
         import numpy
@@ -480,8 +482,9 @@ def head_key(original: Build, fixed: Build, subject: str) -> str | None:
         heads.append({lid: build.spec["layers"][lid] for lid in _layer_ids(build.spec, node["layer"])})
     masked = original.k.get_mask(symbolic) is not None
     dtype = str(getattr(symbolic, "dtype", ""))
-    keras = [original.k.module, original.k.version, original.k.backend]  # one process may hold two (tests)
-    return json.dumps([keras, heads, _shape(symbolic), dtype, masked, TIMING_RUNS, TIMING_SECONDS], sort_keys=True)
+    return json.dumps(
+        [original.k.identity, heads, _shape(symbolic), dtype, masked, TIMING_RUNS, TIMING_SECONDS], sort_keys=True
+    )
 
 
 def compared_heads(k: Keras, original: Build, fixed: Build, subject: str) -> JSON:
@@ -610,8 +613,7 @@ def call_on_zeros(k: Keras, build: Build, call: JSON) -> JSON:
 
     own = [[BATCH if d is None else d for d in specs[ref]["shape"]] for ref in refs]
     own = [[BATCH if i == 0 else d for i, d in enumerate(shape)] for shape in own]
-    keras = [k.module, k.version, k.backend]  # one process may hold two (tests)
-    model_key = json.dumps([keras, build.spec, refs, bool(call.get("sequential"))], sort_keys=True)
+    model_key = json.dumps([k.identity, build.spec, refs, bool(call.get("sequential"))], sort_keys=True)
     if model_key not in _CONTROLS:
         _CONTROLS[model_key] = run(own)
     return {"control": _CONTROLS[model_key], "error": run(data)}
